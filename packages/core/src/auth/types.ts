@@ -1,0 +1,54 @@
+/**
+ * Token lifecycle contracts: where access tokens come from and where refresh tokens live.
+ * Small on purpose, so that a Redis-backed store or a fleet-wide refresher can replace them.
+ */
+
+/** A set of OAuth tokens as stored. Times are epoch milliseconds. */
+export interface TokenSet {
+  accessToken?: string;
+  /** When the access token expires; undefined when unknown. */
+  expiresAt?: number;
+  refreshToken?: string;
+  /** Provider-specific extras (scope, token type, uid…); never secrets. */
+  meta?: Record<string, string>;
+}
+
+/** Persists tokens for one account key. Writes must be atomic. */
+export interface TokenStore {
+  load(key: string): Promise<TokenSet | undefined>;
+  save(key: string, tokens: TokenSet): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** Events of a token provider. */
+export interface TokenProviderEvents {
+  refreshed: { expiresAt: number | undefined };
+  "refresh-failed": { error: Error; permanent: boolean };
+}
+
+/** Supplies a valid access token for SASL, refreshing as needed. */
+export interface TokenProvider {
+  /**
+   * A valid access token. With `forceRefresh`, the cached one is discarded first
+   * (used after a SASL `not-authorized`). Concurrent callers share one refresh.
+   * Rejects with `PermanentAuthError` when consent is gone.
+   */
+  getAccessToken(opts?: { forceRefresh?: boolean }): Promise<string>;
+  /** Start background refresh ahead of expiry. */
+  start?(): void;
+  /** Stop timers; no further calls to the token endpoint. */
+  stop?(): void;
+  on?<K extends keyof TokenProviderEvents>(event: K, listener: (p: TokenProviderEvents[K]) => void): unknown;
+}
+
+/** Consent revoked or expired, or client misconfigured: re-run `botrun auth`. Never retried. */
+export class PermanentAuthError extends Error {
+  override readonly name = "PermanentAuthError";
+  constructor(
+    message: string,
+    /** The OAuth error code, e.g. `invalid_grant`. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The transport contract: what carries stanzas between a bot and the world.
+ * The XMPP client, the terminal chat and the offline test kit all implement it,
+ * so bot code cannot tell them apart.
+ */
+import type { Element } from "@xmpp/xml";
+import { TypedEmitter } from "./emitter.ts";
+
+/** Events every transport may emit. Payloads carry no secrets. */
+export interface TransportEvents {
+  /** A new session is established (initial connect or after a failed resumption). */
+  online: { jid: string; resumed: false };
+  /** A XEP-0198 session was resumed: no new presence or room joins are needed. */
+  resumed: { jid: string };
+  /** The connection dropped; a reconnect will follow unless stopping. */
+  offline: { reason: string };
+  /** A reconnect attempt is scheduled. */
+  reconnecting: { attempt: number; delayMs: number };
+  /** An OAuth access token was refreshed. */
+  "token-refreshed": { expiresAt: number | undefined };
+  /** The transport gave up for good; the bot must stop with `exitCode`. */
+  fatal: { error: Error; exitCode: number };
+  /** An inbound stanza. */
+  stanza: Element;
+}
+
+/** Carries stanzas. One instance serves one bot account. */
+export interface Transport extends TypedEmitter<TransportEvents> {
+  /** "xmpp", "console", "test", …: for logs and diagnostics only. */
+  readonly kind: string;
+  /** The bot's own full JID while online, else undefined. */
+  readonly jid: string | undefined;
+  /** Connect. Resolves once the first session is online; rejects on a fatal start error. */
+  start(): Promise<void>;
+  /**
+   * Queue a stanza for delivery. Resolves once the transport has accepted it
+   * (it is in the outbox); it is delivered after a reconnect if offline now.
+   */
+  send(stanza: Element): Promise<void>;
+  /** Stop taking stanzas, flush what is queued (bounded), say goodbye, close. */
+  stop(): Promise<void>;
+}
