@@ -2,10 +2,10 @@
 import { EventEmitter } from "node:events";
 
 /** Listener map: event name → payload type. */
-export type EventMap = { [event: string]: unknown };
+export type EventMap<E> = { [K in keyof E]: unknown };
 
 /** An EventEmitter whose `on`/`emit` are typed by an event map. */
-export class TypedEmitter<E extends EventMap> {
+export class TypedEmitter<E extends EventMap<E>> {
   readonly #ee = new EventEmitter();
   constructor() {
     this.#ee.setMaxListeners(100);

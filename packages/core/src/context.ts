@@ -1,0 +1,140 @@
+/**
+ * The context of one inbound stanza: what arrived, from whom, where a reply goes,
+ * and the actions a handler can take. Built by the runtime for every transport alike.
+ */
+import type { Element } from "@xmpp/xml";
+import { bare } from "./jid.ts";
+import type { Logger } from "./logger.ts";
+import { message, NS, readStanzaError, type MessageType, type StanzaError } from "./stanza.ts";
+
+/** What the running bot offers to handlers and plugins. */
+export interface BotApi {
+  /** The bot's name, from its definition. */
+  readonly name: string;
+  /** The bot's own full JID while online (`undefined` before). */
+  readonly jid: string | undefined;
+  /** Command prefixes, e.g. `["!"]`. */
+  readonly commandPrefixes: readonly string[];
+  /** The transport's kind: `xmpp`, `console`, `test`. */
+  readonly transport: string;
+  /** Queue a stanza for delivery. */
+  send(stanza: Element): Promise<void>;
+  /** The bot's logger. */
+  readonly log: Logger;
+}
+
+/** Kinds of stanza. */
+export type StanzaKind = "message" | "presence" | "iq";
+
+/** Presence `<show/>` values, plus `online` when absent. */
+export type Show = "online" | "away" | "chat" | "dnd" | "xa";
+
+/** Options of `reply` and `send`. */
+export interface SendOptions {
+  /** Message type; defaults to `groupchat` for rooms and `chat` otherwise. */
+  type?: MessageType;
+  /** Extra child elements. */
+  children?: Element[];
+}
+
+/** The context handed to every middleware. Plugins may add fields by declaration merging or intersection. */
+export class Context {
+  /** The raw stanza. */
+  readonly stanza: Element;
+  readonly kind: StanzaKind;
+  /**
+   * The stanza type with RFC defaults filled in: `normal` for a message without type,
+   * `available` for a presence without type.
+   */
+  readonly type: string;
+  /** Sender's full JID (for a room message: `room@service/nick`). */
+  readonly from: string;
+  /** Recipient as addressed. */
+  readonly to: string;
+  /** Where a reply goes: the sender's bare JID, the room's bare JID, or a room occupant's full JID for private messages. */
+  readonly chat: string;
+  /** The message body, if any. */
+  readonly text: string | undefined;
+  /** The room's bare JID for group-chat stanzas. */
+  readonly room: string | undefined;
+  /** The sender's nickname in a room. */
+  readonly nick: string | undefined;
+  /** True when the stanza carries a XEP-0203 delay (replayed history, offline storage). */
+  readonly delayed: boolean;
+  /** The stanza error of an error stanza. */
+  readonly error: StanzaError | undefined;
+  /** Presence show value (`online` when absent) for presence stanzas. */
+  readonly show: Show | undefined;
+  /** Presence status text. */
+  readonly status: string | undefined;
+  /** The running bot. */
+  readonly bot: BotApi;
+  /** Logger with the stanza's sender and id attached. */
+  readonly log: Logger;
+  /** Set by `hears`: the regular-expression match or the matched string. */
+  match: RegExpMatchArray | string | undefined = undefined;
+  /** Set by `command`: the command name without prefix, lower-cased. */
+  command: string | undefined = undefined;
+  /** Set by `command`: the parsed arguments (quotes respected). */
+  args: string[] = [];
+  /** Set by `command`: the raw text after the command name. */
+  argsText = "";
+  /** Free per-stanza scratch space for middlewares. */
+  readonly locals: Record<string, unknown> = {};
+
+  constructor(stanza: Element, bot: BotApi, log?: Logger) {
+    this.stanza = stanza;
+    this.bot = bot;
+    const name = stanza.name;
+    this.kind = name === "presence" ? "presence" : name === "iq" ? "iq" : "message";
+    const attrs = stanza.attrs as Record<string, string | undefined>;
+    this.type = attrs.type ?? (this.kind === "message" ? "normal" : this.kind === "presence" ? "available" : "get");
+    this.from = attrs.from ?? "";
+    this.to = attrs.to ?? bot.jid ?? "";
+    const body = this.kind === "message" ? stanza.getChildText("body") : null;
+    this.text = body ?? undefined;
+    const isRoom = this.type === "groupchat" || (this.kind === "presence" && stanza.getChild("x", NS.mucUser) !== undefined);
+    const slash = this.from.indexOf("/");
+    if (isRoom) {
+      this.room = bare(this.from);
+      this.nick = slash === -1 ? undefined : this.from.slice(slash + 1);
+    } else {
+      this.room = undefined;
+      this.nick = undefined;
+    }
+    const mucPrivate = this.type === "chat" && stanza.getChild("x", NS.mucUser) !== undefined;
+    this.chat = this.room ?? (mucPrivate ? this.from : bare(this.from));
+    this.delayed = stanza.getChild("delay", NS.delay) !== undefined;
+    this.error = this.type === "error" ? readStanzaError(stanza) : undefined;
+    if (this.kind === "presence") {
+      this.show = (stanza.getChildText("show") as Show | null) ?? "online";
+      this.status = stanza.getChildText("status") ?? undefined;
+    } else {
+      this.show = undefined;
+      this.status = undefined;
+    }
+    this.log = log ?? bot.log;
+  }
+
+  /** True for a message in a room. */
+  get isGroupchat(): boolean {
+    return this.type === "groupchat";
+  }
+
+  /** Reply where the stanza came from: to the room for group chat, else to the sender. */
+  reply(text: string, opts: SendOptions = {}): Promise<void> {
+    const type = opts.type ?? (this.room && this.kind === "message" ? "groupchat" : "chat");
+    const to = type === "groupchat" ? (this.room ?? this.chat) : this.chat;
+    return this.bot.send(message({ to, type, body: text, children: opts.children }));
+  }
+
+  /** Send a text message to any JID (a bare JID for a person, a room JID with `type: "groupchat"`). */
+  send(to: string, text: string, opts: SendOptions = {}): Promise<void> {
+    return this.bot.send(message({ to, type: opts.type ?? "chat", body: text, children: opts.children }));
+  }
+
+  /** Send any stanza. */
+  sendStanza(stanza: Element): Promise<void> {
+    return this.bot.send(stanza);
+  }
+}

@@ -1,0 +1,23 @@
+/** @botrun/core: the public API. */
+export { Bot, BotError, defineBot, isBot, type BotErrorHandler, type BotOptions } from "./bot.ts";
+export {
+  compose,
+  NextCalledTwiceError,
+  UnawaitedNextError,
+  type Middleware,
+  type MiddlewareFn,
+  type MiddlewareObj,
+  type NextFunction,
+} from "./compose.ts";
+export { Composer, type CommandContext, type ErrorHandler, type HearsContext, type Predicate } from "./composer.ts";
+export { Context, type BotApi, type SendOptions, type Show, type StanzaKind } from "./context.ts";
+export { FILTER_QUERIES, matchFilter, type Filter, type FilterQuery, type FilterShapes } from "./filters.ts";
+export { parseCommand, splitArgs, type ParsedCommand } from "./args.ts";
+export * as jid from "./jid.ts";
+export { createConsoleLogger, redact, registerSecret, silentLogger, type LogFields, type Logger, type LogLevel } from "./logger.ts";
+export type { Plugin, PluginHost } from "./plugin.ts";
+export { BotRuntime, type RuntimeEvents, type RuntimeOptions } from "./runtime/runtime.ts";
+export { message, presence, readStanzaError, stanzaId, xml, NS, type Element, type StanzaError } from "./stanza.ts";
+export type { Transport, TransportEvents } from "./transport.ts";
+export { TypedEmitter } from "./emitter.ts";
+export { ExitCode } from "./exit-codes.ts";

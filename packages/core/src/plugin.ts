@@ -1,0 +1,38 @@
+/**
+ * The plugin contract. A plugin is made by a factory (`rooms({ join: [...] })`) and
+ * receives its collaborators by name from the runtime; it may add middleware at the
+ * place it is installed and hook the bot's lifecycle.
+ */
+import type { Element } from "@xmpp/xml";
+import type { Middleware } from "./compose.ts";
+import type { BotApi, Context } from "./context.ts";
+import type { Logger } from "./logger.ts";
+
+/** What a plugin receives from the runtime. */
+export interface PluginHost {
+  /** The running bot (name, own JID, prefixes, send, logger). */
+  readonly bot: BotApi;
+  /** A logger named after the plugin. */
+  readonly log: Logger;
+  /** Queue a stanza for delivery. */
+  send(stanza: Element): Promise<void>;
+  /** True once `stop()` began: plugins should stop producing output. */
+  readonly stopping: boolean;
+}
+
+/** A botrun plugin. Every member is optional except `name`. */
+export interface Plugin<C extends Context = Context> {
+  /** Unique name, used in logs. */
+  readonly name: string;
+  /** Middleware placed in the pipeline where the plugin is installed. */
+  readonly middleware?: Middleware<C>;
+  /** Called once when the bot starts, before the transport connects. */
+  start?(host: PluginHost): void | Promise<void>;
+  /**
+   * Called on every new session (first connect, and reconnects whose XEP-0198
+   * resumption failed): join rooms, announce presence. Not called on resumption.
+   */
+  online?(host: PluginHost, session: { jid: string }): void | Promise<void>;
+  /** Called once on shutdown, before the transport closes: stop timers, flush state. */
+  stop?(host: PluginHost): void | Promise<void>;
+}

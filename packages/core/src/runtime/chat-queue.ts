@@ -1,0 +1,27 @@
+/**
+ * Per-key sequencing: tasks with the same key run one after another, different keys in
+ * parallel. Keeps one chat's messages in order without serialising the whole bot.
+ */
+export class KeyedSequencer {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /** Run `task` after every earlier task of `key`; the returned promise settles with it. */
+  run(key: string, task: () => Promise<void>): Promise<void> {
+    const prev = this.#tails.get(key);
+    const run = prev ? prev.then(task) : task();
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return run;
+  }
+
+  /** Number of keys with queued or running tasks. */
+  get size(): number {
+    return this.#tails.size;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The runtime: attaches a bot to a transport, builds a context per inbound stanza,
+ * runs the pipeline (per-chat in order), contains handler errors, and stops gracefully.
+ */
+import type { Element } from "@xmpp/xml";
+import { BotError, type Bot } from "../bot.ts";
+import type { MiddlewareFn } from "../compose.ts";
+import { Context, type BotApi } from "../context.ts";
+import { TypedEmitter } from "../emitter.ts";
+import { bare } from "../jid.ts";
+import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
+import type { PluginHost } from "../plugin.ts";
+import { NS } from "../stanza.ts";
+import type { Transport } from "../transport.ts";
+import { KeyedSequencer } from "./chat-queue.ts";
+
+/** Options of `BotRuntime`. */
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Development mode: warn about middlewares that forgot `await next()`. Default: NODE_ENV !== "production". */
+  dev?: boolean;
+  /** How long `stop()` waits for running handlers. Default 10 s. */
+  drainTimeoutMs?: number;
+  /** Handle each chat's stanzas in arrival order (default true). */
+  sequential?: boolean;
+}
+
+/** Events of the runtime, for metrics and tests. */
+export interface RuntimeEvents {
+  /** A stanza finished its trip through the pipeline. */
+  handled: { ctx: Context; durationMs: number; error: unknown };
+  /** A handler threw or rejected. */
+  "handler-error": { error: unknown; stanza: Element };
+  /** A stanza was handed to the transport. */
+  sent: Element;
+  /** A stanza was dropped before the pipeline (own echo, malformed, stopping). */
+  dropped: { reason: string; stanza: Element };
+  /** The runtime stopped. */
+  stopped: { exitCode: number };
+}
+
+/** Runs one bot on one transport. */
+export class BotRuntime<C extends Context = Context> extends TypedEmitter<RuntimeEvents> {
+  readonly bot: Bot<C>;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly api: BotApi;
+  readonly #dev: boolean;
+  readonly #drainTimeoutMs: number;
+  readonly #sequencer: KeyedSequencer | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #ownNicks = new Map<string, string>();
+  #handler: MiddlewareFn<C> | undefined;
+  #hosts = new Map<string, PluginHost>();
+  #state: "idle" | "starting" | "running" | "stopping" | "stopped" = "idle";
+  #stopPromise: Promise<void> | undefined;
+  /** Counters for logs and metrics. */
+  readonly stats = { received: 0, handled: 0, errors: 0, sent: 0, dropped: 0 };
+
+  constructor(bot: Bot<C>, transport: Transport, opts: RuntimeOptions = {}) {
+    super();
+    this.bot = bot;
+    this.transport = transport;
+    this.log = (opts.logger ?? createConsoleLogger()).child({ bot: bot.name });
+    this.#dev = opts.dev ?? process.env.NODE_ENV !== "production";
+    this.#drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
+    this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
+    const runtime = this;
+    this.api = {
+      name: bot.name,
+      get jid() {
+        return runtime.transport.jid;
+      },
+      commandPrefixes: bot.commandPrefixes,
+      transport: transport.kind,
+      send: (stanza) => runtime.send(stanza),
+      log: this.log,
+    };
+  }
+
+  /** True while running (started and not stopping). */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Number of stanzas being handled now. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Compile the pipeline, start plugins, connect the transport. */
+  async start(): Promise<void> {
+    if (this.#state !== "idle") throw new Error(`runtime already ${this.#state}`);
+    this.#state = "starting";
+    this.#handler = this.bot.compileWith(
+      this.#dev ? { onUnawaitedNext: (e) => this.log.warn(e.message, { hint: "add `await` before next()" }) } : {},
+    );
+    this.transport.on("stanza", (el) => void this.handle(el));
+    this.transport.on("online", ({ jid }) => void this.#onOnline(jid));
+    for (const plugin of this.bot.plugins) await plugin.start?.(this.#host(plugin.name));
+    this.#state = "running";
+    await this.transport.start();
+  }
+
+  /** Hand a stanza to the transport. */
+  send(stanza: Element): Promise<void> {
+    this.stats.sent++;
+    this.emit("sent", stanza);
+    return this.transport.send(stanza);
+  }
+
+  /**
+   * Handle one inbound stanza: build the context, run the pipeline in the chat's order,
+   * contain any error. Resolves when the pipeline finished; never rejects.
+   */
+  handle(stanza: Element): Promise<void> {
+    if (this.#state !== "running" && this.#state !== "starting") {
+      return this.#drop("stopping", stanza);
+    }
+    this.stats.received++;
+    let ctx: C;
+    try {
+      ctx = new Context(stanza, this.api, this.log) as C;
+    } catch (error) {
+      this.log.warn("malformed stanza dropped", { error, stanza: stanza.toString().slice(0, 500) });
+      return this.#drop("malformed", stanza);
+    }
+    if (this.#isOwnEcho(ctx)) return this.#drop("own-echo", stanza);
+    const task = () => this.#run(ctx);
+    const p = this.#sequencer ? this.#sequencer.run(ctx.chat || ctx.from, task) : task();
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
+    return p;
+  }
+
+  /** Resolves once no stanza is being handled. */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /**
+   * Stop: refuse new stanzas, let running handlers finish (bounded), stop plugins,
+   * then stop the transport (which flushes its outbox and closes). Idempotent.
+   */
+  stop(exitCode = 0): Promise<void> {
+    this.#stopPromise ??= this.#stop(exitCode);
+    return this.#stopPromise;
+  }
+
+  async #stop(exitCode: number): Promise<void> {
+    this.#state = "stopping";
+    const drained = await withTimeout(this.idle(), this.#drainTimeoutMs);
+    if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
+    for (const plugin of [...this.bot.plugins].reverse()) {
+      try {
+        await plugin.stop?.(this.#host(plugin.name));
+      } catch (error) {
+        this.log.error("plugin stop failed", { plugin: plugin.name, error });
+      }
+    }
+    try {
+      await this.transport.stop();
+    } catch (error) {
+      this.log.error("transport stop failed", { error });
+    }
+    this.#state = "stopped";
+    this.emit("stopped", { exitCode });
+  }
+
+  async #run(ctx: C): Promise<void> {
+    const t0 = performance.now();
+    let failure: unknown;
+    try {
+      await this.#handler!(ctx, done);
+    } catch (error) {
+      failure = error ?? new Error("handler rejected with no reason");
+      this.#report(error, ctx);
+    }
+    this.stats.handled++;
+    this.emit("handled", { ctx, durationMs: performance.now() - t0, error: failure });
+  }
+
+  #report(error: unknown, ctx: C): void {
+    this.stats.errors++;
+    this.log.error("handler failed", {
+      error,
+      stanza: redactString(ctx.stanza.toString()).slice(0, 2000),
+    });
+    this.emit("handler-error", { error, stanza: ctx.stanza });
+    const hook = this.bot.errorHandler;
+    if (!hook) return;
+    try {
+      const r = hook(new BotError(error, ctx));
+      if (r instanceof Promise) r.catch((e: unknown) => this.log.error("error hook failed", { error: e }));
+    } catch (e) {
+      this.log.error("error hook failed", { error: e });
+    }
+  }
+
+  /** Drop the bot's own messages echoed by a room, learned from MUC self-presence (status 110). */
+  #isOwnEcho(ctx: C): boolean {
+    const self = this.transport.jid;
+    if (ctx.kind === "presence" && ctx.room && ctx.nick) {
+      const x = ctx.stanza.getChild("x", NS.mucUser);
+      const selfPresence = x?.getChildren("status").some((s) => s.attrs.code === "110");
+      if (selfPresence) {
+        if (ctx.type === "unavailable") this.#ownNicks.delete(ctx.room);
+        else this.#ownNicks.set(ctx.room, ctx.nick);
+      }
+      return false;
+    }
+    if (ctx.kind === "message" && ctx.room) return ctx.nick !== undefined && this.#ownNicks.get(ctx.room) === ctx.nick;
+    return self !== undefined && ctx.from === self;
+  }
+
+  async #onOnline(jid: string): Promise<void> {
+    this.log.info("online", { jid: bare(jid) });
+    for (const plugin of this.bot.plugins) {
+      try {
+        await plugin.online?.(this.#host(plugin.name), { jid });
+      } catch (error) {
+        this.log.error("plugin online hook failed", { plugin: plugin.name, error });
+      }
+    }
+  }
+
+  #host(name: string): PluginHost {
+    let host = this.#hosts.get(name);
+    if (!host) {
+      const runtime = this;
+      host = {
+        bot: this.api,
+        log: this.log.child({ plugin: name }),
+        send: (stanza) => runtime.send(stanza),
+        get stopping() {
+          return runtime.#state === "stopping" || runtime.#state === "stopped";
+        },
+      };
+      this.#hosts.set(name, host);
+    }
+    return host;
+  }
+
+  #drop(reason: string, stanza: Element): Promise<void> {
+    this.stats.dropped++;
+    this.emit("dropped", { reason, stanza });
+    return Promise.resolve();
+  }
+}
+
+const done = (): Promise<void> => Promise.resolve();
+
+function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    t.unref?.();
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(t);
+        resolve(true);
+      },
+    );
+  });
+}

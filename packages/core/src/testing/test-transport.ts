@@ -1,0 +1,119 @@
+/**
+ * An in-memory transport for offline tests. It records what the bot sends, and plays a
+ * small MUC service: a presence to `room/nick` is answered with self-presence, and a
+ * group-chat message is echoed back from the bot's own nick, as a real room does.
+ */
+import type { Element } from "@xmpp/xml";
+import { TypedEmitter } from "../emitter.ts";
+import { bare } from "../jid.ts";
+import { NS, xml } from "../stanza.ts";
+import type { Transport, TransportEvents } from "../transport.ts";
+
+/** Options of `TestTransport`. */
+export interface TestTransportOptions {
+  /** The bot's full JID. */
+  jid?: string;
+  /** Simulate MUC self-presence and echoes (default true). */
+  muc?: boolean;
+}
+
+/** A transport that keeps everything in memory. */
+export class TestTransport extends TypedEmitter<TransportEvents> implements Transport {
+  readonly kind = "test";
+  readonly sent: Element[] = [];
+  readonly #jid: string;
+  readonly #muc: boolean;
+  readonly #rooms = new Map<string, string>();
+  #online = false;
+  #pending = 0;
+  #waiters = new Set<() => void>();
+
+  constructor(opts: TestTransportOptions = {}) {
+    super();
+    this.#jid = opts.jid ?? "bot@botrun.test/test";
+    this.#muc = opts.muc ?? true;
+  }
+
+  get jid(): string | undefined {
+    return this.#online ? this.#jid : undefined;
+  }
+
+  /** Rooms the bot has joined, with its nick. */
+  get rooms(): ReadonlyMap<string, string> {
+    return this.#rooms;
+  }
+
+  /** Stanzas emitted by the simulated room that the runtime has not yet been handed. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  async start(): Promise<void> {
+    this.#online = true;
+    this.emit("online", { jid: this.#jid, resumed: false });
+  }
+
+  async send(stanza: Element): Promise<void> {
+    this.sent.push(stanza);
+    for (const w of [...this.#waiters]) w();
+    if (this.#muc) this.#simulateRoom(stanza);
+  }
+
+  async stop(): Promise<void> {
+    this.#online = false;
+  }
+
+  /** Deliver an inbound stanza to the bot. */
+  receive(stanza: Element): void {
+    this.emit("stanza", stanza);
+  }
+
+  /** Simulate a new session (e.g. after a reconnect whose resumption failed). */
+  reconnect(): void {
+    this.#rooms.clear();
+    this.emit("offline", { reason: "test reconnect" });
+    this.emit("online", { jid: this.#jid, resumed: false });
+  }
+
+  /** Resolves at the next `send`. */
+  nextSend(): Promise<void> {
+    return new Promise((resolve) => {
+      const w = () => {
+        this.#waiters.delete(w);
+        resolve();
+      };
+      this.#waiters.add(w);
+    });
+  }
+
+  #simulateRoom(stanza: Element): void {
+    const to = String(stanza.attrs.to ?? "");
+    const slash = to.indexOf("/");
+    if (stanza.name === "presence" && slash !== -1 && stanza.getChild("x", NS.muc) !== undefined) {
+      const room = bare(to);
+      if (stanza.attrs.type === "unavailable") this.#rooms.delete(room);
+      else this.#rooms.set(room, to.slice(slash + 1));
+      this.#later(
+        xml(
+          "presence",
+          { from: to, to: this.#jid, ...(stanza.attrs.type === "unavailable" ? { type: "unavailable" } : {}) },
+          xml("x", { xmlns: NS.mucUser }, xml("item", { affiliation: "none", role: "participant" }), xml("status", { code: "110" })),
+        ),
+      );
+    } else if (stanza.name === "message" && stanza.attrs.type === "groupchat") {
+      const room = bare(to);
+      const nick = this.#rooms.get(room);
+      if (nick === undefined) return;
+      const echo = xml("message", { ...stanza.attrs, from: `${room}/${nick}`, to: this.#jid }, ...stanza.getChildElements());
+      this.#later(echo);
+    }
+  }
+
+  #later(stanza: Element): void {
+    this.#pending++;
+    queueMicrotask(() => {
+      this.#pending--;
+      this.receive(stanza);
+    });
+  }
+}
