@@ -21,10 +21,10 @@ export interface TokenStore {
 }
 
 /** Events of a token provider. */
-export interface TokenProviderEvents {
+export type TokenProviderEvents = {
   refreshed: { expiresAt: number | undefined };
   "refresh-failed": { error: Error; permanent: boolean };
-}
+};
 
 /** Supplies a valid access token for SASL, refreshing as needed. */
 export interface TokenProvider {
@@ -39,6 +39,32 @@ export interface TokenProvider {
   /** Stop timers; no further calls to the token endpoint. */
   stop?(): void;
   on?<K extends keyof TokenProviderEvents>(event: K, listener: (p: TokenProviderEvents[K]) => void): unknown;
+}
+
+/** Per-request options of a token endpoint call. */
+export interface EndpointRequestOptions {
+  /** Aborts the HTTP request (timeout or provider stop). */
+  signal?: AbortSignal;
+}
+
+/**
+ * A token endpoint able to redeem a refresh token (OAuth 2.0 `refresh_token` grant, WRAP refresh…).
+ * Implementations throw `PermanentAuthError` when retrying cannot help (revoked consent, bad client)
+ * and `TransientAuthError` (./errors.ts) otherwise. Error messages never contain tokens or secrets.
+ */
+export interface TokenEndpoint {
+  /** Redeem `refreshToken`; the result's `refreshToken` is set only when the server rotated it. */
+  refresh(refreshToken: string, opts?: EndpointRequestOptions): Promise<TokenSet>;
+}
+
+/** A token endpoint that can also redeem an authorization code (used by `botrun auth`). */
+export interface CodeExchanger {
+  /** Exchange an authorization / verification code obtained with `redirectUri`. */
+  exchangeCode(
+    code: string,
+    redirectUri: string,
+    opts?: EndpointRequestOptions & { codeVerifier?: string },
+  ): Promise<TokenSet>;
 }
 
 /** Consent revoked or expired, or client misconfigured: re-run `botrun auth`. Never retried. */

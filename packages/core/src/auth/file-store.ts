@@ -1,0 +1,183 @@
+/**
+ * Token stores: `FileTokenStore` (default; one JSON file per account key, atomic 0600 writes),
+ * `MemoryTokenStore` (tests, ephemeral) and `createTokenStore(spec)` which picks one from a
+ * `BOTRUN_TOKEN_STORE`-style spec.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { AuthConfigError } from "./errors.ts";
+import type { TokenSet, TokenStore } from "./types.ts";
+
+/** Default directory of the file store: `~/.botrun/tokens`. */
+export function defaultTokenDir(): string {
+  return path.join(homedir(), ".botrun", "tokens");
+}
+
+/** Validate and copy a parsed JSON value into a `TokenSet`; throws on a wrong shape. */
+function toTokenSet(value: unknown): TokenSet {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object");
+  const v = value as Record<string, unknown>;
+  const out: TokenSet = {};
+  if (v.accessToken !== undefined) {
+    if (typeof v.accessToken !== "string") throw new Error("accessToken is not a string");
+    out.accessToken = v.accessToken;
+  }
+  if (v.refreshToken !== undefined) {
+    if (typeof v.refreshToken !== "string") throw new Error("refreshToken is not a string");
+    out.refreshToken = v.refreshToken;
+  }
+  if (v.expiresAt !== undefined) {
+    if (typeof v.expiresAt !== "number" || !Number.isFinite(v.expiresAt)) throw new Error("expiresAt is not a number");
+    out.expiresAt = v.expiresAt;
+  }
+  if (v.meta !== undefined) {
+    if (v.meta === null || typeof v.meta !== "object") throw new Error("meta is not an object");
+    out.meta = {};
+    for (const [k, m] of Object.entries(v.meta)) if (typeof m === "string") out.meta[k] = m;
+  }
+  return out;
+}
+
+function clone(tokens: TokenSet): TokenSet {
+  return toTokenSet(JSON.parse(JSON.stringify(tokens)));
+}
+
+/** Ephemeral in-process store (tests, one-off runs). Values are copied in and out. */
+export class MemoryTokenStore implements TokenStore {
+  readonly #map = new Map<string, TokenSet>();
+  async load(key: string): Promise<TokenSet | undefined> {
+    const t = this.#map.get(key);
+    return t && clone(t);
+  }
+  async save(key: string, tokens: TokenSet): Promise<void> {
+    this.#map.set(key, clone(tokens));
+  }
+  async delete(key: string): Promise<void> {
+    this.#map.delete(key);
+  }
+}
+
+/**
+ * One JSON file per account key in `dir` (created 0700). Saves write a temp file in the same
+ * directory (mode 0600), fsync it, then rename it over the target, so readers never see a partial
+ * file; concurrent saves of one key are serialised in-process and each lands whole across processes.
+ */
+export class FileTokenStore implements TokenStore {
+  readonly dir: string;
+  readonly #chains = new Map<string, Promise<unknown>>();
+
+  constructor(dir: string = defaultTokenDir()) {
+    this.dir = path.resolve(dir);
+  }
+
+  /** The file holding `key`'s tokens. Keys are percent-encoded so that any key maps to one safe name. */
+  fileFor(key: string): string {
+    if (!key) throw new Error("token store: empty account key");
+    const safe = encodeURIComponent(key).replace(/^\./, "%2E").replace(/\*/g, "%2A");
+    return path.join(this.dir, `${safe}.json`);
+  }
+
+  async load(key: string): Promise<TokenSet | undefined> {
+    const file = this.fileFor(key);
+    let text: string;
+    try {
+      text = await fs.readFile(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new Error(`token store: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+    try {
+      return toTokenSet(JSON.parse(text));
+    } catch (err) {
+      // Never echo the content: it holds tokens.
+      throw new Error(`token store: ${file} is not a valid token file (${(err as Error).name}); delete it and run \`botrun auth\``);
+    }
+  }
+
+  save(key: string, tokens: TokenSet): Promise<void> {
+    return this.#serialise(key, () => this.#write(key, tokens));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#serialise(key, async () => {
+      await fs.rm(this.fileFor(key), { force: true });
+    });
+  }
+
+  /** Run `op` after every earlier operation on `key` (whatever their outcome). */
+  #serialise(key: string, op: () => Promise<void>): Promise<void> {
+    const prev = this.#chains.get(key) ?? Promise.resolve();
+    const next = prev.then(op, op);
+    const tail = next.catch(() => undefined);
+    this.#chains.set(key, tail);
+    void tail.then(() => {
+      if (this.#chains.get(key) === tail) this.#chains.delete(key);
+    });
+    return next;
+  }
+
+  async #write(key: string, tokens: TokenSet): Promise<void> {
+    const file = this.fileFor(key);
+    const data = JSON.stringify(toTokenSet(tokens), null, 2) + "\n";
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(this.dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    const fh = await fs.open(tmp, "wx", 0o600);
+    try {
+      try {
+        await fh.chmod(0o600); // the umask cannot widen it, but be explicit
+        await fh.writeFile(data, "utf8");
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw new Error(`token store: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    await fsyncDir(this.dir);
+  }
+}
+
+/** Make the rename durable; not supported everywhere, so best effort. */
+async function fsyncDir(dir: string): Promise<void> {
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(dir, "r");
+    await fh.sync();
+  } catch {
+    // ignore: some platforms cannot fsync a directory
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A token store from a spec (usually `BOTRUN_TOKEN_STORE`): undefined/empty → `~/.botrun/tokens`;
+ * `file:/path`, `file:///path` or a plain path → `FileTokenStore`; `memory:` → `MemoryTokenStore`.
+ * Other schemes (e.g. `redis:`) throw `AuthConfigError` naming `BOTRUN_TOKEN_STORE`.
+ */
+export function createTokenStore(spec: string | undefined): TokenStore {
+  const s = spec?.trim();
+  if (!s) return new FileTokenStore();
+  if (s === "memory:") return new MemoryTokenStore();
+  if (s.startsWith("file://")) return new FileTokenStore(fileURLToPath(s));
+  if (s.startsWith("file:")) return new FileTokenStore(expandHome(s.slice("file:".length)));
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(s);
+  if (scheme) {
+    throw new AuthConfigError(
+      `BOTRUN_TOKEN_STORE: unsupported token store scheme "${scheme[1]}:" (supported: file:, memory:, or a directory path)`,
+      "BOTRUN_TOKEN_STORE",
+    );
+  }
+  return new FileTokenStore(expandHome(s));
+}
+
+function expandHome(p: string): string {
+  if (p === "~") return homedir();
+  if (p.startsWith("~/")) return path.join(homedir(), p.slice(2));
+  return p;
+}
