@@ -2,6 +2,7 @@
  * Error classes of the token lifecycle besides `PermanentAuthError` (in types.ts):
  * transient token-endpoint failures and missing/invalid auth configuration.
  */
+import { ConfigError } from "../config/errors.ts";
 
 /** A token-endpoint failure worth retrying later: network error, timeout, HTTP 5xx/429/408. */
 export class TransientAuthError extends Error {
@@ -17,16 +18,12 @@ export class TransientAuthError extends Error {
 }
 
 /**
- * An auth setting is missing or invalid. `setting` names the environment variable to fix
- * (e.g. `OAUTH_CLIENT_ID`). Defined here because `config/errors.ts` did not exist yet.
+ * An auth setting is missing or invalid. A `ConfigError` (so the CLI maps it to exit code 2) whose
+ * message is a full sentence; `setting` names the environment variable to fix (e.g. `OAUTH_CLIENT_ID`).
  */
-export class AuthConfigError extends Error {
-  override readonly name = "AuthConfigError";
-  constructor(
-    message: string,
-    /** The setting (environment variable) to fix. */
-    readonly setting: string,
-  ) {
-    super(message);
+export class AuthConfigError extends ConfigError {
+  constructor(message: string, setting: string) {
+    super(setting, message);
+    this.message = message;
   }
 }
