@@ -1,0 +1,121 @@
+/**
+ * Assembles an xmpp.js 0.14 client from its parts, mirroring `@xmpp/client/index.js` but with our
+ * own sockets (CA, TCP_NODELAY), STARTTLS, SASL (raw-token X-MESSENGER-OAUTH2, forced mechanism,
+ * timeout) and no @xmpp/reconnect (the transport runs its own loop). SASL2/FAST/bind2 are left out.
+ */
+import { Client } from "@xmpp/client-core";
+import xml, { type Element } from "@xmpp/xml";
+import _middleware from "@xmpp/middleware";
+import _streamFeatures from "@xmpp/stream-features";
+import _iqCaller from "@xmpp/iq/caller.js";
+import _resourceBinding from "@xmpp/resource-binding";
+import _streamManagement from "@xmpp/stream-management";
+import debug from "@xmpp/debug";
+import { makeConnectionClasses, type TlsSettings } from "./sockets.ts";
+import { starttlsFeature } from "./starttls.ts";
+import { NS_SASL, saslFeature, type SaslFeatureOptions } from "./sasl.ts";
+
+/** The xmpp.js entity as the transport uses it. */
+export interface XmppEntity {
+  status: string;
+  jid: { toString(): string; bare(): { toString(): string } } | null;
+  socket: unknown;
+  options: { domain: string; service?: string; lang?: string };
+  timeout: number;
+  isSecure(): boolean;
+  connect(service: string): Promise<unknown>;
+  open(opts: { domain: string; lang?: string }): Promise<unknown>;
+  send(el: Element): Promise<void>;
+  disconnect(): Promise<unknown>;
+  stop(): Promise<unknown>;
+  restart(): Promise<unknown>;
+  _detachParser(): void;
+  _detachSocket(): void;
+  _onSeeOtherHost: (error: { element: Element }) => unknown;
+  on(event: string, fn: (...args: never[]) => void): unknown;
+  removeListener(event: string, fn: (...args: never[]) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/** XEP-0198 state as xmpp.js keeps it. */
+export interface StreamManagementState {
+  enabled: boolean;
+  id: string;
+  timeout: number;
+  requestAckInterval: number;
+  outbound_q: { stanza: Element }[];
+  on(event: "ack" | "fail", fn: (stanza: Element) => void): unknown;
+  on(event: "resumed", fn: () => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/** The pieces the transport drives. */
+export interface XmppClientParts {
+  entity: XmppEntity;
+  sm: StreamManagementState;
+  iqRequest(el: Element, timeoutMs: number): Promise<Element>;
+  /** Add an incoming-element middleware after all built-in ones. */
+  use(fn: (ctx: { stanza: Element }, next: () => Promise<unknown>) => unknown): void;
+}
+
+/** Options of `assembleClient`. */
+export interface AssembleOptions {
+  domain: string;
+  resource?: string;
+  tls: TlsSettings;
+  sasl: SaslFeatureOptions;
+  /** Timeout of xmpp.js's own waits (stream open/close), ms. */
+  timeoutMs: number;
+  smAckTimeoutMs: number;
+  debug?: boolean;
+  /** Told when STARTTLS begins its handshake. */
+  onTlsStep?: () => void;
+}
+
+type Factory = (...args: unknown[]) => unknown;
+
+/** Build the client. Nothing connects until the transport calls `entity.connect()`. */
+export function assembleClient(opts: AssembleOptions): XmppClientParts {
+  const entity = new (Client as unknown as new (o: object) => XmppEntity & { transports: unknown[] })({
+    domain: opts.domain,
+    timeout: opts.timeoutMs,
+  });
+  entity.transports.push(...makeConnectionClasses(opts.tls));
+
+  const middleware = (_middleware as unknown as Factory)({ entity }) as {
+    use(fn: unknown): void;
+  };
+  const streamFeatures = (_streamFeatures as unknown as Factory)({ middleware }) as {
+    use(name: string, ns: string, fn: unknown): void;
+  };
+  const iqCaller = (_iqCaller as unknown as Factory)({ middleware, entity }) as {
+    request(el: Element, timeout: number): Promise<Element>;
+  };
+
+  // Stream features: order matters and defines priority (as in @xmpp/client).
+  streamFeatures.use("starttls", "urn:ietf:params:xml:ns:xmpp-tls", starttlsFeature(opts.tls, opts.onTlsStep));
+  streamFeatures.use("mechanisms", NS_SASL, saslFeature(opts.sasl));
+  const sm = (_streamManagement as unknown as Factory)({ streamFeatures, entity, middleware }) as StreamManagementState;
+  sm.timeout = opts.smAckTimeoutMs;
+  (_resourceBinding as unknown as Factory)({ iqCaller, streamFeatures }, opts.resource);
+
+  // XEP-0199: answer the server's pings.
+  middleware.use(async ({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
+    if (stanza.is("iq") && stanza.attrs.type === "get" && stanza.getChild("ping", "urn:xmpp:ping")) {
+      await entity
+        .send(xml("iq", { type: "result", id: stanza.attrs.id, ...(stanza.attrs.from ? { to: stanza.attrs.from } : {}) }))
+        .catch(() => {});
+      return undefined;
+    }
+    return next();
+  });
+
+  if (opts.debug) debug(entity, true);
+
+  return {
+    entity,
+    sm,
+    iqRequest: (el, timeoutMs) => iqCaller.request(el, timeoutMs),
+    use: (fn) => middleware.use(fn),
+  };
+}

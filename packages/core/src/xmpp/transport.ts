@@ -1,0 +1,577 @@
+/**
+ * The XMPP transport: one bot account over xmpp.js 0.14 with our own SASL, reconnect loop
+ * (full-jitter backoff + watchdog), dead-link detection (XEP-0199 ping, XEP-0198 ack timeout),
+ * XEP-0198 resumption, an outbox that survives disconnects, and a bounded graceful stop.
+ */
+import xml, { type Element } from "@xmpp/xml";
+import { TypedEmitter } from "../emitter.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { registerSecret, type Logger } from "../logger.ts";
+import type { Transport, TransportEvents } from "../transport.ts";
+import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
+import type { BotConfig, Mechanism } from "../config/config.ts";
+import { assembleClient, type XmppClientParts } from "./client.ts";
+import { backoffDelay } from "./backoff.ts";
+import { classifyError, TransportStoppedError, XmppAuthError, XmppConnectError, type ConnectStep } from "./errors.ts";
+import { startKeepalive, type Keepalive } from "./keepalive.ts";
+import { Outbox } from "./outbox.ts";
+import type { SaslChoice } from "./sasl.ts";
+import type { SaslCredentials } from "./sasl-mechanisms.ts";
+import { destroySocket, parse } from "./sockets.ts";
+import { resolveServices } from "./srv.ts";
+import type net from "node:net";
+
+/** What `onBeforeSasl` is told on each connect. */
+export interface BeforeSaslContext {
+  /** Mechanisms the server offers. */
+  offered: string[];
+  /** The configured mechanism (what will be used unless the hook says otherwise). */
+  mechanism: Mechanism;
+  /** 1 for the first connect, then increasing. */
+  connection: number;
+  domain: string;
+  username: string | undefined;
+  secure: boolean;
+}
+
+/** What `onBeforeSasl` may change for this connect (MatriX's OnBeforeSasl: mechanism and properties). */
+export interface BeforeSaslResult {
+  mechanism?: Mechanism;
+  /** Credentials to use; an `accessToken` here skips the token provider for this connect. */
+  credentials?: SaslCredentials;
+}
+
+/** Options of `createXmppTransport`. */
+export interface XmppTransportOptions {
+  config: BotConfig;
+  /** Supplies a fresh access token on every connect (X-MESSENGER-OAUTH2); else `config.accessToken` is used. */
+  tokenProvider?: TokenProvider;
+  logger: Logger;
+  /** Called before SASL on every connect. */
+  onBeforeSasl?: (ctx: BeforeSaslContext) => BeforeSaslResult | void | Promise<BeforeSaslResult | void>;
+  /** Log the XML stream via @xmpp/debug (SASL payloads hidden). Default: `config.debug`. */
+  debug?: boolean;
+  /** Random source for backoff jitter and SRV weights (tests). */
+  random?: () => number;
+  /** Observe each new TCP/TLS socket (tests check TCP_NODELAY). */
+  onSocket?: (socket: net.Socket) => void;
+}
+
+/** The XMPP transport, with metrics accessors beyond `Transport`. */
+export interface XmppTransport extends Transport {
+  /** Stanzas waiting in the outbox. */
+  readonly outboxDepth: number;
+  /** Stanzas written but not yet acknowledged by XEP-0198 (0 without SM). */
+  readonly unackedCount: number;
+  /** True when XEP-0198 is enabled on the current stream. */
+  readonly streamManagement: boolean;
+}
+
+type State = "new" | "connecting" | "online" | "waiting" | "stopping" | "stopped" | "fatal";
+type Outcome = "online" | "resumed";
+
+const INTERNAL = Symbol("botrun.internal");
+const markInternal = (el: Element) => Object.assign(el, { [INTERNAL]: true });
+const PERMANENT_SASL = new Set([
+  "account-disabled",
+  "credentials-expired",
+  "encryption-required",
+  "invalid-authzid",
+  "invalid-mechanism",
+  "malformed-request",
+  "mechanism-too-weak",
+  "not-authorized",
+]);
+
+/** Create the XMPP transport. Nothing happens until `start()`. */
+export function createXmppTransport(options: XmppTransportOptions): XmppTransport {
+  return new XmppTransportImpl(options);
+}
+
+class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTransport {
+  readonly kind = "xmpp";
+  readonly #o: XmppTransportOptions;
+  readonly #cfg: BotConfig;
+  readonly #parts: XmppClientParts;
+  readonly #outbox: Outbox;
+  #log: Logger;
+  #state: State = "new";
+  #step: ConnectStep = "DNS";
+  #connections = 0;
+  #failures = 0;
+  #attempting = false;
+  #pending: { resolve(o: Outcome): void; reject(e: unknown): void } | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #stableTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #attemptStarted = 0;
+  #keepalive: Keepalive | undefined;
+  #redirect: string | undefined;
+  #forceRefresh = false;
+  #retriedAuth = false;
+  #mechanism: Mechanism | undefined;
+  #start: { resolve(): void; reject(e: Error): void; attempts: number } | undefined;
+  #stopPromise: Promise<void> | undefined;
+
+  constructor(o: XmppTransportOptions) {
+    super();
+    this.#o = o;
+    this.#cfg = o.config;
+    this.#log = o.logger.child({ component: "xmpp" });
+    registerSecret(this.#cfg.password);
+    registerSecret(this.#cfg.accessToken);
+    const t = this.#cfg.tuning;
+    this.#parts = assembleClient({
+      domain: this.#cfg.domain,
+      resource: this.#cfg.resource,
+      tls: { servername: this.#cfg.domain, ca: this.#cfg.ca, onSocket: o.onSocket },
+      timeoutMs: Math.min(t.connectTimeoutMs, 10_000),
+      smAckTimeoutMs: t.smAckTimeoutMs,
+      debug: o.debug ?? this.#cfg.debug,
+      onTlsStep: () => (this.#step = "TLS"),
+      sasl: {
+        allowInsecure: this.#cfg.allowInsecure,
+        timeoutMs: t.saslTimeoutMs,
+        choose: (offered) => this.#chooseSasl(offered),
+        onStart: (m) => {
+          this.#step = "SASL";
+          this.#log.debug("authenticating", { mechanism: m });
+        },
+        onSuccess: () => (this.#step = "resource binding"),
+      },
+    });
+    this.#outbox = new Outbox({
+      limit: t.outboxLimit,
+      overflow: t.outboxOverflow,
+      logger: this.#log,
+      write: (el) => this.#write(el),
+    });
+    this.#wire();
+  }
+
+  get jid(): string | undefined {
+    return this.#state === "online" ? this.#parts.entity.jid?.toString() : undefined;
+  }
+  get outboxDepth(): number {
+    return this.#outbox.depth;
+  }
+  get unackedCount(): number {
+    return this.#parts.sm.outbound_q.length;
+  }
+  get streamManagement(): boolean {
+    return this.#parts.sm.enabled;
+  }
+
+  start(): Promise<void> {
+    if (this.#state !== "new") return Promise.reject(new Error("start() may be called once"));
+    return new Promise<void>((resolve, reject) => {
+      this.#start = { resolve, reject, attempts: 0 };
+      this.#watchdog = setInterval(() => this.#checkWatchdog(), 1000);
+      this.#watchdog.unref();
+      const tp = this.#o.tokenProvider;
+      tp?.on?.("refreshed", (p) => {
+        if (this.#state !== "stopped") this.emit("token-refreshed", { expiresAt: p.expiresAt });
+      });
+      void this.#runAttempt();
+    });
+  }
+
+  async send(stanza: Element): Promise<void> {
+    if (this.#state === "stopping" || this.#state === "stopped" || this.#state === "fatal") throw new TransportStoppedError();
+    await this.#outbox.push(stanza);
+  }
+
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#doStop();
+    return this.#stopPromise;
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------
+
+  #wire(): void {
+    const { entity, sm } = this.#parts;
+    entity.on("error", (err: Error) => {
+      if (this.#pending) return this.#pending.reject(err);
+      if (this.#state === "stopping" || this.#state === "stopped") return;
+      this.#log.warn("connection error", { error: oneLine(err) });
+    });
+    entity.on("disconnect", (info: { reason?: unknown } | undefined) => this.#onDisconnect(info));
+    entity.on("online", () => this.#pending?.resolve("online"));
+    sm.on("resumed", () => this.#pending?.resolve("resumed"));
+    entity.on("element", () => this.#keepalive?.touch());
+    sm.on("fail", (stanza) => {
+      if (this.#state === "stopping" || this.#state === "stopped" || (stanza as { [INTERNAL]?: boolean })[INTERNAL]) return;
+      this.#outbox.requeue(stanza);
+    });
+    // see-other-host: remember the new host for this and later connects; the stream error closes the stream.
+    entity._onSeeOtherHost = (error) => {
+      const host = error.element.getChildText("see-other-host") ?? "";
+      const current = parse(this.#redirect ?? entity.options.service ?? "xmpp://x");
+      const proto = current?.protocol ?? "xmpp:";
+      this.#redirect = /:\d+$|^\[.*\]:\d+$/.test(host) ? `${proto}//${host}` : `${proto}//${host.includes(":") ? `[${host}]` : host}`;
+      this.#log.info("server redirects (see-other-host)", { service: this.#redirect });
+    };
+    this.#parts.use((ctx, next) => {
+      const el = ctx.stanza;
+      if (el.name === "message" || el.name === "presence" || el.name === "iq") {
+        try {
+          this.emit("stanza", el);
+        } catch (err) {
+          this.#log.error("stanza listener threw", { error: oneLine(err) });
+        }
+      }
+      return next();
+    });
+  }
+
+  // ---- SASL -------------------------------------------------------------------------------
+
+  async #chooseSasl(offered: string[]): Promise<SaslChoice> {
+    const cfg = this.#cfg;
+    let mechanism = cfg.mechanism;
+    let credentials: SaslCredentials = { username: cfg.username, password: cfg.password };
+    if (this.#o.onBeforeSasl) {
+      const r = await this.#o.onBeforeSasl({
+        offered,
+        mechanism,
+        connection: this.#connections,
+        domain: cfg.domain,
+        username: cfg.username,
+        secure: this.#parts.entity.isSecure(),
+      });
+      if (r?.mechanism) mechanism = r.mechanism;
+      if (r?.credentials) credentials = { ...credentials, ...r.credentials };
+    }
+    if (mechanism === "X-MESSENGER-OAUTH2" && !credentials.accessToken && offered.includes(mechanism)) {
+      credentials.accessToken = await this.#accessToken();
+    }
+    registerSecret(credentials.accessToken);
+    registerSecret(credentials.password);
+    this.#mechanism = mechanism;
+    return { mechanism, credentials };
+  }
+
+  async #accessToken(): Promise<string> {
+    const tp = this.#o.tokenProvider;
+    if (tp) {
+      const force = this.#forceRefresh;
+      this.#forceRefresh = false;
+      return tp.getAccessToken(force ? { forceRefresh: true } : undefined);
+    }
+    if (this.#cfg.accessToken) return this.#cfg.accessToken;
+    throw new XmppAuthError("no access token: configure XMPP_ACCESS_TOKEN or an OAuth token source", undefined, ExitCode.CONFIG);
+  }
+
+  // ---- connecting -------------------------------------------------------------------------
+
+  async #candidates(): Promise<string[]> {
+    if (this.#redirect) return [this.#redirect];
+    if (this.#cfg.service) return [this.#cfg.service];
+    this.#step = "DNS";
+    return resolveServices(this.#cfg.domain, { dnsServers: this.#cfg.dnsServers, random: this.#o.random });
+  }
+
+  async #connectOnce(): Promise<Outcome> {
+    const candidates = await this.#candidates();
+    let last: XmppConnectError | undefined;
+    for (const [i, service] of candidates.entries()) {
+      try {
+        return await this.#tryService(service);
+      } catch (err) {
+        if (err instanceof PermanentAuthError) throw err;
+        last = classifyError(err, this.#step);
+        await this.#teardown();
+        if (service === this.#redirect && (last.step === "TCP connect" || last.step === "DNS")) this.#redirect = undefined;
+        if ((last.step === "TCP connect" || last.step === "DNS") && i < candidates.length - 1) {
+          this.#log.debug("candidate failed, trying the next", { service, error: last.message });
+          continue;
+        }
+        throw last;
+      }
+    }
+    throw last ?? new XmppConnectError("DNS", "no service to connect to");
+  }
+
+  async #tryService(service: string): Promise<Outcome> {
+    const { entity } = this.#parts;
+    const ms = this.#cfg.tuning.connectTimeoutMs;
+    this.#step = "TCP connect";
+    this.#log = this.#o.logger.child({ component: "xmpp", conn: this.#connections, service });
+    entity.options.service = service;
+    const outcome = new Promise<Outcome>((resolve, reject) => (this.#pending = { resolve, reject }));
+    outcome.catch(() => {});
+    const timer = setTimeout(
+      () => this.#pending?.reject(new XmppConnectError(this.#step, `no progress within ${ms} ms (XMPP_CONNECT_TIMEOUT)`)),
+      ms,
+    );
+    try {
+      await Promise.race([Promise.resolve().then(() => entity.connect(service)), outcome]);
+      if (this.#step === "TCP connect") this.#step = "stream features";
+      await Promise.race([entity.open({ domain: this.#cfg.domain }), outcome]);
+      return await outcome;
+    } finally {
+      clearTimeout(timer);
+      this.#pending = undefined;
+    }
+  }
+
+  async #runAttempt(): Promise<void> {
+    if (this.#attempting || this.#isDone()) return;
+    this.#attempting = true;
+    this.#attemptStarted = Date.now();
+    this.#state = "connecting";
+    this.#connections++;
+    try {
+      const outcome = await this.#connectOnce();
+      this.#attempting = false;
+      if (this.#isDone()) return;
+      this.#sessionUp(outcome);
+    } catch (err) {
+      this.#attempting = false;
+      await this.#teardown();
+      if (this.#isDone()) return;
+      this.#attemptFailed(err);
+    }
+  }
+
+  #sessionUp(outcome: Outcome): void {
+    const { entity } = this.#parts;
+    const jid = entity.jid?.toString() ?? "";
+    this.#state = "online";
+    this.#retriedAuth = false;
+    this.#forceRefresh = false;
+    this.#log.info(outcome === "resumed" ? "session resumed" : "online", { jid, sm: this.#parts.sm.enabled });
+    clearTimeout(this.#stableTimer);
+    this.#stableTimer = setTimeout(() => (this.#failures = 0), this.#cfg.tuning.reconnectStableAfterMs);
+    this.#stableTimer.unref();
+    this.#keepalive?.stop();
+    this.#keepalive = startKeepalive({
+      intervalMs: this.#cfg.tuning.pingIntervalMs,
+      timeoutMs: this.#cfg.tuning.pingTimeoutMs,
+      ping: (t) =>
+        this.#parts.iqRequest(
+          markInternal(xml("iq", { type: "get", to: this.#cfg.domain }, xml("ping", { xmlns: "urn:xmpp:ping" }))),
+          t,
+        ),
+      onDead: (reason) => this.#dead(reason),
+    });
+    if (outcome === "online") {
+      entity.send(markInternal(xml("presence"))).catch(() => {});
+      this.#outbox.resume();
+      this.emit("online", { jid, resumed: false });
+    } else {
+      this.#outbox.resume();
+      this.emit("resumed", { jid });
+    }
+    if (this.#start) {
+      const s = this.#start;
+      this.#start = undefined;
+      s.resolve();
+    }
+  }
+
+  #attemptFailed(err: unknown): void {
+    if (err instanceof PermanentAuthError) {
+      return this.#fatal(new XmppAuthError(`token provider: ${err.message} (${err.code}); run \`botrun auth\` to renew consent`, err.code), ExitCode.REAUTH);
+    }
+    const e = classifyError(err, this.#step);
+    if (e instanceof XmppAuthError) {
+      const cond = e.condition ?? "";
+      const token = this.#mechanism === "X-MESSENGER-OAUTH2";
+      if (cond === "not-authorized" && token && this.#o.tokenProvider && !this.#retriedAuth) {
+        this.#retriedAuth = true;
+        this.#forceRefresh = true;
+        this.#log.warn("access token rejected; refreshing it and retrying once");
+        return this.#schedule(true);
+      }
+      if (e.exitCode === ExitCode.CONFIG) return this.#fatal(e, ExitCode.CONFIG);
+      if (PERMANENT_SASL.has(cond)) {
+        const hint = token
+          ? "the access token was rejected; run `botrun auth` to renew consent"
+          : "check XMPP_USERNAME and XMPP_PASSWORD";
+        return this.#fatal(new XmppAuthError(`${e.message.replace(/^SASL: /, "")}; ${hint}`, cond), ExitCode.REAUTH);
+      }
+    } else if (e.exitCode === ExitCode.CONFIG) {
+      return this.#fatal(e, ExitCode.CONFIG);
+    }
+    if (this.#redirect && !this.#attempting && e.message.includes("see-other-host")) return this.#schedule(true);
+    if (this.#start) {
+      this.#start.attempts++;
+      if (this.#start.attempts >= this.#cfg.tuning.startAttempts) return this.#fatal(e, ExitCode.UNAVAILABLE);
+    }
+    this.#log.warn("connect failed", { step: e.step, error: e.message });
+    this.#schedule(Boolean(this.#redirect) && this.#failures === 0);
+  }
+
+  #schedule(immediate = false): void {
+    if (this.#isDone() || this.#reconnectTimer || this.#attempting) return;
+    this.#failures++;
+    const t = this.#cfg.tuning;
+    const delayMs = immediate ? 0 : backoffDelay(this.#failures, { baseMs: t.reconnectBaseDelayMs, maxMs: t.reconnectMaxDelayMs, random: this.#o.random });
+    this.#state = "waiting";
+    this.emit("reconnecting", { attempt: this.#failures, delayMs });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#runAttempt();
+    }, delayMs);
+  }
+
+  #onDisconnect(info: { reason?: unknown } | undefined): void {
+    const reason = info?.reason ? oneLine(info.reason) : "connection closed";
+    if (this.#pending) {
+      this.#pending.reject(new XmppConnectError(this.#step, `connection closed by the server during ${this.#step}`));
+      return;
+    }
+    if (this.#state !== "online") return;
+    this.#wentOffline(reason);
+  }
+
+  #wentOffline(reason: string): void {
+    this.#state = "waiting";
+    this.#keepalive?.stop();
+    this.#keepalive = undefined;
+    clearTimeout(this.#stableTimer);
+    this.#outbox.pause();
+    this.#log.warn("offline", { reason });
+    this.emit("offline", { reason });
+    this.#schedule(Boolean(this.#redirect));
+  }
+
+  /** The link is dead (ping or watchdog): drop the socket without waiting for a FIN. */
+  #dead(reason: string): void {
+    if (this.#state !== "online") return;
+    this.#log.warn("connection dead", { reason });
+    destroySocket(this.#parts.entity.socket);
+    // The socket's close event normally reports the disconnect; make sure it happens regardless.
+    if (this.#state === "online") setImmediate(() => this.#state === "online" && this.#wentOffline(reason));
+  }
+
+  #checkWatchdog(): void {
+    if (this.#isDone() || this.#state === "new") return;
+    const { entity } = this.#parts;
+    if (this.#state === "online" && (entity.status !== "online" || !entity.socket)) {
+      this.#log.warn("watchdog: session lost without a disconnect event");
+      return this.#wentOffline("connection lost");
+    }
+    if (this.#state === "waiting" && !this.#reconnectTimer && !this.#attempting) {
+      this.#log.warn("watchdog: no reconnect scheduled, scheduling one");
+      return this.#schedule();
+    }
+    const t = this.#cfg.tuning;
+    if (this.#attempting && Date.now() - this.#attemptStarted > t.connectTimeoutMs + t.saslTimeoutMs + 5000) {
+      this.#log.warn("watchdog: connect attempt stuck, aborting it");
+      this.#pending?.reject(new XmppConnectError(this.#step, "connect attempt stuck"));
+      destroySocket(entity.socket);
+    }
+  }
+
+  async #teardown(): Promise<void> {
+    const { entity } = this.#parts;
+    this.#keepalive?.stop();
+    this.#keepalive = undefined;
+    if (entity.socket) {
+      const closed = new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          entity.removeListener("disconnect", done);
+          resolve();
+        };
+        const t = setTimeout(done, 2000);
+        entity.on("disconnect", done);
+      });
+      destroySocket(entity.socket);
+      await closed;
+    }
+    entity._detachParser();
+  }
+
+  #write(el: Element): Promise<void> {
+    if (this.#state !== "online" && this.#state !== "stopping") return Promise.reject(new Error("offline"));
+    if (this.#parts.entity.status !== "online") return Promise.reject(new Error("offline"));
+    return this.#parts.entity.send(el);
+  }
+
+  #isDone(): boolean {
+    return this.#state === "stopping" || this.#state === "stopped" || this.#state === "fatal";
+  }
+
+  #fatal(error: Error, exitCode: number): void {
+    if (this.#isDone()) return;
+    this.#state = "fatal";
+    this.#clearTimers();
+    this.#outbox.pause();
+    this.#log.error(oneLine(error), { exitCode });
+    void this.#teardown();
+    if (this.#start) {
+      const s = this.#start;
+      this.#start = undefined;
+      s.reject(Object.assign(error, { exitCode }));
+    } else {
+      this.emit("fatal", { error, exitCode });
+    }
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    clearTimeout(this.#stableTimer);
+    clearInterval(this.#watchdog);
+    this.#keepalive?.stop();
+    this.#keepalive = undefined;
+  }
+
+  async #doStop(): Promise<void> {
+    const was = this.#state;
+    this.#state = "stopping";
+    this.#outbox.close();
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    const { entity, sm } = this.#parts;
+    const budget = this.#cfg.tuning.stopTimeoutMs;
+    const deadline = Date.now() + budget;
+    const left = () => Math.max(0, deadline - Date.now());
+    if (was === "online" && entity.status === "online") {
+      if (!(await this.#outbox.drain(left()))) this.#log.warn("stop: outbox not flushed in time", { left: this.#outbox.depth });
+      await withTimeout(entity.send(xml("presence", { type: "unavailable" })), left());
+      if (sm.enabled && sm.outbound_q.length > 0) {
+        entity.send(xml("r", { xmlns: "urn:xmpp:sm:3" })).catch(() => {});
+        await until(() => sm.outbound_q.length === 0, left());
+        if (sm.outbound_q.length) this.#log.warn("stop: stanzas not acknowledged by the server", { count: sm.outbound_q.length });
+      }
+      this.#keepalive?.stop();
+      await withTimeout(entity.stop(), left() + 2000);
+    }
+    this.#pending?.reject(new TransportStoppedError());
+    this.#clearTimers();
+    await this.#teardown();
+    const dropped = this.#outbox.clear();
+    if (dropped) this.#log.warn("stop: stanzas never sent", { count: dropped });
+    entity.removeAllListeners();
+    entity.on("error", () => {});
+    sm.removeAllListeners();
+    this.#state = "stopped";
+    if (this.#start) {
+      const s = this.#start;
+      this.#start = undefined;
+      s.reject(new TransportStoppedError());
+    }
+    this.#log.info("stopped");
+  }
+}
+
+/** One line for logs: the message of an error or value. */
+function oneLine(err: unknown): string {
+  const m = err instanceof Error ? `${err.name === "Error" ? "" : err.name + ": "}${err.message}` : String(err);
+  return m.replace(/\s+/g, " ").trim();
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}

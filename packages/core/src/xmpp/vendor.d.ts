@@ -1,0 +1,9 @@
+// Minimal typings for xmpp.js 0.14 modules that ship none; the transport wraps them in its own types.
+declare module "@xmpp/connection-tcp" {
+  export default class ConnectionTCP {
+    socketParameters(service: string): { host: string; port: number | null } | undefined;
+  }
+}
+declare module "@xmpp/debug" {
+  export default function debug(entity: unknown, force?: boolean): void;
+}
