@@ -5,8 +5,7 @@
  */
 import type { Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
-import { bare } from "../jid.ts";
-import { NS, xml } from "../stanza.ts";
+import { MucSimulator } from "../muc-sim.ts";
 import type { Transport, TransportEvents } from "../transport.ts";
 
 /** Options of `TestTransport`. */
@@ -22,8 +21,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
   readonly kind = "test";
   readonly sent: Element[] = [];
   readonly #jid: string;
-  readonly #muc: boolean;
-  readonly #rooms = new Map<string, string>();
+  readonly #muc: MucSimulator | undefined;
   #online = false;
   #pending = 0;
   #waiters = new Set<() => void>();
@@ -31,7 +29,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
   constructor(opts: TestTransportOptions = {}) {
     super();
     this.#jid = opts.jid ?? "bot@botrun.test/test";
-    this.#muc = opts.muc ?? true;
+    this.#muc = opts.muc === false ? undefined : new MucSimulator((el) => this.#later(el), () => this.#jid);
   }
 
   get jid(): string | undefined {
@@ -40,7 +38,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
 
   /** Rooms the bot has joined, with its nick. */
   get rooms(): ReadonlyMap<string, string> {
-    return this.#rooms;
+    return this.#muc?.rooms ?? new Map();
   }
 
   /** Stanzas emitted by the simulated room that the runtime has not yet been handed. */
@@ -56,7 +54,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
   async send(stanza: Element): Promise<void> {
     this.sent.push(stanza);
     for (const w of [...this.#waiters]) w();
-    if (this.#muc) this.#simulateRoom(stanza);
+    this.#muc?.outbound(stanza);
   }
 
   async stop(): Promise<void> {
@@ -70,7 +68,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
 
   /** Simulate a new session (e.g. after a reconnect whose resumption failed). */
   reconnect(): void {
-    this.#rooms.clear();
+    this.#muc?.reset();
     this.emit("offline", { reason: "test reconnect" });
     this.emit("online", { jid: this.#jid, resumed: false });
   }
@@ -84,29 +82,6 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
       };
       this.#waiters.add(w);
     });
-  }
-
-  #simulateRoom(stanza: Element): void {
-    const to = String(stanza.attrs.to ?? "");
-    const slash = to.indexOf("/");
-    if (stanza.name === "presence" && slash !== -1 && stanza.getChild("x", NS.muc) !== undefined) {
-      const room = bare(to);
-      if (stanza.attrs.type === "unavailable") this.#rooms.delete(room);
-      else this.#rooms.set(room, to.slice(slash + 1));
-      this.#later(
-        xml(
-          "presence",
-          { from: to, to: this.#jid, ...(stanza.attrs.type === "unavailable" ? { type: "unavailable" } : {}) },
-          xml("x", { xmlns: NS.mucUser }, xml("item", { affiliation: "none", role: "participant" }), xml("status", { code: "110" })),
-        ),
-      );
-    } else if (stanza.name === "message" && stanza.attrs.type === "groupchat") {
-      const room = bare(to);
-      const nick = this.#rooms.get(room);
-      if (nick === undefined) return;
-      const echo = xml("message", { ...stanza.attrs, from: `${room}/${nick}`, to: this.#jid }, ...stanza.getChildElements());
-      this.#later(echo);
-    }
   }
 
   #later(stanza: Element): void {

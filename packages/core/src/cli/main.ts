@@ -1,0 +1,103 @@
+/**
+ * The `botrun` command line: `botrun <bot...>` runs bots, `botrun auth <bot>` authorizes one
+ * with OAuth, `botrun list` shows the bots it can see. Returns the process exit code.
+ */
+import { readFileSync } from "node:fs";
+import yargs from "yargs";
+import { ExitCode } from "../exit-codes.ts";
+import { LEVELS, type LogLevel } from "../logger.ts";
+import { runAuthCommand } from "./commands/auth.ts";
+import { botEnv } from "./env.ts";
+import { errorExitCode, oneLine } from "./errors.ts";
+import { listBots, loadBot } from "./resolve-bot.ts";
+import { runBots } from "./run.ts";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** Run the CLI with `args` (without node and script); resolves with the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let code: number = ExitCode.OK;
+  const cwd = process.cwd();
+  const parser = yargs(args)
+    .scriptName("botrun")
+    .usage("Usage: $0 <bot...> [options]\n\nRun XMPP chat bots. With no server configured a bot runs in a terminal chat.")
+    .command(
+      "$0 <bots..>",
+      "Run one or more bots (a name under bots/, a path to a .ts/.js file or folder, or a package name)",
+      (y) =>
+        y
+          .positional("bots", { type: "string", array: true, demandOption: true, describe: "bots to run" })
+          .option("console", { type: "boolean", describe: "force the terminal chat even when a server is configured" })
+          .option("xmpp", { type: "boolean", describe: "force XMPP (fails if no server is configured)" })
+          .conflicts("console", "xmpp"),
+      async (argv) => {
+        code = await runBots({
+          bots: argv.bots as string[],
+          mode: argv.console ? "console" : argv.xmpp ? "xmpp" : "auto",
+          debug: Boolean(argv.debug),
+          envFiles: (argv["env-file"] as string[] | undefined) ?? [],
+          logLevel: argv["log-level"] as LogLevel | undefined,
+          cwd,
+        });
+      },
+    )
+    .command(
+      "auth <bot>",
+      "Authorize a bot with OAuth (consent in a browser, or paste the redirected URL) and store its tokens",
+      (y) =>
+        y
+          .positional("bot", { type: "string", demandOption: true })
+          .option("browser", { type: "boolean", default: true, describe: "open a browser when there is one" })
+          .option("timeout", { type: "number", default: 600, describe: "seconds to wait for consent" }),
+      async (argv) => {
+        try {
+          const loaded = await loadBot(argv.bot as string, cwd);
+          const env = botEnv({ botName: loaded.bot.name, botDir: loaded.dir, cwd, envFiles: (argv["env-file"] as string[]) ?? [] });
+          await runAuthCommand({
+            botName: loaded.bot.name,
+            env,
+            timeoutMs: (argv.timeout as number) * 1000,
+            ...(argv.browser ? {} : { opener: false as const }),
+          });
+        } catch (error) {
+          process.stderr.write(oneLine(error).replace(/^botrun:/, "botrun auth:") + "\n");
+          code = error instanceof Error && error.name === "AuthorizationError" ? ExitCode.REAUTH : errorExitCode(error);
+        }
+      },
+    )
+    .command(
+      "list",
+      "List the bots found under bots/ folders",
+      (y) => y,
+      () => {
+        const bots = listBots(cwd);
+        process.stdout.write(bots.length ? bots.join("\n") + "\n" : "no bots found\n");
+      },
+    )
+    .option("env-file", { type: "string", array: true, describe: "extra .env file(s) to read" })
+    .option("debug", { type: "boolean", describe: "log the XMPP stanza trace (SASL payloads hidden); same as XMPP_DEBUG=1" })
+    .option("log-level", { type: "string", choices: LEVELS as unknown as string[], describe: "log level (default: info, warn in the terminal chat)" })
+    .example("$0 echo", "chat with the echo bot in the terminal (or online, if XMPP_SERVICE is set)")
+    .example("printf 'hi\\n' | $0 echo", "pipe lines in; each reply is printed on its own line")
+    .example("$0 echo notes", "run two bots in one process (per-bot settings: ECHO_XMPP_SERVICE, NOTES_XMPP_SERVICE…)")
+    .example("$0 auth echo", "authorize the echo bot's account with OAuth")
+    .epilogue("Exit codes: 0 stopped cleanly, 1 internal error (restart), 2 configuration error (fix it), 3 re-authorization needed (run botrun auth), 4 server unreachable at start (retry).")
+    .strict()
+    .version(pkg.version)
+    .help()
+    .alias("h", "help")
+    .alias("v", "version")
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`botrun: ${msg}\nRun "botrun --help" for usage.\n`);
+      code = ExitCode.CONFIG;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    process.stderr.write(oneLine(error) + "\n");
+    return errorExitCode(error);
+  }
+  return code;
+}

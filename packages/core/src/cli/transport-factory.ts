@@ -1,0 +1,44 @@
+/**
+ * Choose and build a bot's transport: the terminal chat when no server is configured (or
+ * `--console`), XMPP when `XMPP_DOMAIN` or `XMPP_SERVICE` is set (or `--xmpp`).
+ */
+import { tokenConfigFromEnv, createTokenProvider } from "../auth/create-provider.ts";
+import { loadConfig, ConfigError, type BotConfig } from "../config/index.ts";
+import { ConsoleTransport } from "../console/index.ts";
+import type { Logger } from "../logger.ts";
+import type { Transport } from "../transport.ts";
+import type { Env } from "./env.ts";
+
+/** How the transport is chosen. */
+export type TransportMode = "auto" | "console" | "xmpp";
+
+/** A built transport and, for XMPP, its configuration. */
+export interface BuiltTransport {
+  transport: Transport;
+  config: BotConfig | undefined;
+}
+
+/** Build the transport for one bot. Throws ConfigError/AuthConfigError naming the setting to fix. */
+export async function buildTransport(opts: {
+  botName: string;
+  env: Env;
+  mode: TransportMode;
+  debug: boolean;
+  logger: Logger;
+  consoleUser?: string;
+}): Promise<BuiltTransport> {
+  const config = opts.mode === "console" ? undefined : loadConfig(opts.env, { debug: opts.debug });
+  if (!config) {
+    if (opts.mode === "xmpp") {
+      throw new ConfigError("XMPP_SERVICE", "a server to connect to with --xmpp: set XMPP_SERVICE (xmpp://host:port) or XMPP_DOMAIN");
+    }
+    return { transport: new ConsoleTransport({ botName: opts.botName, user: opts.consoleUser }), config: undefined };
+  }
+  const tokenProvider =
+    config.mechanism === "X-MESSENGER-OAUTH2"
+      ? createTokenProvider({ ...tokenConfigFromEnv(opts.env, opts.botName), logger: opts.logger })
+      : undefined;
+  const { createXmppTransport } = await import("../xmpp/index.ts");
+  const transport = createXmppTransport({ config, tokenProvider, logger: opts.logger });
+  return { transport, config };
+}
