@@ -22,7 +22,7 @@ function makeBot() {
   cmds.command("secret", { hidden: true }, (ctx) => ctx.reply("found it"));
   cmds.command("roomonly", { where: "room" }, (ctx) => ctx.reply("room!"));
   bot.install(cmds);
-  bot.on("message:body", (ctx) => ctx.reply(`fallthrough: ${ctx.text}`));
+  bot.on("message:body", (ctx) => (ctx.text.startsWith("!") ? undefined : ctx.reply(`fallthrough: ${ctx.text}`)));
   return { bot, cmds };
 }
 
@@ -86,6 +86,15 @@ describe("commands plugin", () => {
     ]);
   });
 
+  it("lets a later handler take an unknown command instead of answering `unknown`", async () => {
+    const bot = new Bot({ name: "helper" });
+    bot.install(commands());
+    bot.command("later", (ctx) => ctx.reply("later handled it"));
+    const t = await createHarness(bot);
+    await t.say("!later");
+    expect(t.replies()).toEqual(["later handled it"]);
+  });
+
   it("generates help, hides hidden commands and explains one command", async () => {
     const t = await createHarness(makeBot().bot);
     await t.say("!help");
@@ -117,7 +126,7 @@ describe("commands plugin", () => {
   it("ignores delayed (offline/history) messages and handles bursts in order", async () => {
     const t = await createHarness(makeBot().bot);
     await t.say("!ping", { delayed: true });
-    expect(t.replies()).toEqual(["fallthrough: !ping"]);
+    expect(t.replies()).toEqual([]);
     t.clear();
     for (let i = 0; i < 50; i++) t.transport.receive(msgFrom(`!say w${i}`));
     await t.settle();

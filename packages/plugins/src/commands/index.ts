@@ -15,6 +15,7 @@
 import { compose, jid, NS, splitArgs, toFnCompat, type Context, type Middleware, type MiddlewareFn, type Plugin } from "./deps.ts";
 import { ArgumentError, parseParams, usageOf, validateSpecs, type ArgSpec, type Params, type ParamsOf } from "./args.ts";
 import { closest } from "./suggest.ts";
+import { interceptSend } from "../util/intercept-send.ts";
 
 export { ArgumentError, usageOf, type ArgSpec, type ArgType, type Params, type ParamsOf } from "./args.ts";
 export { closest, editDistance } from "./suggest.ts";
@@ -80,7 +81,7 @@ export interface CommandsOptions {
   bareInChat?: boolean;
   /** Add a `help` command (default true). */
   help?: boolean;
-  /** Unknown addressed command: `reply` with a suggestion (default), or `pass` it on silently. */
+  /** Unknown addressed command: `reply` with a suggestion when no later handler replied (default), or `pass` silently. */
   unknown?: "reply" | "pass";
   /** Plugin name (default `commands`); change it to install two routers. */
   name?: string;
@@ -171,6 +172,14 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     const entry = this.#byName.get(parsed.name);
     if (!entry) {
       if (parsed.via === "bare" || this.#opts.unknown === "pass") return next();
+      // Let later handlers (e.g. core `bot.command`) have it; answer only if none replied.
+      let replied = false;
+      interceptSend(ctx, (el, send) => {
+        replied = true;
+        return send(el);
+      });
+      await next();
+      if (replied) return;
       const guess = closest(parsed.name, this.#visibleNames());
       const p = this.#prefixes(ctx)[0] ?? "!";
       await ctx.reply(
