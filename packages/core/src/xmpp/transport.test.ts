@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createXmppTransport, XmppAuthError, type XmppTransport } from "./index.ts";
+import { loadConfig, type BotConfig } from "../config/index.ts";
+import { createConsoleLogger, silentLogger } from "../logger.ts";
+import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
+
+let server: FakeServer | undefined;
+let transport: XmppTransport | undefined;
+afterEach(async () => {
+  await transport?.stop();
+  await server?.close();
+  transport = server = undefined;
+});
+
+const cfg = (port: number, env: Record<string, string> = {}): BotConfig =>
+  loadConfig({
+    XMPP_SERVICE: `xmpp://127.0.0.1:${port}`,
+    XMPP_DOMAIN: "localhost",
+    XMPP_ALLOW_INSECURE: "1",
+    XMPP_START_ATTEMPTS: "1",
+    XMPP_RECONNECT_BASE_DELAY: "0.01",
+    ...env,
+  })!;
+
+const provider = (tokens: string[], calls: { force: boolean }[] = []): TokenProvider => ({
+  async getAccessToken(o) {
+    calls.push({ force: Boolean(o?.forceRefresh) });
+    return tokens[Math.min(calls.length - 1, tokens.length - 1)]!;
+  },
+});
+
+describe("XMPP transport against a scripted server", () => {
+  it("sends X-MESSENGER-OAUTH2 tokens byte for byte", async () => {
+    for (const token of ["EwB4Aq1DBAAU+/wx=abc==", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib3QiLCJleHAiOjF9.c2ln-_x"]) {
+      server = await startFakeServer({ mechanisms: ["SCRAM-SHA-1", "PLAIN", "X-MESSENGER-OAUTH2"] });
+      transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: token }), logger: silentLogger });
+      await transport.start();
+      expect(transport.jid).toBe("bot@localhost/r1");
+      expect(server.auths).toEqual([{ mechanism: "X-MESSENGER-OAUTH2", text: token }]);
+      await transport.stop();
+      await server.close();
+    }
+  });
+
+  it("refuses to send credentials on an unencrypted stream unless allowed", async () => {
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"] });
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_ALLOW_INSECURE: "0" }), logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error & { exitCode: number; step: string }) => e);
+    expect(err?.step).toBe("TLS");
+    expect(err?.exitCode).toBe(ExitCode.CONFIG);
+    expect(server.auths).toEqual([]);
+    expect(server.received.join("")).not.toContain("tok1234");
+  });
+
+  it("names the offered mechanisms when the configured one is missing", async () => {
+    server = await startFakeServer({ mechanisms: ["SCRAM-SHA-1", "PLAIN"] });
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234" }), logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(XmppAuthError);
+    expect(err?.message).toContain("does not offer X-MESSENGER-OAUTH2; it offers SCRAM-SHA-1, PLAIN");
+  });
+
+  it("lets onBeforeSasl pick the mechanism and credentials per connect", async () => {
+    server = await startFakeServer({ mechanisms: ["PLAIN", "X-MESSENGER-OAUTH2"] });
+    const seen: string[][] = [];
+    transport = createXmppTransport({
+      config: cfg(server.port, { XMPP_ACCESS_TOKEN: "unused-token" }),
+      logger: silentLogger,
+      onBeforeSasl: (ctx) => {
+        seen.push(ctx.offered);
+        return { mechanism: "PLAIN", credentials: { username: "bot", password: "pw" } };
+      },
+    });
+    await transport.start();
+    expect(seen).toEqual([["PLAIN", "X-MESSENGER-OAUTH2"]]);
+    expect(server.auths[0]!.mechanism).toBe("PLAIN");
+    expect(Buffer.from(server.auths[0]!.text, "base64").toString()).toBe("\0bot\0pw");
+  });
+
+  it("on not-authorized refreshes the token once and retries; a second refusal is fatal REAUTH", async () => {
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], verdict: (a) => (a.text === "good-token" ? "success" : "not-authorized") });
+    const calls: { force: boolean }[] = [];
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "x" }), tokenProvider: provider(["stale-token", "good-token"], calls), logger: silentLogger });
+    await transport.start();
+    expect(calls).toEqual([{ force: false }, { force: true }]);
+    await transport.stop();
+    await server.close();
+
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], verdict: () => "not-authorized" });
+    const calls2: { force: boolean }[] = [];
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "x" }), tokenProvider: provider(["bad1", "bad2"], calls2), logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error & { exitCode: number }) => e);
+    expect(err?.exitCode).toBe(ExitCode.REAUTH);
+    expect(err?.message).toMatch(/not-authorized.*botrun auth/);
+    expect(server.auths.map((a) => a.text)).toEqual(["bad1", "bad2"]);
+  });
+
+  it("a PermanentAuthError from the provider is fatal REAUTH without touching the wire", async () => {
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"] });
+    const tp: TokenProvider = { getAccessToken: async () => Promise.reject(new PermanentAuthError("consent revoked", "invalid_grant")) };
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "x" }), tokenProvider: tp, logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error & { exitCode: number }) => e);
+    expect(err?.exitCode).toBe(ExitCode.REAUTH);
+    expect(err?.message).toContain("invalid_grant");
+    expect(server.auths).toEqual([]);
+  });
+
+  it("times out a silent SASL exchange", async () => {
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], verdict: () => "silent" });
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_SASL_TIMEOUT: "0.3" }), logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error & { step: string }) => e);
+    expect(err?.step).toBe("SASL");
+    expect(err?.message).toMatch(/no answer from the server within 300 ms/);
+  });
+
+  it("names TCP connect failures", async () => {
+    server = await startFakeServer({ mechanisms: [] });
+    const port = server.port;
+    await server.close();
+    server = undefined;
+    transport = createXmppTransport({ config: cfg(port, { XMPP_ACCESS_TOKEN: "tok1234" }), logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error & { step: string; exitCode: number }) => e);
+    expect(err?.step).toBe("TCP connect");
+    expect(err?.exitCode).toBe(ExitCode.UNAVAILABLE);
+    expect(err?.message).toContain("ECONNREFUSED");
+  });
+
+  it("detects a black-holed connection by ping and reconnects", async () => {
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], blackHoleAfterOnline: true });
+    transport = createXmppTransport({
+      config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_PING_INTERVAL: "0.2", XMPP_PING_TIMEOUT: "0.3" }),
+      logger: silentLogger,
+    });
+    const offline = new Promise<string>((r) => transport!.once("offline", (p) => r(p.reason)));
+    const started = Date.now();
+    await transport.start();
+    expect(await offline).toMatch(/ping/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    await new Promise<void>((r) => transport!.once("reconnecting", () => r()));
+    await new Promise<void>((r) => { const t = setInterval(() => { if (server!.connections >= 2) { clearInterval(t); r(); } }, 10); });
+    expect(server.connections).toBeGreaterThanOrEqual(2);
+  });
+
+  it("keeps SASL payloads out of the debug trace and logs", async () => {
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"] });
+    const lines: string[] = [];
+    const orig = console.debug;
+    console.debug = (...a: unknown[]) => void lines.push(a.join(" "));
+    try {
+      transport = createXmppTransport({
+        config: cfg(server.port, { XMPP_ACCESS_TOKEN: "SeCrEt+tok/en==" }),
+        logger: createConsoleLogger({ level: "trace", write: (l) => lines.push(l) }),
+        debug: true,
+      });
+      await transport.start();
+      await transport.stop();
+    } finally {
+      console.debug = orig;
+    }
+    expect(lines.join("\n")).toContain("X-MESSENGER-OAUTH2");
+    expect(lines.join("\n")).not.toContain("SeCrEt+tok/en==");
+  });
+});
