@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: "offline",
           include: ["packages/*/src/**/*.test.ts", "bots/*/**/*.test.ts", "test/offline/**/*.test.ts"],
+          typecheck: { enabled: true, include: ["packages/*/src/**/*.type.test.ts"], tsconfig: "./tsconfig.typetests.json" },
           testTimeout: 20_000,
         },
       },
@@ -18,7 +19,8 @@ export default defineConfig({
           include: ["test/real/**/*.test.ts"],
           testTimeout: 180_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],
