@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and prints their figures (not part of the test suite's pass/fail).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+for b in test/bench/*.ts; do
+  echo "== $b"
+  node_modules/.bin/tsx "$b"
+done
