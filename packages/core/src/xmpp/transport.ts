@@ -340,7 +340,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#state = "online";
     this.#retriedAuth = false;
     this.#forceRefresh = false;
-    this.#log.info(outcome === "resumed" ? "session resumed" : "online", { jid, sm: this.#parts.sm.enabled });
+    this.#log.info(outcome === "resumed" ? "session resumed" : "online", { jid });
     clearTimeout(this.#stableTimer);
     this.#stableTimer = setTimeout(() => (this.#failures = 0), this.#cfg.tuning.reconnectStableAfterMs);
     this.#stableTimer.unref();
