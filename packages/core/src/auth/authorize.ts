@@ -213,11 +213,11 @@ export async function runAuthorizationFlow(opts: AuthorizationFlowOptions): Prom
     if (callbackPath) out(`Waiting for the redirect to ${redirectUri}${input ? " (or paste the redirected URL or the code here)" : ""}...`);
     else out("Then paste the URL you were redirected to (or just the code) here:");
     if (opts.opener !== false) {
-      try {
-        await (opts.opener ?? openBrowser)(consentUrl);
-      } catch {
-        // no browser: the printed URL is enough
-      }
+      const opener = opts.opener ?? openBrowser;
+      // Not awaited: an opener may only settle once the redirect has been answered.
+      Promise.resolve()
+        .then(() => opener(consentUrl))
+        .catch(() => undefined); // no browser: the printed URL is enough
     }
 
     const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
