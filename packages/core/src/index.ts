@@ -21,3 +21,7 @@ export { message, presence, readStanzaError, stanzaId, xml, NS, type Element, ty
 export type { Transport, TransportEvents } from "./transport.ts";
 export { TypedEmitter } from "./emitter.ts";
 export { ExitCode } from "./exit-codes.ts";
+export * from "./config/index.ts";
+export * from "./xmpp/index.ts";
+export * from "./auth/index.ts";
+export { ConsoleTransport, type ConsoleTransportOptions } from "./console/index.ts";

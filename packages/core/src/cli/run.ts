@@ -33,6 +33,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
   const cwd = opts.cwd ?? process.cwd();
   const errorLine = opts.errorLine ?? ((l: string) => process.stderr.write(l + "\n"));
   const runtimes: BotRuntime[] = [];
+  const providers: Array<{ stop?(): void }> = [];
   let consoleBots = 0;
 
   try {
@@ -43,13 +44,15 @@ export async function runBots(opts: RunOptions): Promise<number> {
       const base = opts.logger ?? createConsoleLogger({ level: level ?? (opts.mode === "console" || !hasServer(env) ? "warn" : "info") });
       const logger = base.child({ bot: loaded.bot.name });
       const debug = opts.debug || env.XMPP_DEBUG === "1" || env.XMPP_DEBUG === "true";
-      const { transport } = await buildTransport({ botName: loaded.bot.name, env, mode: opts.mode, debug, logger });
+      const { transport, tokenProvider } = await buildTransport({ botName: loaded.bot.name, env, mode: opts.mode, debug, logger });
+      if (tokenProvider) providers.push(tokenProvider);
       if (transport.kind === "console" && ++consoleBots > 1) {
         throw new ConfigError("XMPP_SERVICE", `a server for all but one bot: only one bot can use the terminal chat (set ${loaded.bot.name.toUpperCase()}_XMPP_SERVICE)`);
       }
       runtimes.push(new BotRuntime(loaded.bot, transport, { logger }));
     }
   } catch (error) {
+    for (const p of providers) p.stop?.();
     errorLine(oneLine(error));
     return errorExitCode(error);
   }
@@ -94,6 +97,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
     }),
   );
   await Promise.all(finished);
+  for (const p of providers) p.stop?.();
   if (opts.signals !== false) {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -7,6 +7,7 @@ import { loadConfig, ConfigError, type BotConfig } from "../config/index.ts";
 import { ConsoleTransport } from "../console/index.ts";
 import type { Logger } from "../logger.ts";
 import type { Transport } from "../transport.ts";
+import type { TokenProvider } from "../auth/types.ts";
 import type { Env } from "./env.ts";
 
 /** How the transport is chosen. */
@@ -16,6 +17,8 @@ export type TransportMode = "auto" | "console" | "xmpp";
 export interface BuiltTransport {
   transport: Transport;
   config: BotConfig | undefined;
+  /** The OAuth token provider, started; the caller stops it after the transport. */
+  tokenProvider: TokenProvider | undefined;
 }
 
 /** Build the transport for one bot. Throws ConfigError/AuthConfigError naming the setting to fix. */
@@ -32,13 +35,14 @@ export async function buildTransport(opts: {
     if (opts.mode === "xmpp") {
       throw new ConfigError("XMPP_SERVICE", "a server to connect to with --xmpp: set XMPP_SERVICE (xmpp://host:port) or XMPP_DOMAIN");
     }
-    return { transport: new ConsoleTransport({ botName: opts.botName, user: opts.consoleUser }), config: undefined };
+    return { transport: new ConsoleTransport({ botName: opts.botName, user: opts.consoleUser }), config: undefined, tokenProvider: undefined };
   }
   const tokenProvider =
     config.mechanism === "X-MESSENGER-OAUTH2"
       ? createTokenProvider({ ...tokenConfigFromEnv(opts.env, opts.botName), logger: opts.logger })
       : undefined;
   const { createXmppTransport } = await import("../xmpp/index.ts");
-  const transport = createXmppTransport({ config, tokenProvider, logger: opts.logger });
-  return { transport, config };
+  const transport = createXmppTransport({ config, tokenProvider, logger: opts.logger, debug: opts.debug });
+  tokenProvider?.start?.();
+  return { transport, config, tokenProvider };
 }
