@@ -89,15 +89,22 @@ export async function main(args: string[]): Promise<number> {
     .alias("v", "version")
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`botrun: ${msg}\nRun "botrun --help" for usage.\n`);
-      code = ExitCode.CONFIG;
+      throw err ?? new UsageError(msg);
     });
   try {
     await parser.parseAsync();
   } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`botrun: ${error.message}\nRun "botrun --help" for usage.\n`);
+      return ExitCode.CONFIG;
+    }
     process.stderr.write(oneLine(error) + "\n");
     return errorExitCode(error);
   }
   return code;
+}
+
+/** Wrong command-line usage (missing or unknown arguments). */
+class UsageError extends Error {
+  override readonly name = "UsageError";
 }

@@ -118,6 +118,10 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       return this.#drop("stopping", stanza);
     }
     this.stats.received++;
+    if (stanza.name !== "message" && stanza.name !== "presence" && stanza.name !== "iq") {
+      this.log.debug("non-stanza element dropped", { element: stanza.name });
+      return this.#drop("not-a-stanza", stanza);
+    }
     let ctx: C;
     try {
       ctx = new Context(stanza, this.api, this.log) as C;

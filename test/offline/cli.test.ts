@@ -1,0 +1,118 @@
+// The real `botrun` executable, spawned: help, version, unknown bots, loading bots by path,
+// and the terminal chat end to end with piped input.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = path.join(ROOT, "packages/core/bin/botrun.mjs");
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(XMPP_|OAUTH_|BOTRUN_)/.test(k)));
+
+function botrun(args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...cleanEnv, NODE_ENV: "production", ...opts.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), "botrun-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("botrun CLI", () => {
+  it("--help lists usage, commands and exit codes", async () => {
+    const r = await botrun(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: botrun <bot\.\.\.>/);
+    expect(r.stdout).toMatch(/botrun auth <bot>/);
+    expect(r.stdout).toMatch(/Exit codes:/);
+  });
+
+  it("--version prints the core package version", async () => {
+    const r = await botrun(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("an unknown bot gives one line listing the bots it can see, and exit code 2", async () => {
+    const r = await botrun(["no-such-bot"]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/unknown bot "no-such-bot"\. Bots found: .*echo/);
+  });
+
+  it("no bot at all is a usage error with exit code 2", async () => {
+    const r = await botrun([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Not enough non-option arguments/);
+  });
+
+  it("a wrong setting names the setting and exits 2", async () => {
+    const r = await botrun(["echo"], { env: { XMPP_SERVICE: "xmpp://127.0.0.1:1", XMPP_MECHANISM: "FOO" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/XMPP_MECHANISM: expected one of X-MESSENGER-OAUTH2, SCRAM-SHA-1, PLAIN/);
+  });
+
+  it("piped input: each line is a message, each reply a line, exit 0 at end of input", async () => {
+    const r = await botrun(["echo"], { input: "hi\nthere\n!ping\n" });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("hi\nthere\npong\n");
+  });
+
+  it("piped input: many lines, all replies printed in order before exit", async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => `line ${i}`);
+    const r = await botrun(["echo"], { input: lines.join("\n") + "\n" });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split("\n")).toEqual(lines);
+  });
+
+  it("loads a TypeScript bot file by relative or absolute path, with no build step", async () => {
+    const rel = await botrun(["test/offline/fixtures/shout-bot.ts"], { input: "hello\n" });
+    expect(rel.stderr).toBe("");
+    expect(rel.stdout).toBe("HELLO\n");
+    const abs = await botrun([path.join(ROOT, "test/offline/fixtures/shout-bot.ts")], { input: "again\n", cwd: tmp });
+    expect(abs.stdout).toBe("AGAIN\n");
+  });
+
+  it("loads a bot folder by path and an installed package by name", async () => {
+    const dir = await botrun(["./bots/echo"], { input: "folder\n" });
+    expect(dir.stdout).toBe("folder\n");
+    const pkg = await botrun(["@botrun/bot-echo"], { input: "package\n", cwd: path.join(ROOT, "test") });
+    expect(pkg.stdout).toBe("package\n");
+  });
+
+  it("a file that does not export a bot is refused with a clear line", async () => {
+    const r = await botrun(["test/offline/fixtures/not-a-bot.ts"], { input: "" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/does not export a bot/);
+  });
+
+  it("a handler that throws does not stop the bot; later lines are answered", async () => {
+    const r = await botrun(["test/offline/fixtures/flaky-bot.ts"], { input: "boom\nok\n", env: { BOTRUN_LOG_LEVEL: "error" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("fine: ok\n");
+    expect(r.stderr).toMatch(/handler failed/);
+  });
+
+  it("console commands: /as changes the sender, /room speaks in a group chat", async () => {
+    const r = await botrun(["test/offline/fixtures/whoami-bot.ts"], {
+      input: "hi\n/as bob@example.org\nhi\n/room lobby@conference.console.local\nhi\n",
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("chat you@console.local\nchat bob@example.org\ngroupchat lobby@conference.console.local bob\n");
+  });
+});
