@@ -1,0 +1,6 @@
+/** @botrun/plugins: commands, access control, sessions, roster, rooms, rate limits, receipts, chat states, scheduler. */
+export * from "./commands/index.ts";
+export * from "./access/index.ts";
+export * from "./session/index.ts";
+export { matchAny, matchJid, policyAllows, type JidPattern, type JidPolicy } from "./util/jid-pattern.ts";
+export { interceptSend, type SendInterceptor } from "./util/intercept-send.ts";

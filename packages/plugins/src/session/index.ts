@@ -1,0 +1,81 @@
+/**
+ * The session plugin: per-chat or per-user state in `ctx.session`, loaded before the
+ * handler and saved after it, only if it changed. Handlers for the same session key run
+ * one at a time (a per-key lock), so concurrent messages never race on the same state,
+ * even for a per-user key shared across chats.
+ *
+ * ```ts
+ * type S = { count: number };
+ * const bot = new Bot<Context & SessionFlavor<S>>({ name: "counter" });
+ * bot.install(session<S>({ initial: () => ({ count: 0 }) }));
+ * bot.on("message:body", (ctx) => ctx.reply(String(++ctx.session.count)));
+ * ```
+ */
+import { jid, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { KeyedLock } from "../util/keyed-lock.ts";
+import { MemoryStorage, type StorageAdapter } from "./storage.ts";
+
+export { FileStorage, fileStorage } from "./file-storage.ts";
+export { MemoryStorage, memoryStorage, type StorageAdapter } from "./storage.ts";
+export { RedisStorage, redisStorage, type RedisStorageOptions } from "./redis-storage.ts";
+
+/** Add to your context type: `Context & SessionFlavor<S>`. Set `ctx.session = undefined` to delete it. */
+export interface SessionFlavor<S> {
+  session: S;
+}
+
+/** Which session a stanza belongs to: `undefined` means none (then `ctx.session` is not set). */
+export type SessionKey = "chat" | "user" | ((ctx: Context) => string | undefined);
+
+/** Options of `session()`. */
+export interface SessionOptions<S> {
+  /** A fresh value for a new session. */
+  initial: () => S;
+  /** Default: memory. */
+  storage?: StorageAdapter<S>;
+  /** `chat` (default: one per chat/room), `user` (one per sender, across chats), or a function. */
+  key?: SessionKey;
+  /** Where the value goes on the context (default `session`). */
+  property?: string;
+  /** Plugin name (default `session`, or `session:<property>`). */
+  name?: string;
+}
+
+/** Compute the session key of a context. */
+export function sessionKeyOf(ctx: Context, key: SessionKey = "chat"): string | undefined {
+  if (typeof key === "function") return key(ctx);
+  if (!ctx.from) return undefined;
+  if (key === "chat") return ctx.chat ? `chat:${ctx.chat}` : undefined;
+  const real = ctx.locals.realJid;
+  if (typeof real === "string" && real) return `user:${jid.bare(real)}`;
+  return `user:${ctx.room || ctx.chat.includes("/") ? ctx.from : jid.bare(ctx.from)}`;
+}
+
+/** Create a session plugin. */
+export function session<S, C extends Context = Context>(opts: SessionOptions<S>): Plugin<C> & { readonly storage: StorageAdapter<S> } {
+  const storage = opts.storage ?? new MemoryStorage<S>();
+  const prop = opts.property ?? "session";
+  const lock = new KeyedLock();
+  const middleware: MiddlewareFn<C> = async (ctx, next) => {
+    const key = sessionKeyOf(ctx, opts.key);
+    if (key === undefined) return next();
+    await lock.run(key, async () => {
+      const stored = await storage.read(key);
+      const before = stored === undefined ? undefined : JSON.stringify(stored);
+      const value = stored ?? opts.initial();
+      const bag = ctx as unknown as Record<string, unknown>;
+      bag[prop] = value;
+      await next();
+      const after = bag[prop];
+      if (after === undefined || after === null) {
+        if (stored !== undefined) await storage.delete(key);
+        return;
+      }
+      const json = JSON.stringify(after);
+      if (json !== before && !(stored === undefined && json === JSON.stringify(opts.initial()))) {
+        await storage.write(key, after as S);
+      }
+    });
+  };
+  return { name: opts.name ?? (prop === "session" ? "session" : `session:${prop}`), middleware, storage };
+}
