@@ -192,13 +192,13 @@ class BoundaryComposer<C extends Context> extends Composer<C> {
     const handler = this.handler;
     return async (ctx, next) => {
       const fromDownstream = new WeakSet<object>();
-      const markedNext = () =>
-        next().catch((err: unknown) => {
-          if (err !== null && typeof err === "object") fromDownstream.add(err);
-          throw err;
-        });
       try {
-        await inner(ctx, markedNext);
+        await inner(ctx, () =>
+          next().catch((err: unknown) => {
+            if (err !== null && typeof err === "object") fromDownstream.add(err);
+            throw err;
+          }),
+        );
       } catch (err) {
         if (err !== null && typeof err === "object" && fromDownstream.has(err)) throw err; // not ours
         await handler(err, ctx, next);

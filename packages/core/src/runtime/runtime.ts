@@ -130,8 +130,8 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       return this.#drop("malformed", stanza);
     }
     if (this.#isOwnEcho(ctx)) return this.#drop("own-echo", stanza);
-    const task = () => this.#run(ctx);
-    const p = this.#sequencer ? this.#sequencer.run(ctx.chat || ctx.from, task) : task();
+    // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
+    const p = this.#sequencer ? this.#sequencer.run(ctx.chat || ctx.from, () => this.#run(ctx)) : this.#run(ctx);
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));
     return p;
