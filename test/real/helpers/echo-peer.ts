@@ -3,8 +3,7 @@
  * echo bot (the body is the message id) and counts the echoes by id, so tests can assert "zero
  * lost" and count duplicates. Sends while the peer itself is offline wait for its next session.
  */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml, type Element } from "@botrun/core";
 import { startRawClient, type RawClient, type RawClientOptions } from "./raw-client.ts";
 
 /** Counts of a traffic run. */
