@@ -1,0 +1,108 @@
+/**
+ * Outbound throttle: paces what the bot sends, overall and per destination, in messages
+ * per second and bytes per second, so that a burst of replies does not trip the server's
+ * traffic shaper (ejabberd's default `c2s_shaper` is 3000 B/s with a 20 000 B burst).
+ * Built on p-queue; order per destination is kept. Sends resolve once handed to the transport.
+ *
+ * Core has no send hook, so the middleware routes `ctx.reply/send/sendStanza` of every
+ * stanza after it through the throttle; plugins wrap their own sends with `throttle.wrap(host.send)`.
+ */
+import PQueue from "p-queue";
+import { jid, type Context, type Element, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { interceptSend } from "../util/intercept-send.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+/** Options of `throttle()`. */
+export interface ThrottleOptions {
+  /** Overall stanzas per second (default 10). */
+  messagesPerSecond?: number;
+  /** Overall bytes per second (default 2000, below ejabberd's 3000 B/s shaper). */
+  bytesPerSecond?: number;
+  /** Byte burst allowance (default 4000). */
+  burstBytes?: number;
+  /** Per-destination stanzas per second (default 3). */
+  perDestinationPerSecond?: number;
+  /** Called when a stanza had to wait (ms), for metrics. */
+  onDelay?: (ms: number, to: string) => void;
+}
+
+type SendFn = (el: Element) => Promise<void>;
+
+/** The throttle plugin. */
+export interface Throttle extends Plugin {
+  /** Send `el` through the throttle using `send` as the real sender. */
+  send(el: Element, send: SendFn): Promise<void>;
+  /** Wrap a send function (e.g. `host.send`) so that it is throttled. */
+  wrap(send: SendFn): SendFn;
+  /** Stanzas waiting (all destinations). */
+  readonly queued: number;
+  /** Resolves when nothing is waiting or being sent. */
+  idle(): Promise<void>;
+}
+
+/** Create an outbound throttle. Install it before the handlers whose replies it should pace. */
+export function throttle(opts: ThrottleOptions = {}): Throttle {
+  const mps = opts.messagesPerSecond ?? 10;
+  const bps = opts.bytesPerSecond ?? 2000;
+  const perDest = opts.perDestinationPerSecond ?? 3;
+  const overall = new PQueue({ concurrency: 1, intervalCap: mps, interval: 1000 });
+  const bytes = new TokenBucket(Math.max(opts.burstBytes ?? 4000, bps), bps, Date.now());
+  const dests = new Map<string, PQueue>();
+  let queued = 0;
+
+  const waitBytes = async (n: number) => {
+    // A stanza larger than the bucket may go once the bucket is full.
+    const need = Math.min(n, bytes.capacity);
+    for (;;) {
+      const ms = bytes.waitMs(Date.now(), need);
+      if (ms === 0) break;
+      await new Promise((r) => setTimeout(r, ms));
+    }
+    bytes.refill(Date.now());
+    bytes.tokens -= need;
+  };
+
+  const send = (el: Element, real: SendFn): Promise<void> => {
+    const to = jid.bare(String(el.attrs.to ?? ""));
+    let q = dests.get(to);
+    if (!q) {
+      const nq = new PQueue({ concurrency: 1, intervalCap: perDest, interval: 1000 });
+      nq.on("idle", () => {
+        if (dests.get(to) === nq && nq.size === 0 && nq.pending === 0) dests.delete(to);
+      });
+      dests.set(to, nq);
+      q = nq;
+    }
+    const t0 = Date.now();
+    queued++;
+    return q.add(() =>
+      overall.add(async () => {
+        await waitBytes(Buffer.byteLength(el.toString(), "utf8"));
+        queued--;
+        const waited = Date.now() - t0;
+        if (waited > 0) opts.onDelay?.(waited, to);
+        await real(el);
+      }),
+    ) as Promise<void>;
+  };
+
+  const middleware: MiddlewareFn<Context> = (ctx, next) => {
+    interceptSend(ctx, send);
+    return next();
+  };
+
+  return {
+    name: "throttle",
+    middleware,
+    send,
+    wrap: (real) => (el) => send(el, real),
+    get queued() {
+      return queued;
+    },
+    async idle() {
+      while (queued > 0 || overall.pending > 0 || overall.size > 0) {
+        await Promise.all([overall.onIdle(), ...[...dests.values()].map((q) => q.onIdle())]);
+      }
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// Rate limits: inbound token buckets per sender (bounded memory), outbound pacing with p-queue.
+import { Bot, xml, type Context } from "@botrun/core";
+import { createHarness } from "@botrun/core/testing";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { rateLimit, throttle } from "./index.ts";
+
+const chat = (from: string, text: string) =>
+  xml("message", { from, to: "bot@botrun.test/test", type: "chat" }, xml("body", {}, text));
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date("2030-01-01T00:00:00Z") });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function echoBot(limiter: ReturnType<typeof rateLimit>) {
+  const bot = new Bot({ name: "limited" });
+  bot.install(limiter);
+  bot.on("message:body", (ctx) => ctx.reply(`got ${ctx.text}`));
+  return bot;
+}
+
+describe("inbound rate limit", () => {
+  it("accepts a burst up to capacity, warns once, drops the rest, then refills", async () => {
+    const dropped: string[] = [];
+    const t = await createHarness(echoBot(rateLimit({ capacity: 3, refillPerSecond: 1, onLimited: (_c, k) => dropped.push(k) })));
+    for (let i = 1; i <= 6; i++) await t.say(`m${i}`);
+    expect(t.replies()).toEqual(["got m1", "got m2", "got m3", "You are sending messages too fast; I'll ignore some of them."]);
+    expect(dropped).toEqual(["alice@botrun.test", "alice@botrun.test", "alice@botrun.test"]);
+    await vi.advanceTimersByTimeAsync(2000);
+    await t.say("m7");
+    await t.say("m8");
+    await t.say("m9");
+    expect(t.replies().slice(4)).toEqual(["got m7", "got m8", "You are sending messages too fast; I'll ignore some of them."]);
+  });
+
+  it("drop mode is silent, and senders are limited independently", async () => {
+    const t = await createHarness(echoBot(rateLimit({ capacity: 1, refillPerSecond: 0.1, mode: "drop" })));
+    await t.message("a@x.test/1", "1");
+    await t.message("a@x.test/2", "2"); // same bare JID, other resource: same bucket
+    await t.message("b@x.test/1", "3");
+    expect(t.replies()).toEqual(["got 1", "got 3"]);
+  });
+
+  it("does not limit presences or delayed messages", async () => {
+    const t = await createHarness(echoBot(rateLimit({ capacity: 1, refillPerSecond: 0.1, mode: "drop" })));
+    await t.say("old", { delayed: true });
+    await t.say("new");
+    expect(t.replies()).toEqual(["got old", "got new"]);
+  });
+
+  it("keeps memory bounded with 100 000 distinct senders", async () => {
+    const limiter = rateLimit({ capacity: 2, maxSenders: 10_000 });
+    for (let i = 0; i < 100_000; i++) limiter.take(`user${i}@flood.test`);
+    expect(limiter.size).toBe(10_000);
+    const t = await createHarness(echoBot(limiter));
+    for (let i = 0; i < 500; i++) t.transport.receive(chat(`n${i}@flood.test/r`, "hi"));
+    await t.settle();
+    expect(limiter.size).toBe(10_000);
+    expect(t.replies()).toHaveLength(500);
+  });
+
+  it("rejects nonsense options", () => {
+    expect(() => rateLimit({ capacity: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("outbound throttle", () => {
+  function spammer(th: ReturnType<typeof throttle>, count: number, size = 10) {
+    const bot = new Bot({ name: "spammer" });
+    bot.install(th);
+    bot.command("spam", async (ctx) => {
+      const to = ctx.args[0];
+      await Promise.all(
+        Array.from({ length: count }, (_, i) => (to ? ctx.send(to, `${i}`.padEnd(size, ".")) : ctx.reply(`${i}`.padEnd(size, ".")))),
+      );
+    });
+    bot.on("message:body", (ctx) => ctx.reply("ok"));
+    return bot;
+  }
+
+  it("paces one destination at its per-destination rate, keeping order", async () => {
+    const th = throttle({ perDestinationPerSecond: 2, messagesPerSecond: 100 });
+    const t = await createHarness(spammer(th, 7));
+    t.transport.receive(chat("alice@botrun.test/a", "!spam"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.replies()).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies()).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(t.replies().map((r) => r.replace(/\.+$/, ""))).toEqual(["0", "1", "2", "3", "4", "5", "6"]);
+  });
+
+  it("caps the overall rate across destinations", async () => {
+    const th = throttle({ perDestinationPerSecond: 100, messagesPerSecond: 3, bytesPerSecond: 1e6 });
+    const bot = new Bot({ name: "fan" });
+    bot.install(th);
+    bot.on("message:body", (ctx) => ctx.reply("ok"));
+    const t = await createHarness(bot);
+    for (let i = 0; i < 9; i++) t.transport.receive(chat(`u${i}@x.test/a`, "hi"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.replies()).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies()).toHaveLength(6);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies()).toHaveLength(9);
+    expect(th.queued).toBe(0);
+  });
+
+  it("caps bytes per second after the burst allowance", async () => {
+    const th = throttle({ perDestinationPerSecond: 100, messagesPerSecond: 100, bytesPerSecond: 2000, burstBytes: 2000 });
+    const t = await createHarness(spammer(th, 10, 900)); // each stanza ~1 KB
+    const bytesSent = () => t.sent.reduce((n, el) => n + Buffer.byteLength(el.toString()), 0);
+    t.transport.receive(chat("alice@botrun.test/a", "!spam"));
+    for (let ms = 0; ms <= 3000; ms += 250) {
+      await vi.advanceTimersByTimeAsync(ms === 0 ? 0 : 250);
+      expect(bytesSent()).toBeLessThanOrEqual(2000 + 2 * ms); // burst + 2000 B/s
+    }
+    expect(t.replies().length).toBeLessThan(10); // ~10 KB cannot all go within 3 s
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(t.replies()).toHaveLength(10);
+  });
+
+  it("wraps plugin sends too", async () => {
+    const th = throttle({ perDestinationPerSecond: 1 });
+    const sent: string[] = [];
+    const send = th.wrap(async (el) => void sent.push(String(el.attrs.to)));
+    for (let i = 0; i < 3; i++) void send(xml("message", { to: "a@x.test" }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(sent).toHaveLength(3);
+    await th.idle();
+  });
+});
+
+void (null as unknown as Context);
