@@ -5,3 +5,4 @@ export * from "./session/index.ts";
 export { matchAny, matchJid, policyAllows, type JidPattern, type JidPolicy } from "./util/jid-pattern.ts";
 export { interceptSend, type SendInterceptor } from "./util/intercept-send.ts";
 export * from "./rate-limit/index.ts";
+export * from "./roster/index.ts";
