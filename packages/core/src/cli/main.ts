@@ -1,12 +1,16 @@
 /**
  * The `botrun` command line: `botrun <bot...>` runs bots, `botrun auth <bot>` authorizes one
- * with OAuth, `botrun list` shows the bots it can see. Returns the process exit code.
+ * with OAuth, `botrun check <bot>` tests its configuration and login step by step, `botrun list`
+ * shows the bots it can see. Returns the process exit code.
  */
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { ExitCode } from "../exit-codes.ts";
 import { LEVELS, type LogLevel } from "../logger.ts";
+import { createPinoLogger, logFormatFrom } from "../observability/pino-logger.ts";
+import { redirectConsole } from "../observability/console-redirect.ts";
 import { runAuthCommand } from "./commands/auth.ts";
+import { runCheck } from "./commands/check.ts";
 import { botEnv } from "./env.ts";
 import { errorExitCode, oneLine } from "./errors.ts";
 import { listBots, loadBot } from "./resolve-bot.ts";
@@ -29,6 +33,8 @@ export async function main(args: string[]): Promise<number> {
           .positional("bots", { type: "string", array: true, demandOption: true, describe: "bots to run" })
           .option("console", { type: "boolean", describe: "force the terminal chat even when a server is configured" })
           .option("xmpp", { type: "boolean", describe: "force XMPP (fails if no server is configured)" })
+          .option("http-port", { type: "number", describe: "serve /healthz, /readyz and /metrics on this port (BOTRUN_HTTP_PORT)" })
+          .option("http-host", { type: "string", describe: "address of the HTTP endpoint (BOTRUN_HTTP_HOST, default 127.0.0.1)" })
           .conflicts("console", "xmpp"),
       async (argv) => {
         code = await runBots({
@@ -38,6 +44,8 @@ export async function main(args: string[]): Promise<number> {
           envFiles: (argv["env-file"] as string[] | undefined) ?? [],
           logLevel: argv["log-level"] as LogLevel | undefined,
           cwd,
+          ...(argv["http-port"] !== undefined && { httpPort: argv["http-port"] as number }),
+          ...(argv["http-host"] !== undefined && { httpHost: argv["http-host"] as string }),
         });
       },
     )
@@ -66,6 +74,23 @@ export async function main(args: string[]): Promise<number> {
       },
     )
     .command(
+      "check <bot>",
+      "Check a bot's configuration, then connect, authenticate and disconnect, one line per step",
+      (y) => y.positional("bot", { type: "string", demandOption: true }),
+      async (argv) => {
+        const env = process.env;
+        const debug = Boolean(argv.debug) || env.XMPP_DEBUG === "1" || env.XMPP_DEBUG === "true";
+        const level = (argv["log-level"] as LogLevel | undefined) ?? (debug ? "debug" : "silent");
+        const logger = createPinoLogger({ level, format: logFormatFrom(env) });
+        const restore = debug ? redirectConsole(logger) : undefined;
+        try {
+          code = await runCheck({ bot: argv.bot as string, cwd, envFiles: (argv["env-file"] as string[]) ?? [], logger, debug });
+        } finally {
+          restore?.();
+        }
+      },
+    )
+    .command(
       "list",
       "List the bots found under bots/ folders",
       (y) => y,
@@ -81,6 +106,8 @@ export async function main(args: string[]): Promise<number> {
     .example("printf 'hi\\n' | $0 echo", "pipe lines in; each reply is printed on its own line")
     .example("$0 echo notes", "run two bots in one process (per-bot settings: ECHO_XMPP_SERVICE, NOTES_XMPP_SERVICE…)")
     .example("$0 auth echo", "authorize the echo bot's account with OAuth")
+    .example("$0 check echo", "check the echo bot's settings and login, step by step")
+    .example("$0 echo --http-port 9464", "run with /healthz, /readyz and /metrics on 127.0.0.1:9464")
     .epilogue("Exit codes: 0 stopped cleanly, 1 internal error (restart), 2 configuration error (fix it), 3 re-authorization needed (run botrun auth), 4 server unreachable at start (retry).")
     .strict()
     .version(pkg.version)

@@ -1,0 +1,206 @@
+/**
+ * Prometheus metrics and per-bot health for a botrun process. Each `ServiceMetrics` owns its
+ * own prom-client `Registry` (never the global default), so tests can create several. Bots are
+ * attached with `watch()`, which listens to their runtime, transport and token provider events.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { TokenProvider } from "../auth/types.ts";
+import type { RuntimeEvents } from "../runtime/runtime.ts";
+import type { Transport } from "../transport.ts";
+
+/** Connection states a bot can be in. */
+export const BOT_STATES = ["starting", "online", "offline", "reconnecting", "stopped", "failed"] as const;
+export type BotState = (typeof BOT_STATES)[number];
+
+/** What `/readyz` reports per bot. */
+export interface BotStatus {
+  state: BotState;
+  /** Transport kind: xmpp, console, test… */
+  transport: string;
+  /** Bare or full JID while online. */
+  jid?: string;
+  /** Since when (epoch ms) the bot is in `state`. */
+  since: number;
+  /** Exit code once stopped or failed. */
+  exitCode?: number;
+  reconnects: number;
+}
+
+/** The event source of a bot's runtime (a `BotRuntime`). */
+export interface RuntimeLike {
+  on<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
+  off<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
+}
+
+/** A bot to watch. `transport` may expose `outboxDepth`/`unackedCount` (the XMPP transport does). */
+export interface WatchedBot {
+  name: string;
+  runtime: RuntimeLike;
+  transport: Transport & { readonly outboxDepth?: number; readonly unackedCount?: number };
+  tokenProvider?: TokenProvider;
+}
+
+/** Options of `ServiceMetrics`. */
+export interface ServiceMetricsOptions {
+  /** Also collect Node's process metrics (CPU, memory, event loop lag, handles); default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Metrics and health of the bots of one process. */
+export class ServiceMetrics {
+  /** The registry `/metrics` serves. */
+  readonly registry = new Registry();
+  readonly #bots = new Map<string, { bot: WatchedBot; status: BotStatus }>();
+  readonly #state: Gauge<"bot" | "state">;
+  readonly #online: Gauge<"bot">;
+  readonly #reconnects: Counter<"bot">;
+  readonly #refreshes: Counter<"bot">;
+  readonly #refreshFailures: Counter<"bot" | "permanent">;
+  readonly #in: Counter<"bot">;
+  readonly #out: Counter<"bot">;
+  readonly #dropped: Counter<"bot" | "reason">;
+  readonly #errors: Counter<"bot">;
+  readonly #latency: Histogram<"bot">;
+
+  constructor(opts: ServiceMetricsOptions = {}) {
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.#state = new Gauge({ name: "botrun_bot_state", help: "1 for the bot's current connection state", labelNames: ["bot", "state"], registers });
+    this.#online = new Gauge({ name: "botrun_bot_online", help: "1 while the bot has a session", labelNames: ["bot"], registers });
+    this.#reconnects = new Counter({ name: "botrun_reconnects_total", help: "Reconnect attempts scheduled", labelNames: ["bot"], registers });
+    this.#refreshes = new Counter({ name: "botrun_token_refreshes_total", help: "OAuth access tokens refreshed", labelNames: ["bot"], registers });
+    this.#refreshFailures = new Counter({
+      name: "botrun_token_refresh_failures_total",
+      help: "Failed OAuth token refreshes (permanent=true: consent gone)",
+      labelNames: ["bot", "permanent"],
+      registers,
+    });
+    this.#in = new Counter({ name: "botrun_stanzas_in_total", help: "Inbound stanzas (messages, presences, iqs) handled", labelNames: ["bot"], registers });
+    this.#out = new Counter({ name: "botrun_stanzas_out_total", help: "Stanzas the bot sent", labelNames: ["bot"], registers });
+    this.#dropped = new Counter({ name: "botrun_stanzas_dropped_total", help: "Inbound stanzas dropped before the pipeline", labelNames: ["bot", "reason"], registers });
+    this.#errors = new Counter({ name: "botrun_handler_errors_total", help: "Handlers that threw or rejected", labelNames: ["bot"], registers });
+    this.#latency = new Histogram({
+      name: "botrun_handler_duration_seconds",
+      help: "Time from a stanza entering the pipeline to the pipeline finishing",
+      labelNames: ["bot"],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const bots = this.#bots;
+    new Gauge({
+      name: "botrun_outbox_depth",
+      help: "Stanzas waiting in the outbox",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.transport.outboxDepth ?? 0);
+      },
+    });
+    new Gauge({
+      name: "botrun_unacked_stanzas",
+      help: "Stanzas sent but not yet acknowledged by the server (XEP-0198)",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.transport.unackedCount ?? 0);
+      },
+    });
+  }
+
+  /** Start watching a bot; returns a function that stops watching (its metrics stay). */
+  watch(bot: WatchedBot): () => void {
+    if (this.#bots.has(bot.name)) throw new Error(`bot "${bot.name}" is already watched`);
+    const status: BotStatus = { state: "starting", transport: bot.transport.kind, since: Date.now(), reconnects: 0 };
+    this.#bots.set(bot.name, { bot, status });
+    const b = { bot: bot.name };
+    this.#setState(bot.name, status, "starting");
+    for (const c of [this.#reconnects, this.#refreshes, this.#in, this.#out, this.#errors]) c.inc(b, 0);
+    for (const permanent of ["false", "true"]) this.#refreshFailures.inc({ ...b, permanent }, 0);
+
+    const t = bot.transport;
+    const rt = bot.runtime;
+    const onOnline = (p: { jid: string }) => {
+      status.jid = p.jid;
+      this.#setState(bot.name, status, "online");
+    };
+    const onOffline = () => this.#setState(bot.name, status, "offline");
+    const onReconnecting = () => {
+      status.reconnects++;
+      this.#reconnects.inc(b);
+      this.#setState(bot.name, status, "reconnecting");
+    };
+    const onFatal = (p: { exitCode: number }) => {
+      status.exitCode = p.exitCode;
+      this.#setState(bot.name, status, "failed");
+    };
+    const onHandled = (p: RuntimeEvents["handled"]) => {
+      this.#in.inc(b);
+      this.#latency.observe(b, p.durationMs / 1000);
+    };
+    const onSent = () => this.#out.inc(b);
+    const onError = () => this.#errors.inc(b);
+    const onDropped = (p: RuntimeEvents["dropped"]) => this.#dropped.inc({ ...b, reason: p.reason });
+    const onStopped = (p: RuntimeEvents["stopped"]) => {
+      status.exitCode = p.exitCode;
+      this.#setState(bot.name, status, p.exitCode === 0 ? "stopped" : "failed");
+    };
+    t.on("online", onOnline);
+    t.on("resumed", onOnline);
+    t.on("offline", onOffline);
+    t.on("reconnecting", onReconnecting);
+    t.on("fatal", onFatal);
+    rt.on("handled", onHandled);
+    rt.on("sent", onSent);
+    rt.on("handler-error", onError);
+    rt.on("dropped", onDropped);
+    rt.on("stopped", onStopped);
+    // Token events come from the provider itself (the transport forwards only successes).
+    const tp = bot.tokenProvider;
+    let active = true;
+    tp?.on?.("refreshed", () => active && this.#refreshes.inc(b));
+    tp?.on?.("refresh-failed", (p) => active && this.#refreshFailures.inc({ ...b, permanent: String(p.permanent) }));
+    return () => {
+      active = false;
+      t.off("online", onOnline);
+      t.off("resumed", onOnline);
+      t.off("offline", onOffline);
+      t.off("reconnecting", onReconnecting);
+      t.off("fatal", onFatal);
+      rt.off("handled", onHandled);
+      rt.off("sent", onSent);
+      rt.off("handler-error", onError);
+      rt.off("dropped", onDropped);
+      rt.off("stopped", onStopped);
+    };
+  }
+
+  /** Every watched bot's status, by name. */
+  status(): Record<string, BotStatus> {
+    const out: Record<string, BotStatus> = {};
+    for (const [name, { status }] of this.#bots) out[name] = { ...status };
+    return out;
+  }
+
+  /** True when at least one bot is watched and every bot is online. */
+  get ready(): boolean {
+    if (this.#bots.size === 0) return false;
+    for (const { status } of this.#bots.values()) if (status.state !== "online") return false;
+    return true;
+  }
+
+  /** The Prometheus text exposition. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  #setState(name: string, status: BotStatus, state: BotState): void {
+    // A stopped or failed bot stays so: late transport events must not revive it.
+    if ((status.state === "stopped" || status.state === "failed") && state !== "stopped" && state !== "failed") return;
+    if (status.state === "failed" && state === "stopped") return;
+    if (state !== "online") status.jid = undefined;
+    status.state = state;
+    status.since = Date.now();
+    for (const s of BOT_STATES) this.#state.set({ bot: name, state: s }, s === state ? 1 : 0);
+    this.#online.set({ bot: name }, state === "online" ? 1 : 0);
+  }
+}
