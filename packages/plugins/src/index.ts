@@ -6,3 +6,4 @@ export { matchAny, matchJid, policyAllows, type JidPattern, type JidPolicy } fro
 export { interceptSend, type SendInterceptor } from "./util/intercept-send.ts";
 export * from "./rate-limit/index.ts";
 export * from "./roster/index.ts";
+export * from "./rooms/index.ts";

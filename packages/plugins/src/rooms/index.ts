@@ -1,0 +1,228 @@
+/**
+ * Rooms (XEP-0045 MUC): join rooms from configuration (with passwords), rejoin after every
+ * new session, retry with `nick_` on a nick conflict, skip replayed history, mark mentions
+ * of the bot's nick, record occupants' real JIDs where the room reveals them, route private
+ * messages from occupants back to the occupant, and accept invitations by policy
+ * (XEP-0045 mediated and XEP-0249 direct). The bot's own echoes are dropped by the core
+ * once it has seen its self-presence; this plugin also drops any that arrive before.
+ */
+import { jid, NS, type Context, type MiddlewareFn, type Plugin, type PluginHost } from "@botrun/core";
+import { policyAllows, type JidPolicy } from "../util/jid-pattern.ts";
+import { declineInvite, joinPresence, leavePresence, readInvite, statusCodes, type Invite } from "./stanzas.ts";
+
+export { NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
+
+/** A room to join. */
+export interface RoomConfig {
+  room: string;
+  nick?: string;
+  password?: string;
+}
+
+/** Options of `rooms()`. */
+export interface RoomsOptions {
+  /** Rooms to join on every new session. */
+  join?: ReadonlyArray<string | RoomConfig>;
+  /** Default nick (default: the bot's name). */
+  nick?: string;
+  /** Who may invite the bot into rooms (default `deny`). */
+  invites?: JidPolicy;
+  /** Ask for no history and drop delayed room messages (default true). */
+  skipHistory?: boolean;
+  /** How many times to add `_` to the nick on a conflict (default 3). */
+  maxNickRetries?: number;
+  /** Called when a room is joined (`nick` is the nick we got) or a join failed for good. */
+  onJoin?: (room: string, nick: string) => void;
+  onJoinError?: (room: string, condition: string) => void;
+}
+
+interface RoomState {
+  room: string;
+  nick: string | undefined;
+  password: string | undefined;
+  attemptNick: string;
+  attempts: number;
+  joined: boolean;
+  /** nick → real JID (non-anonymous rooms). */
+  occupants: Map<string, string | undefined>;
+}
+
+/** The rooms plugin. */
+export interface Rooms extends Plugin {
+  /** Join a room now (if online) and on every new session. */
+  join(room: string, opts?: { nick?: string; password?: string }): Promise<void>;
+  /** Leave a room and stop rejoining it. */
+  leave(room: string, status?: string): Promise<void>;
+  /** Joined rooms and the nick the bot has in each. */
+  joined(): Map<string, string>;
+  /** Occupants of a joined room: nick → real JID if known. */
+  occupants(room: string): Map<string, string | undefined>;
+}
+
+/** True when the stanza is a room message mentioning the bot's nick (set by the rooms plugin). */
+export function mentioned(ctx: Context): boolean {
+  return ctx.locals.mentioned === true;
+}
+
+/** Create the rooms plugin. */
+export function rooms(opts: RoomsOptions = {}): Rooms {
+  const states = new Map<string, RoomState>();
+  const skipHistory = opts.skipHistory !== false;
+  const maxRetries = opts.maxNickRetries ?? 3;
+  let host: PluginHost | undefined;
+  let online = false;
+  let defaultNick = opts.nick;
+
+  const add = (room: string, nick?: string, password?: string): RoomState => {
+    const key = jid.bare(room);
+    const st: RoomState = { room: key, nick: undefined, password, attemptNick: nick ?? "", attempts: 0, joined: false, occupants: new Map() };
+    const prev = states.get(key);
+    if (prev) {
+      prev.password = password ?? prev.password;
+      if (nick) prev.attemptNick = nick;
+      return prev;
+    }
+    states.set(key, st);
+    return st;
+  };
+  for (const r of opts.join ?? []) {
+    if (typeof r === "string") add(r);
+    else add(r.room, r.nick, r.password);
+  }
+
+  const sendJoin = async (st: RoomState, nick: string) => {
+    st.attemptNick = nick;
+    await host!.send(joinPresence(st.room, nick, { password: st.password, noHistory: skipHistory }));
+  };
+
+  const joinFresh = async (st: RoomState) => {
+    const base = st.attemptNick || defaultNick || host!.bot.name;
+    st.attempts = 0;
+    st.joined = false;
+    st.nick = undefined;
+    st.occupants.clear();
+    st.attemptNick = base;
+    await sendJoin(st, base);
+  };
+
+  const onPresence = async (ctx: Context, st: RoomState): Promise<boolean> => {
+    const nick = ctx.nick ?? jid.resource(ctx.from); // error presences carry no muc#user payload
+    if (ctx.type === "error") {
+      if (nick !== st.attemptNick || st.joined) return true;
+      const cond = ctx.error?.condition ?? "undefined-condition";
+      if (cond === "conflict" && st.attempts < maxRetries) {
+        st.attempts++;
+        ctx.log.info("room nick taken, retrying", { room: st.room, nick: `${nick}_` });
+        await sendJoin(st, `${nick}_`);
+      } else {
+        ctx.log.warn("could not join room", { room: st.room, condition: cond });
+        opts.onJoinError?.(st.room, cond);
+      }
+      return false;
+    }
+    if (!nick) return true;
+    const codes = statusCodes(ctx.stanza);
+    const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
+    if (codes.includes("110")) {
+      if (ctx.type === "unavailable") {
+        st.joined = false;
+        st.nick = undefined;
+        st.occupants.clear();
+      } else if (!st.joined || st.nick !== nick) {
+        st.joined = true;
+        st.nick = nick;
+        ctx.log.info("joined room", { room: st.room, nick });
+        opts.onJoin?.(st.room, nick);
+      }
+      return true;
+    }
+    if (ctx.type === "unavailable") st.occupants.delete(nick);
+    else st.occupants.set(nick, item?.attrs.jid ? String(item.attrs.jid) : undefined);
+    return true;
+  };
+
+  const onInvite = async (ctx: Context, inv: Invite) => {
+    const ok = policyAllows(opts.invites ?? "deny", inv.from);
+    ctx.log.info("room invitation", { room: inv.room, from: inv.from, accepted: ok });
+    if (ok) {
+      await api.join(inv.room, { password: inv.password });
+    } else if (inv.kind === "mediated" && inv.from) {
+      await ctx.sendStanza(declineInvite(inv.room, inv.from, "I only join rooms I am invited to by people I know."));
+    }
+  };
+
+  const middleware: MiddlewareFn<Context> = async (ctx, next) => {
+    const roomKey = ctx.from ? jid.bare(ctx.from) : "";
+    const st = states.get(roomKey);
+    if (ctx.kind === "presence" && st) {
+      if (await onPresence(ctx, st)) return next();
+      return;
+    }
+    if (ctx.kind !== "message") return next();
+    const inv = ctx.type !== "error" && ctx.type !== "groupchat" ? readInvite(ctx.stanza) : undefined;
+    if (inv) return onInvite(ctx, inv);
+    if (!st) return next();
+    if (ctx.type === "groupchat") {
+      if (ctx.delayed && skipHistory) return; // replayed history
+      if (ctx.nick !== undefined && st.nick !== undefined && ctx.nick === st.nick) return; // own echo
+      if (ctx.nick !== undefined) {
+        const real = st.occupants.get(ctx.nick);
+        if (real) ctx.locals.realJid = real;
+      }
+      if (ctx.text !== undefined && st.nick) ctx.locals.mentioned = mentions(ctx.text, st.nick);
+      return next();
+    }
+    if (ctx.type === "chat" || ctx.type === "normal") {
+      // A private message from an occupant: replies must go to room/nick, not to the room.
+      if (ctx.from.includes("/") && ctx.chat !== ctx.from) {
+        Object.defineProperty(ctx, "chat", { value: ctx.from, enumerable: true });
+      }
+      ctx.locals.occupant = true;
+      const nick = jid.resource(ctx.from);
+      const real = nick ? st.occupants.get(nick) : undefined;
+      if (real) ctx.locals.realJid = real;
+    }
+    return next();
+  };
+
+  const api: Rooms = {
+    name: "rooms",
+    middleware,
+    start(h) {
+      host = h;
+      defaultNick ??= h.bot.name;
+    },
+    async online(h) {
+      host = h;
+      online = true;
+      for (const st of states.values()) await joinFresh(st);
+    },
+    async stop(h) {
+      for (const st of states.values()) if (st.joined && st.nick) await h.send(leavePresence(st.room, st.nick));
+      online = false;
+    },
+    async join(room, o = {}) {
+      const st = add(room, o.nick, o.password);
+      if (host && online && !st.joined) await joinFresh(st);
+    },
+    async leave(room, status) {
+      const st = states.get(jid.bare(room));
+      if (!st) return;
+      states.delete(st.room);
+      if (host && online && st.nick) await host.send(leavePresence(st.room, st.nick, status));
+    },
+    joined() {
+      return new Map([...states.values()].filter((s) => s.joined && s.nick).map((s) => [s.room, s.nick!]));
+    },
+    occupants(room) {
+      return new Map(states.get(jid.bare(room))?.occupants ?? []);
+    },
+  };
+  return api;
+}
+
+/** True when `text` names `nick` as a word (`nick:`, `@nick`, `hey nick!`), case-insensitively. */
+export function mentions(text: string, nick: string): boolean {
+  const esc = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${esc}($|[^\\p{L}\\p{N}_])`, "iu").test(text);
+}

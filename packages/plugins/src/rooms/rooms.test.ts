@@ -1,0 +1,157 @@
+// Rooms: join from config, rejoin per session, nick conflicts, history and echoes, mentions, invites, PMs.
+import { Bot, NS, xml, type Element } from "@botrun/core";
+import { createHarness } from "@botrun/core/testing";
+import { describe, expect, it } from "vitest";
+import { mentioned, mentions, NS_CONFERENCE, rooms, type RoomsOptions } from "./index.ts";
+
+const LOBBY = "lobby@conference.botrun.test";
+
+function setup(opts: RoomsOptions = { join: [LOBBY] }) {
+  const r = rooms(opts);
+  const bot = new Bot({ name: "roomie" });
+  bot.install(r);
+  bot.on("message:body", (ctx) => ctx.reply(`${mentioned(ctx) ? "mentioned" : "heard"}: ${ctx.text}`));
+  return { r, bot };
+}
+const joins = (sent: readonly Element[]) => sent.filter((e) => e.name === "presence").map((e) => e.toString());
+
+describe("rooms plugin", () => {
+  it("joins configured rooms with password and no history, and rejoins after every new session", async () => {
+    const { r, bot } = setup({ join: [LOBBY, { room: "Secret@conference.botrun.test", nick: "rb", password: "pw" }] });
+    const t = await createHarness(bot);
+    expect(joins(t.sent)).toEqual([
+      `<presence to="${LOBBY}/roomie"><x xmlns="${NS.muc}"><history maxstanzas="0"/></x></presence>`,
+      `<presence to="secret@conference.botrun.test/rb"><x xmlns="${NS.muc}"><password>pw</password><history maxstanzas="0"/></x></presence>`,
+    ]);
+    expect(r.joined()).toEqual(new Map([[LOBBY, "roomie"], ["secret@conference.botrun.test", "rb"]]));
+    t.clear();
+    await t.reconnect();
+    expect(joins(t.sent)).toHaveLength(2);
+    expect([...t.transport.rooms.keys()]).toEqual([LOBBY, "secret@conference.botrun.test"]);
+    expect(r.joined().size).toBe(2);
+  });
+
+  it("retries with nick_ on a conflict, then gives up after the limit", async () => {
+    const errors: string[] = [];
+    const { r, bot } = setup({ join: [LOBBY], maxNickRetries: 2, onJoinError: (room, c) => errors.push(`${room} ${c}`) });
+    const t = await createHarness(bot, { muc: false });
+    const conflict = (nick: string) =>
+      xml(
+        "presence",
+        { from: `${LOBBY}/${nick}`, to: "bot@botrun.test/test", type: "error" },
+        xml("error", { type: "cancel" }, xml("conflict", { xmlns: NS.stanzas })),
+      );
+    expect(joins(await t.push(conflict("roomie")))).toEqual([
+      `<presence to="${LOBBY}/roomie_"><x xmlns="${NS.muc}"><history maxstanzas="0"/></x></presence>`,
+    ]);
+    expect(joins(await t.push(conflict("roomie_")))[0]).toContain(`${LOBBY}/roomie__`);
+    expect(await t.push(conflict("roomie__"))).toEqual([]);
+    expect(errors).toEqual([`${LOBBY} conflict`]);
+    expect(r.joined().size).toBe(0);
+  });
+
+  it("takes the nick given in the self-presence after a conflict retry", async () => {
+    const { r, bot } = setup();
+    const t = await createHarness(bot, { muc: false });
+    await t.push(xml("presence", { from: `${LOBBY}/roomie`, type: "error" }, xml("error", { type: "cancel" }, xml("conflict", { xmlns: NS.stanzas }))));
+    await t.push(xml("presence", { from: `${LOBBY}/roomie_` }, xml("x", { xmlns: NS.mucUser }, xml("item", { role: "participant" }), xml("status", { code: "110" }))));
+    expect(r.joined().get(LOBBY)).toBe("roomie_");
+    await t.groupchat(LOBBY, "roomie_", "my own echo before core knows");
+    await t.groupchat(LOBBY, "carol", "hi roomie_!");
+    expect(t.replies()).toEqual(["mentioned: hi roomie_!"]);
+  });
+
+  it("ignores its own echoes and replayed history, and marks mentions", async () => {
+    const { bot } = setup();
+    const t = await createHarness(bot);
+    await t.groupchat(LOBBY, "carol", "old news", { delayed: true });
+    await t.groupchat(LOBBY, "carol", "hello all");
+    await t.groupchat(LOBBY, "carol", "Roomie: are you there?");
+    await t.groupchat(LOBBY, "carol", "@roomie ping");
+    await t.groupchat(LOBBY, "carol", "roomies are nice");
+    // each reply was echoed by the simulated room and not answered again
+    expect(t.replies()).toEqual(["heard: hello all", "mentioned: Roomie: are you there?", "mentioned: @roomie ping", "heard: roomies are nice"]);
+  });
+
+  it("records real JIDs of occupants in non-anonymous rooms", async () => {
+    const r = rooms({ join: [LOBBY] });
+    const bot = new Bot({ name: "roomie" });
+    bot.install(r);
+    bot.on("message:groupchat:body", (ctx) => ctx.reply(String(ctx.locals.realJid ?? "unknown")));
+    const t = await createHarness(bot);
+    await t.push(xml("presence", { from: `${LOBBY}/dave` }, xml("x", { xmlns: NS.mucUser }, xml("item", { jid: "dave@botrun.test/pc", role: "participant" }))));
+    await t.groupchat(LOBBY, "dave", "who am i");
+    await t.groupchat(LOBBY, "anon", "and me");
+    expect(t.replies()).toEqual(["dave@botrun.test/pc", "unknown"]);
+    expect(r.occupants(LOBBY).get("dave")).toBe("dave@botrun.test/pc");
+    await t.push(xml("presence", { from: `${LOBBY}/dave`, type: "unavailable" }, xml("x", { xmlns: NS.mucUser })));
+    expect(r.occupants(LOBBY).has("dave")).toBe(false);
+  });
+
+  it("answers private messages from occupants to the occupant, not the room", async () => {
+    const { bot } = setup();
+    const t = await createHarness(bot);
+    await t.push(xml("message", { from: `${LOBBY}/carol`, type: "chat" }, xml("body", {}, "psst")));
+    await t.push(xml("message", { from: `${LOBBY}/dave`, type: "chat" }, xml("body", {}, "psst2"), xml("x", { xmlns: NS.mucUser })));
+    const msgs = t.sent.filter((e) => e.name === "message");
+    expect(msgs.map((e) => [e.attrs.to, e.attrs.type])).toEqual([
+      [`${LOBBY}/carol`, "chat"],
+      [`${LOBBY}/dave`, "chat"],
+    ]);
+  });
+
+  it("accepts invitations from the allow-list and declines others", async () => {
+    const { r, bot } = setup({ join: [], invites: { allow: ["*@friends.test"] } });
+    const t = await createHarness(bot);
+    // XEP-0249 direct invite
+    await t.push(xml("message", { from: "ann@friends.test/x" }, xml("x", { xmlns: NS_CONFERENCE, jid: "party@conference.botrun.test", password: "p" })));
+    // XEP-0045 mediated invite from a stranger
+    const declined = await t.push(
+      xml(
+        "message",
+        { from: "work@conference.botrun.test" },
+        xml("x", { xmlns: NS.mucUser }, xml("invite", { from: "eve@evil.test/x" }, xml("reason", {}, "join us"))),
+        xml("body", {}, "eve invites you"),
+      ),
+    );
+    expect([...r.joined().keys()]).toEqual(["party@conference.botrun.test"]);
+    expect(t.sent.some((e) => e.toString().includes("<password>p</password>"))).toBe(true);
+    expect(declined.map((e) => e.toString())[0]).toContain('<decline to="eve@evil.test">');
+    expect(t.replies()).toEqual([]); // invites are not chat
+    // after a reconnect the invited room is rejoined
+    t.clear();
+    await t.reconnect();
+    expect(r.joined().has("party@conference.botrun.test")).toBe(true);
+  });
+
+  it("refuses all invitations by default", async () => {
+    const { r, bot } = setup({ join: [] });
+    const t = await createHarness(bot);
+    await t.push(xml("message", { from: "ann@friends.test/x" }, xml("x", { xmlns: NS_CONFERENCE, jid: "party@conference.botrun.test" })));
+    expect(r.joined().size).toBe(0);
+  });
+
+  it("joins and leaves at run time, leaving rooms on stop", async () => {
+    const { r, bot } = setup({ join: [] });
+    const t = await createHarness(bot);
+    await r.join("dyn@conference.botrun.test");
+    await t.settle();
+    expect(r.joined().has("dyn@conference.botrun.test")).toBe(true);
+    await r.join(LOBBY);
+    await t.settle();
+    await r.leave("dyn@conference.botrun.test", "bye");
+    await t.settle();
+    expect([...r.joined().keys()]).toEqual([LOBBY]);
+    t.clear();
+    await t.stop();
+    expect(t.sent.map((e) => e.toString())).toEqual([`<presence to="${LOBBY}/roomie" type="unavailable"/>`]);
+  });
+
+  it("detects mentions as whole words only", () => {
+    expect(mentions("hey bot!", "bot")).toBe(true);
+    expect(mentions("robots", "bot")).toBe(false);
+    expect(mentions("BOT: x", "bot")).toBe(true);
+    expect(mentions("ask the.bot now", "the.bot")).toBe(true);
+    expect(mentions("ask theXbot now", "the.bot")).toBe(false);
+  });
+});
