@@ -253,3 +253,29 @@ describe("Composer", () => {
     expect(done).toEqual(["slow", "fast"]);
   });
 });
+
+describe("runtime robustness", () => {
+  it("a stuck handler does not block its chat forever", async () => {
+    const { BotRuntime } = await import("./runtime/runtime.ts");
+    const { TestTransport } = await import("./testing/index.ts");
+    const { message } = await import("./stanza.ts");
+    const bot = newBot();
+    bot.on("message:body", async (ctx) => {
+      if (ctx.text === "hang") await new Promise(() => {});
+      await ctx.reply(`got ${ctx.text}`);
+    });
+    const transport = new TestTransport();
+    const { createConsoleLogger } = await import("./logger.ts");
+    const lines: string[] = [];
+    const rt = new BotRuntime(bot, transport, { handlerTimeoutMs: 20, logger: createConsoleLogger({ write: (l) => lines.push(l) }) });
+    await rt.start();
+    for (const text of ["hang", "after"]) {
+      const el = message({ to: "bot@botrun.test", body: text });
+      el.attrs.from = "alice@botrun.test/x";
+      transport.receive(el);
+    }
+    await transport.nextSend();
+    expect(transport.sent.map((e) => e.getChildText("body"))).toEqual(["got after"]);
+    expect(lines.some((l) => l.includes("handler still running"))).toBe(true);
+  });
+});

@@ -23,6 +23,11 @@ export interface RuntimeOptions {
   drainTimeoutMs?: number;
   /** Handle each chat's stanzas in arrival order (default true). */
   sequential?: boolean;
+  /**
+   * After this long a handler still running is logged and its chat's queue moves on, so one
+   * stuck handler cannot block a conversation forever (it keeps running). Default 60 s; 0 = never.
+   */
+  handlerTimeoutMs?: number;
 }
 
 /** Events of the runtime, for metrics and tests. */
@@ -47,6 +52,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   readonly api: BotApi;
   readonly #dev: boolean;
   readonly #drainTimeoutMs: number;
+  readonly #handlerTimeoutMs: number;
   readonly #sequencer: KeyedSequencer | undefined;
   readonly #inflight = new Set<Promise<void>>();
   readonly #ownNicks = new Map<string, string>();
@@ -64,6 +70,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.log = (opts.logger ?? createConsoleLogger()).child({ bot: bot.name });
     this.#dev = opts.dev ?? process.env.NODE_ENV !== "production";
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
+    this.#handlerTimeoutMs = opts.handlerTimeoutMs ?? 60_000;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
     const runtime = this;
     this.api = {
@@ -171,7 +178,26 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.emit("stopped", { exitCode });
   }
 
-  async #run(ctx: C): Promise<void> {
+  #run(ctx: C): Promise<void> {
+    const work = this.#runPipeline(ctx);
+    if (this.#handlerTimeoutMs <= 0) return work;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn("handler still running; handling the chat's next stanzas meanwhile", {
+          afterMs: this.#handlerTimeoutMs,
+          chat: ctx.chat,
+        });
+        resolve();
+      }, this.#handlerTimeoutMs);
+      timer.unref?.();
+      void work.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async #runPipeline(ctx: C): Promise<void> {
     const t0 = performance.now();
     let failure: unknown;
     try {
