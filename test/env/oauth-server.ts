@@ -176,14 +176,16 @@ export async function startOAuthServer(opts: OAuthServerOptions = {}): Promise<O
     const grant = new provider.Grant({ accountId: userId, clientId });
     grant.addOIDCScope(scope);
     const grantId = await grant.save();
-    const at = new provider.AccessToken({ accountId: userId, clientId, grantId, scope, gty: "authorization_code", expiresIn: ttl });
+    const client = await provider.Client.find(clientId);
+    if (!client) throw new Error("oauth-server: app client missing");
+    const at = new provider.AccessToken({ accountId: userId, client, grantId, scope, gty: "authorization_code", expiresIn: ttl });
     if (style !== "opaque") {
       at.jti = styledToken(style);
       (at as unknown as { format: string }).format = "opaque";
     }
     const accessToken = await at.save();
     const rt = new provider.RefreshToken({
-      accountId: userId, clientId, grantId, scope, gty: "authorization_code",
+      accountId: userId, client, grantId, scope, gty: "authorization_code",
       iiat: Math.floor(Date.now() / 1000), expiresWithSession: false,
     });
     const refreshToken = await rt.save();

@@ -17,11 +17,19 @@ const pids: number[] = [];
 let prosody: ProsodyHandle;
 let oauth: OAuthServerHandle;
 let tls: RawTarget;
+const issued: string[] = [];
+/** Issues tokens and remembers them, so the log check can prove none was logged. */
+async function issue(...args: Parameters<OAuthServerHandle["issueTokens"]>) {
+  const t = await oauth.issueTokens(...args);
+  issued.push(t.accessToken, t.refreshToken);
+  return t;
+}
 
 beforeAll(async () => {
   oauth = await startOAuthServer({ accessTtl: 3600 });
   prosody = await startProsody({
     tls: "starttls",
+    logLevel: "debug",
     smacksHibernationSeconds: 30,
     oauth: { introspectionUrl: oauth.introspectionUrl, clientId: oauth.introspectionClientId, clientSecret: oauth.introspectionClientSecret },
   });
@@ -31,6 +39,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const log = await prosody.logTail(1_000_000);
+  expect(log).toContain("Authenticated as bot@localhost");
+  for (const t of issued) expect(log.includes(t), "a token appears in Prosody's log").toBe(false);
   await prosody?.stop();
   await oauth?.stop();
   for (const pid of pids) expect(pidAlive(pid), `pid ${pid} still running`).toBe(false);
@@ -38,7 +49,7 @@ afterAll(async () => {
 
 describe("X-MESSENGER-OAUTH2 on Prosody", () => {
   it("accepts a raw token containing + / = byte for byte and binds the token's user", async () => {
-    const t = await oauth.issueTokens("bot", { style: "base64", accessTtl: 120 });
+    const t = await issue("bot", { style: "base64", accessTtl: 120 });
     expect(t.accessToken).toMatch(/\+/);
     expect(t.accessToken).toMatch(/\//);
     expect(t.accessToken).toMatch(/=$/);
@@ -50,7 +61,7 @@ describe("X-MESSENGER-OAUTH2 on Prosody", () => {
   });
 
   it("accepts a base64url JWT-shaped token, also over direct TLS", async () => {
-    const t = await oauth.issueTokens("alice", { style: "jwt", accessTtl: 120 });
+    const t = await issue("alice", { style: "jwt", accessTtl: 120 });
     expect(t.accessToken.split(".")).toHaveLength(3);
     const r = await rawLogin({ ...tls, port: prosody.directTlsPort, security: "direct" }, "X-MESSENGER-OAUTH2", t.accessToken);
     r.conn.close();
@@ -61,7 +72,7 @@ describe("X-MESSENGER-OAUTH2 on Prosody", () => {
   it("rejects a wrong token, a base64-wrapped token and a revoked one with not-authorized", async () => {
     const wrong = await rawLogin(tls, "X-MESSENGER-OAUTH2", "not-a-token+/=");
     expect(wrong).toMatchObject({ ok: false, condition: "not-authorized" });
-    const t = await oauth.issueTokens("bot", { style: "base64", accessTtl: 120 });
+    const t = await issue("bot", { style: "base64", accessTtl: 120 });
     const wrapped = await rawLogin(tls, "X-MESSENGER-OAUTH2", Buffer.from(t.accessToken).toString("base64"));
     expect(wrapped).toMatchObject({ ok: false, condition: "not-authorized" });
     await oauth.revokeAccessToken(t.accessToken);
@@ -70,13 +81,13 @@ describe("X-MESSENGER-OAUTH2 on Prosody", () => {
   });
 
   it("rejects a valid token whose user has no account", async () => {
-    const t = await oauth.issueTokens("nobody", { accessTtl: 120 });
+    const t = await issue("nobody", { accessTtl: 120 });
     const r = await rawLogin(tls, "X-MESSENGER-OAUTH2", t.accessToken);
     expect(r).toMatchObject({ ok: false, condition: "not-authorized" });
   });
 
   it("closes the session with not-authorized when the token expires", async () => {
-    const t = await oauth.issueTokens("bot", { accessTtl: 2 });
+    const t = await issue("bot", { accessTtl: 2 });
     const r = await rawLogin(tls, "X-MESSENGER-OAUTH2", t.accessToken);
     expect(r.ok).toBe(true);
     const started = Date.now();
@@ -88,7 +99,7 @@ describe("X-MESSENGER-OAUTH2 on Prosody", () => {
   });
 
   it("moves a fresh token's expiry onto a session resumed with XEP-0198", async () => {
-    const short = await oauth.issueTokens("bob", { accessTtl: 3 });
+    const short = await issue("bob", { accessTtl: 3 });
     const first = await rawLogin(tls, "X-MESSENGER-OAUTH2", short.accessToken);
     expect(first.ok).toBe(true);
     first.conn.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
@@ -96,7 +107,7 @@ describe("X-MESSENGER-OAUTH2 on Prosody", () => {
     first.conn.socket.destroy(); // connection lost: the session hibernates
     await first.conn.closedPromise;
 
-    const fresh = await oauth.issueTokens("bob", { accessTtl: 120 });
+    const fresh = await issue("bob", { accessTtl: 120 });
     const { conn, features } = await connectRaw(tls);
     expect(features).toContain("X-MESSENGER-OAUTH2");
     conn.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-MESSENGER-OAUTH2'>${fresh.accessToken}</auth>`);
@@ -178,7 +189,7 @@ describe("OAuth server", () => {
   };
 
   it("refresh_token grant rotates the refresh token; a revoked one gives invalid_grant", async () => {
-    const t = await oauth.issueTokens("bot", { accessTtl: 60 });
+    const t = await issue("bot", { accessTtl: 60 });
     const before = oauth.stats.tokenRequests;
     const r1 = await refresh(t.refreshToken);
     expect(r1.status).toBe(200);
@@ -199,7 +210,7 @@ describe("OAuth server", () => {
   it("token endpoint honours the access-token TTL and style policy, and setDown gives 503", async () => {
     oauth.setAccessTokenPolicy({ accessTtl: 5, style: "base64" });
     try {
-      const t = await oauth.issueTokens("bot");
+      const t = await issue("bot");
       const r = await refresh(t.refreshToken);
       const b = (await r.json()) as { access_token: string; expires_in: number };
       expect(b.expires_in).toBe(5);
@@ -211,7 +222,7 @@ describe("OAuth server", () => {
     } finally {
       oauth.setAccessTokenPolicy({ accessTtl: 3600, style: "opaque" });
     }
-    const t = await oauth.issueTokens("bot");
+    const t = await issue("bot");
     oauth.setDown(true);
     try {
       expect((await refresh(t.refreshToken)).status).toBe(503);
@@ -327,6 +338,71 @@ describe("DNS and TCP proxy", () => {
       sock.destroy();
       await proxy.stop();
       await new Promise<void>((r) => echo.close(() => r()));
+    }
+  });
+});
+
+describe("Prosody without TLS (tls: none) and the peer's echo counting", () => {
+  let plain: ProsodyHandle;
+  beforeAll(async () => {
+    plain = await startProsody({
+      tls: "none",
+      oauth: { introspectionUrl: oauth.introspectionUrl, clientId: oauth.introspectionClientId, clientSecret: oauth.introspectionClientSecret },
+    });
+    pids.push(plain.pid);
+    await plain.register("bot", "bot-pw");
+    await plain.register("alice", "alice-pw");
+  });
+  afterAll(async () => {
+    await plain?.stop();
+  });
+
+  it("offers no STARTTLS, accepts PLAIN and tokens over plain TCP, and still serves direct TLS", async () => {
+    const target: RawTarget = { host: plain.host, port: plain.c2sPort, domain: plain.domain, security: "none" };
+    const { conn, features } = await connectRaw(target);
+    conn.close();
+    expect(features).not.toContain("starttls");
+    const pw = await rawLogin(target, "PLAIN", plainAuthText("alice", "alice-pw"));
+    pw.conn.close();
+    expect(pw).toMatchObject({ ok: true, jid: "alice@localhost/raw" });
+    const t = await issue("bot", { style: "base64", accessTtl: 120 });
+    const tok = await rawLogin(target, "X-MESSENGER-OAUTH2", t.accessToken);
+    tok.conn.close();
+    expect(tok).toMatchObject({ ok: true, jid: "bot@localhost/raw" });
+    const direct = await rawLogin({ ...target, port: plain.directTlsPort, security: "direct", caFile: plain.caFile }, "PLAIN", plainAuthText("bot", "bot-pw"));
+    direct.conn.close();
+    expect(direct.ok).toBe(true);
+  });
+
+  it("the slixmpp peer sends with a window and counts echoes from a raw token-authenticated echo", async () => {
+    const t = await issue("bot", { accessTtl: 120 });
+    const bot = await rawLogin({ host: plain.host, port: plain.c2sPort, domain: plain.domain, security: "none" }, "X-MESSENGER-OAUTH2", t.accessToken);
+    expect(bot.ok).toBe(true);
+    bot.conn.send("<presence/>");
+    const count = 6;
+    const echoLoop = (async () => {
+      for (let i = 0; i < count; i++) {
+        const m = await bot.conn.waitFor(/<message[^>]*\bfrom=['"]([^'"]+)['"][^>]*>[\s\S]*?<body>([^<]*)<\/body>[\s\S]*?<\/message>/, 20_000);
+        bot.conn.send(`<message to='${m[1]}' type='chat'><body>echo ${m[2]}</body></message>`);
+      }
+    })();
+    const peer = startPeer({
+      jid: "alice@localhost/bench", password: "alice-pw", port: plain.c2sPort, security: "none", mechanism: "PLAIN",
+      to: "bot@localhost", count, window: 3, timeoutSeconds: 20,
+    });
+    pids.push(peer.pid);
+    try {
+      const done = await peer.waitFor("done", 25_000);
+      await echoLoop;
+      expect(done).toMatchObject({ sent: count, received: count, timed_out: false });
+      const replies = peer.events.filter((e) => e.event === "reply");
+      expect(replies).toHaveLength(count);
+      expect(replies.map((e) => (e as { body: string }).body).sort()).toEqual(
+        Array.from({ length: count }, (_, i) => `echo ping #${i + 1}`).sort(),
+      );
+    } finally {
+      await peer.stop();
+      bot.conn.close();
     }
   });
 });
