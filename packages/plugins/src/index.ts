@@ -7,3 +7,4 @@ export { interceptSend, type SendInterceptor } from "./util/intercept-send.ts";
 export * from "./rate-limit/index.ts";
 export * from "./roster/index.ts";
 export * from "./rooms/index.ts";
+export * from "./receipts/index.ts";

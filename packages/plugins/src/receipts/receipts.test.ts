@@ -1,0 +1,106 @@
+// Receipts (XEP-0184) and chat states (XEP-0085).
+import { Bot, NS, xml, type Element } from "@botrun/core";
+import { createHarness } from "@botrun/core/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { chatStates, receipts } from "./index.ts";
+
+const withRequest = [xml("request", { xmlns: NS.receipts })];
+const strip = (el: Element) => el.toString().replace(/ id="br-[^"]+"/g, "");
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("receipts", () => {
+  it("answers a receipt request with <received id>, but not in groupchat or for delayed messages", async () => {
+    const bot = new Bot({ name: "r" });
+    bot.install(receipts());
+    const t = await createHarness(bot);
+    const out = await t.say("hi", { id: "m1", children: withRequest });
+    expect(out.map(strip)).toEqual([`<message to="alice@botrun.test/phone" type="chat"><received xmlns="${NS.receipts}" id="m1"/></message>`]);
+    expect(await t.say("old", { id: "m2", children: withRequest, delayed: true })).toEqual([]);
+    await t.joinRoom("r@conference.botrun.test", "r");
+    expect(await t.groupchat("r@conference.botrun.test", "carol", "x", { id: "m3", children: withRequest })).toEqual([]);
+    expect(await t.say("no request", { id: "m4" })).toEqual([]);
+  });
+
+  it("requests receipts on outgoing chat messages and tracks acknowledgements", async () => {
+    const acks: string[] = [];
+    const rc = receipts({ request: true, onAck: (id) => acks.push(id) });
+    const bot = new Bot({ name: "r" });
+    bot.install(rc);
+    let bodies = 0;
+    bot.on("message:body", (ctx) => {
+      bodies++;
+      return ctx.reply("noted");
+    });
+    const t = await createHarness(bot);
+    const [reply] = await t.say("hello");
+    expect(reply!.getChild("request", NS.receipts)).toBeDefined();
+    const id = String(reply!.attrs.id);
+    expect(rc.pending()).toEqual([id]);
+    const acked = rc.waitForAck(id, 1000);
+    await t.push(xml("message", { from: "alice@botrun.test/phone", type: "chat" }, xml("received", { xmlns: NS.receipts, id })));
+    expect(await acked).toBe(true);
+    expect(acks).toEqual([id]);
+    expect(rc.pending()).toEqual([]);
+    expect(bodies).toBe(1); // the bare receipt did not reach the chat handler
+    expect(await rc.waitForAck("unknown")).toBe(false);
+  });
+
+  it("times out waiting for an ack that never comes", async () => {
+    vi.useFakeTimers();
+    const rc = receipts({ request: true });
+    const bot = new Bot({ name: "r" });
+    bot.install(rc);
+    bot.on("message:body", (ctx) => ctx.reply("noted"));
+    const t = await createHarness(bot);
+    const [reply] = await t.say("hello");
+    const p = rc.waitForAck(String(reply!.attrs.id), 5000);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(await p).toBe(false);
+  });
+});
+
+describe("chat states", () => {
+  function slowBot(work: () => Promise<void>, reply: boolean) {
+    const bot = new Bot({ name: "slow" });
+    bot.install(chatStates({ composingDelayMs: 300 }));
+    bot.on("message:body", async (ctx) => {
+      await work();
+      if (reply) await ctx.reply("done");
+    });
+    return bot;
+  }
+
+  it("shows composing for a slow handler, and the reply carries <active/>", async () => {
+    vi.useFakeTimers();
+    const t = await createHarness(slowBot(() => new Promise((r) => setTimeout(r, 1000)), true));
+    t.transport.receive(xml("message", { from: "alice@botrun.test/phone", type: "chat" }, xml("body", {}, "work")));
+    await vi.advanceTimersByTimeAsync(299);
+    expect(t.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.sent.map(strip)).toEqual([`<message to="alice@botrun.test" type="chat"><composing xmlns="${NS.chatStates}"/></message>`]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.sent.map(strip)[1]).toBe(`<message to="alice@botrun.test" type="chat"><body>done</body><active xmlns="${NS.chatStates}"/></message>`);
+    expect(t.sent).toHaveLength(2);
+  });
+
+  it("sends paused when a slow handler ends without a reply", async () => {
+    vi.useFakeTimers();
+    const t = await createHarness(slowBot(() => new Promise((r) => setTimeout(r, 1000)), false));
+    t.transport.receive(xml("message", { from: "alice@botrun.test/phone", type: "chat" }, xml("body", {}, "work")));
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(t.sent.map((e) => e.getChildElements()[0]!.name)).toEqual(["composing", "paused"]);
+  });
+
+  it("sends no chat state for a fast handler, and none in rooms", async () => {
+    const t = await createHarness(slowBot(async () => {}, true));
+    await t.say("quick");
+    expect(t.sent.map(strip)).toEqual([`<message to="alice@botrun.test" type="chat"><body>done</body><active xmlns="${NS.chatStates}"/></message>`]);
+    t.clear();
+    await t.joinRoom("r@conference.botrun.test", "slow");
+    await t.groupchat("r@conference.botrun.test", "carol", "quick");
+    expect(t.sent.map((e) => e.getChild("active", NS.chatStates))).toEqual([undefined]);
+  });
+});
