@@ -8,3 +8,4 @@ export * from "./rate-limit/index.ts";
 export * from "./roster/index.ts";
 export * from "./rooms/index.ts";
 export * from "./receipts/index.ts";
+export * from "./scheduler/index.ts";
