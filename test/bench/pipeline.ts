@@ -22,7 +22,7 @@ function build(impl: Impl, n: number): (ctx: object) => Promise<unknown> {
   }
   if (impl === "compose") {
     const f = compose(list);
-    return (c) => f(c, end);
+    return (c) => f(c, end) as Promise<unknown>;
   }
   const tree = new Composer<Context>();
   for (const mw of list) tree.use(mw as MiddlewareFn<Context>);
