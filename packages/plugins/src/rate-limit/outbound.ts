@@ -67,8 +67,12 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
     let q = dests.get(to);
     if (!q) {
       const nq = new PQueue({ concurrency: 1, intervalCap: perDest, interval: 1000 });
+      // Forget an idle destination only after a full interval, so its rate count carries over.
       nq.on("idle", () => {
-        if (dests.get(to) === nq && nq.size === 0 && nq.pending === 0) dests.delete(to);
+        const t = setTimeout(() => {
+          if (dests.get(to) === nq && nq.size === 0 && nq.pending === 0) dests.delete(to);
+        }, 1000);
+        t.unref?.();
       });
       dests.set(to, nq);
       q = nq;

@@ -122,6 +122,20 @@ describe("outbound throttle", () => {
     expect(t.replies()).toHaveLength(10);
   });
 
+  it("keeps counting for a destination between one-at-a-time sends", async () => {
+    const th = throttle({ perDestinationPerSecond: 2 });
+    const sent: number[] = [];
+    const send = th.wrap(async () => void sent.push(Date.now()));
+    const sequential = (async () => {
+      for (let i = 0; i < 4; i++) await send(xml("message", { to: "a@x.test" })); // each waits for the last
+    })();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    await sequential;
+    expect(sent).toHaveLength(4);
+  });
+
   it("wraps plugin sends too", async () => {
     const th = throttle({ perDestinationPerSecond: 1 });
     const sent: string[] = [];

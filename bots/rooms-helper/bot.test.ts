@@ -1,0 +1,89 @@
+// How the rooms-helper bot behaves, written with botrun's offline test kit.
+import { NS, xml } from "@botrun/core";
+import { createHarness } from "@botrun/core/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createRoomsHelper } from "./bot.ts";
+
+const LOBBY = "lobby@conference.botrun.test";
+const fast = { throttle: { perDestinationPerSecond: 100 } };
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("rooms-helper bot", () => {
+  it("joins its rooms at start and says hello when mentioned", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], ...fast }));
+    expect([...t.transport.rooms]).toEqual([[LOBBY, "helper"]]);
+    await t.groupchat(LOBBY, "carol", "morning all");
+    await t.groupchat(LOBBY, "carol", "helper, are you awake?");
+    expect(t.replies()).toEqual(["Hi carol! Say `!help` to see what I can do."]);
+  });
+
+  it("answers commands in rooms only when addressed", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], ...fast }));
+    await t.groupchat(LOBBY, "carol", "roll 1");
+    await t.groupchat(LOBBY, "carol", "!roll 1");
+    await t.groupchat(LOBBY, "carol", "helper: roll 1");
+    expect(t.replies()).toEqual(["🎲 1", "🎲 1"]);
+  });
+
+  it("knows who is in the room", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], ...fast }));
+    for (const nick of ["dave", "carol"]) {
+      await t.push(xml("presence", { from: `${LOBBY}/${nick}` }, xml("x", { xmlns: NS.mucUser }, xml("item", { role: "participant" }))));
+    }
+    await t.groupchat(LOBBY, "carol", "!who");
+    await t.say("!who");
+    expect(t.replies()).toEqual(["Here: carol, dave", "`who` only works in a room."]);
+  });
+
+  it("lets admins move it between rooms, and tells others they may not", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], admins: ["boss@botrun.test"], ...fast }));
+    await t.say("!join games@conference.botrun.test");
+    await t.message("boss@botrun.test/pc", "!join games@conference.botrun.test");
+    await t.message("boss@botrun.test/pc", "!join nonsense");
+    await t.message("boss@botrun.test/pc", "!rooms");
+    expect(t.replies()).toEqual([
+      "Sorry, you are not allowed to use `join` (admins only).",
+      "Joining games@conference.botrun.test.",
+      '"nonsense" is not a room address (room@service).',
+      `${LOBBY} (as helper)\ngames@conference.botrun.test (as helper)`,
+    ]);
+    await t.message("boss@botrun.test/pc", `!leave ${LOBBY}`);
+    expect([...t.transport.rooms.keys()]).toEqual(["games@conference.botrun.test"]);
+  });
+
+  it("accepts invitations from admins only", async () => {
+    const t = await createHarness(createRoomsHelper({ admins: ["boss@botrun.test"], ...fast }));
+    const invite = (from: string, room: string) => xml("message", { from }, xml("x", { xmlns: "jabber:x:conference", jid: room }));
+    await t.push(invite("eve@evil.test/x", "trap@conference.botrun.test"));
+    await t.push(invite("boss@botrun.test/pc", "team@conference.botrun.test"));
+    expect([...t.transport.rooms.keys()]).toEqual(["team@conference.botrun.test"]);
+  });
+
+  it("rejoins its rooms after a reconnect", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], ...fast }));
+    await t.reconnect();
+    expect([...t.transport.rooms.keys()]).toEqual([LOBBY]);
+  });
+
+  it("warns a flooding user once and paces its own replies", async () => {
+    vi.useFakeTimers({ now: new Date("2030-01-01T00:00:00Z") });
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY] }));
+    for (let i = 0; i < 8; i++) {
+      t.transport.receive(xml("message", { from: `${LOBBY}/carol`, type: "groupchat" }, xml("body", {}, "!roll 1")));
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.replies()).toEqual(["🎲 1", "🎲 1"]); // 2 per second to one room
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies()).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const warnings = t.replies().filter((r) => r.startsWith("You are sending messages too fast"));
+    const dice = t.replies().filter((r) => r.startsWith("🎲"));
+    expect(warnings).toHaveLength(1); // warned once, not once per dropped message
+    expect(dice.length).toBeGreaterThanOrEqual(5); // the burst of 5, plus what refilled meanwhile
+    expect(dice.length).toBeLessThan(8); // but not everything
+    await t.stop();
+  });
+});
