@@ -74,6 +74,39 @@ export interface AssembleOptions {
 
 type Factory = (...args: unknown[]) => unknown;
 
+/**
+ * xmpp.js 0.14 resets XEP-0198's inbound counter (`h`) only in the continuation of its `<enable/>`
+ * procedure, a few microtasks after `<enabled/>` arrived: stanzas parsed from the same chunk are
+ * counted first and then wiped (the server keeps, and later redelivers, stanzas we handled), and
+ * after a failed resumption our `<a h>` still carries the old stream's count until then (Prosody:
+ * "Client acknowledged more stanzas than sent by server"). Reset it synchronously on `<enabled/>`
+ * and ignore the late reset.
+ */
+function fixInboundCounter(entity: XmppEntity, sm: StreamManagementState): void {
+  const s = sm as unknown as { inbound: number };
+  let inbound = s.inbound;
+  let ignoreLateReset = false;
+  Object.defineProperty(sm, "inbound", {
+    configurable: true,
+    enumerable: true,
+    get: () => inbound,
+    set: (v: number) => {
+      if (v === 0 && ignoreLateReset) {
+        ignoreLateReset = false;
+        return;
+      }
+      inbound = v;
+    },
+  });
+  entity.on("element", (el: Element) => {
+    if (el.name === "enabled" && el.attrs.xmlns === "urn:xmpp:sm:3") {
+      inbound = 0;
+      ignoreLateReset = true;
+    }
+  });
+  entity.on("disconnect", () => (ignoreLateReset = false));
+}
+
 /** Build the client. Nothing connects until the transport calls `entity.connect()`. */
 export function assembleClient(opts: AssembleOptions): XmppClientParts {
   const entity = new (Client as unknown as new (o: object) => XmppEntity & { transports: unknown[] })({
@@ -97,6 +130,7 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   streamFeatures.use("mechanisms", NS_SASL, saslFeature(opts.sasl));
   const sm = (_streamManagement as unknown as Factory)({ streamFeatures, entity, middleware }) as StreamManagementState;
   sm.timeout = opts.smAckTimeoutMs;
+  fixInboundCounter(entity, sm);
   (_resourceBinding as unknown as Factory)({ iqCaller, streamFeatures }, opts.resource);
 
   // XEP-0199: answer the server's pings.
