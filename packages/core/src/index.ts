@@ -25,3 +25,4 @@ export * from "./config/index.ts";
 export * from "./xmpp/index.ts";
 export * from "./auth/index.ts";
 export { ConsoleTransport, type ConsoleTransportOptions } from "./console/index.ts";
+export * from "./observability/index.ts";

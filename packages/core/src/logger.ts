@@ -22,10 +22,15 @@ export interface Logger {
 
 const SECRET_KEY = /(pass(word)?|secret|token|authorization|cookie|credential|api[-_]?key)/i;
 const known = new Set<string>();
+/** Most recent secrets kept; older ones (rotated tokens) fall out so masking stays cheap. */
+const MAX_SECRETS = 256;
 
 /** Register a secret value so that it is masked wherever the default logger or `redact` meets it. */
 export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 4) known.add(value);
+  if (!value || value.length < 4) return;
+  known.delete(value);
+  known.add(value);
+  if (known.size > MAX_SECRETS) known.delete(known.values().next().value as string);
 }
 
 /** Mask registered secrets in a string. */

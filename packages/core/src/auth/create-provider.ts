@@ -3,7 +3,7 @@
  * from a plain config object, and `tokenConfigFromEnv(env, bot)` builds that object from the
  * `XMPP_ACCESS_TOKEN` / `OAUTH_*` / `BOTRUN_TOKEN_STORE` variables. Errors name the setting to fix.
  */
-import type { Logger } from "../logger.ts";
+import { registerSecret, type Logger } from "../logger.ts";
 import { AuthConfigError } from "./errors.ts";
 import { createTokenStore } from "./file-store.ts";
 import type { FetchLike } from "./http.ts";
@@ -62,6 +62,7 @@ export function checkEndpointUrl(value: string, setting: string): string {
 
 /** Build the token provider described by `config`. Throws `AuthConfigError` naming the missing setting. */
 export function createTokenProvider(config: TokenProviderConfig): TokenProvider {
+  registerSecret(config.clientSecret);
   const flavor = config.flavor ?? "oauth2";
   if (flavor !== "oauth2" && flavor !== "wrap") {
     throw new AuthConfigError(`OAUTH_FLAVOR must be "oauth2" or "wrap", not "${String(flavor)}"`, "OAUTH_FLAVOR");
