@@ -71,6 +71,8 @@ type State = "new" | "connecting" | "online" | "waiting" | "stopping" | "stopped
 type Outcome = "online" | "resumed";
 
 const INTERNAL = Symbol("botrun.internal");
+/** How many recent inbound message ids are remembered to drop redeliveries. */
+const SEEN_LIMIT = 5000;
 const markInternal = (el: Element) => Object.assign(el, { [INTERNAL]: true });
 const PERMANENT_SASL = new Set([
   "account-disabled",
@@ -112,6 +114,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #mechanism: Mechanism | undefined;
   #start: { resolve(): void; reject(e: Error): void; attempts: number } | undefined;
   #stopPromise: Promise<void> | undefined;
+  /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
+  readonly #seen = new Set<string>();
 
   constructor(o: XmppTransportOptions) {
     super();
@@ -214,6 +218,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#parts.use((ctx, next) => {
       const el = ctx.stanza;
       if (el.name === "message" || el.name === "presence" || el.name === "iq") {
+        if (this.#redelivered(el)) {
+          this.#log.debug("dropped a redelivered message", { id: el.attrs.id });
+          return next();
+        }
         try {
           this.emit("stanza", el);
         } catch (err) {
@@ -222,6 +230,21 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       }
       return next();
     });
+  }
+
+  /**
+   * A message seen before (same sender and id) that comes back with a `<delay/>`: the server
+   * redelivered it (offline storage after a session it closed before our ack, or a peer's resend
+   * after a failed resumption). Handled once already, so it is not passed on again.
+   */
+  #redelivered(el: Element): boolean {
+    const id = el.attrs.id as string | undefined;
+    if (el.name !== "message" || !id) return false;
+    const key = `${String(el.attrs.from ?? "").split("/")[0]}\u0000${id}`;
+    if (this.#seen.has(key)) return Boolean(el.getChild("delay", "urn:xmpp:delay"));
+    this.#seen.add(key);
+    if (this.#seen.size > SEEN_LIMIT) this.#seen.delete(this.#seen.values().next().value!);
+    return false;
   }
 
   // ---- SASL -------------------------------------------------------------------------------
