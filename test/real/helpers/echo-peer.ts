@@ -55,9 +55,9 @@ export class EchoPeer {
     });
   }
 
-  /** Log in and return the peer (resource "peer", so the bot's replies survive a peer reconnect). */
+  /** Log in and return the peer (fixed resource `peer-PREFIX`, so a reconnect does not change its JID). */
   static async start(o: EchoPeerOptions): Promise<EchoPeer> {
-    const raw = await startRawClient({ ...o, resource: "peer" });
+    const raw = await startRawClient({ ...o, resource: `peer-${o.prefix ?? "m"}` });
     const peer = new EchoPeer(raw, o.bot, o.prefix ?? "m");
     peer.#sessions = 1;
     return peer;

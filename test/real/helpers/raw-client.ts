@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { TLSSocket } from "node:tls";
-import { client, type Client } from "@xmpp/client";
+import { client, xml, type Client } from "@xmpp/client";
 
 /** Options of `startRawClient`. */
 export interface RawClientOptions {
@@ -65,7 +65,11 @@ export async function startRawClient(o: RawClientOptions): Promise<RawClient> {
   const sm = (xmpp as unknown as { streamManagement: { on(e: string, f: () => void): void } }).streamManagement;
   const onlineWaiters = new Set<() => void>();
   const wake = () => onlineWaiters.forEach((w) => w());
-  xmpp.on("online", wake);
+  // Available presence on every new session, so messages to the bare JID reach this resource.
+  xmpp.on("online", () => {
+    xmpp.send(xml("presence")).catch(() => {});
+    wake();
+  });
   sm.on("resumed", wake);
   await xmpp.start();
   return {
@@ -87,8 +91,10 @@ export async function startRawClient(o: RawClientOptions): Promise<RawClient> {
       });
     },
     async stop() {
-      await Promise.race([xmpp.stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
-      (xmpp as unknown as { socket?: { socket?: TLSSocket } }).socket?.socket?.destroy();
+      // No reconnect after this (xmpp.js's fixed-delay reconnect would revive a stopped client).
+      (xmpp as unknown as { reconnect?: { stop(): void } }).reconnect?.stop();
+      const stopped = await Promise.race([xmpp.stop().then(() => true, () => true), new Promise<false>((r) => setTimeout(() => r(false), 3000))]);
+      if (!stopped) (xmpp as unknown as { socket?: { socket?: TLSSocket } }).socket?.socket?.destroy();
     },
   };
 }
