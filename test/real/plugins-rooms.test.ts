@@ -5,6 +5,7 @@
 import { Bot, BotRuntime, createXmppTransport, loadConfig, silentLogger, type Element } from "@botrun/core";
 import { commands, mentioned, roster, rooms, type Rooms } from "@botrun/plugins";
 import { xml } from "@xmpp/client";
+import type { EventEmitter } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { startRawClient, type RawClient } from "./helpers/raw-client.ts";
@@ -20,17 +21,20 @@ let carol: RawClient;
 
 const room = (name: string) => `${name}@${prosody.mucDomain}`;
 
+/** The client as the event emitter it is (the local typings declare only `on`). */
+const emitter = (c: RawClient) => c.xmpp as unknown as EventEmitter;
+
 /** Resolve with the first stanza `c` receives (from now on) that matches, or fail after `ms`. */
 function nextStanza(c: RawClient, pred: (el: Element) => boolean, ms = 15_000): Promise<Element> {
   return new Promise((resolve, reject) => {
     const on = (el: Element) => {
       if (!pred(el)) return;
       clearTimeout(t);
-      c.xmpp.removeListener("stanza", on);
+      emitter(c).removeListener("stanza", on);
       resolve(el);
     };
     const t = setTimeout(() => {
-      c.xmpp.removeListener("stanza", on);
+      emitter(c).removeListener("stanza", on);
       reject(new Error(`no matching stanza within ${ms} ms`));
     }, ms);
     c.xmpp.on("stanza", on);
@@ -131,7 +135,7 @@ describe("rooms and roster on real Prosody", () => {
       expect(botLines).toEqual(["yes, alice?", "pong", "pong"]);
       expect(heard.filter((h) => h.startsWith(`${room("lobby")}/helper:`))).toEqual([]);
     } finally {
-      alice.xmpp.removeListener("stanza", collect);
+      emitter(alice).removeListener("stanza", collect);
     }
   });
 
