@@ -4,7 +4,7 @@
  */
 import { Composer } from "./composer.ts";
 import type { Context } from "./context.ts";
-import type { Plugin } from "./plugin.ts";
+import type { Plugin, SendTransformer } from "./plugin.ts";
 
 /** Options of a bot definition. */
 export interface BotOptions<C extends Context = Context> {
@@ -38,6 +38,8 @@ export class Bot<C extends Context = Context> extends Composer<C> {
   readonly description: string | undefined;
   readonly commandPrefixes: readonly string[];
   readonly plugins: Plugin<C>[] = [];
+  /** Outgoing-stanza transformers, outermost first. */
+  readonly sendTransformers: SendTransformer[] = [];
   #onError: BotErrorHandler<C> | undefined;
 
   constructor(options: BotOptions<C>) {
@@ -60,7 +62,14 @@ export class Bot<C extends Context = Context> extends Composer<C> {
       }
       this.plugins.push(plugin);
       if (plugin.middleware) this.use(plugin.middleware);
+      if (plugin.transformSend) this.sendTransformers.push(plugin.transformSend);
     }
+    return this;
+  }
+
+  /** Wrap every outgoing stanza (throttling, receipts, logging…); see `SendTransformer`. */
+  transformSend(transformer: SendTransformer): this {
+    this.sendTransformers.push(transformer);
     return this;
   }
 

@@ -279,3 +279,35 @@ describe("runtime robustness", () => {
     expect(lines.some((l) => l.includes("handler still running"))).toBe(true);
   });
 });
+
+describe("send transformers", () => {
+  it("wrap every outgoing stanza in install order and may change or drop it", async () => {
+    const { xml } = await import("./stanza.ts");
+    const order: string[] = [];
+    const bot = new Bot({
+      name: "t",
+      plugins: [
+        {
+          name: "outer",
+          transformSend: async (stanza, next) => {
+            order.push("outer");
+            if (stanza.getChildText("body") === "secret") return; // dropped
+            await next(stanza);
+          },
+        },
+      ],
+    });
+    bot.transformSend(async (stanza, next) => {
+      order.push("inner");
+      stanza.append(xml("active", { xmlns: "http://jabber.org/protocol/chatstates" }));
+      await next(stanza);
+    });
+    bot.on("message:body", (ctx) => ctx.reply(ctx.text));
+    const t = await createHarness(bot);
+    await t.say("hello");
+    await t.say("secret");
+    expect(order).toEqual(["outer", "inner", "outer"]);
+    expect(t.sent).toHaveLength(1);
+    expect(t.sent[0]!.getChild("active")).toBeDefined();
+  });
+});

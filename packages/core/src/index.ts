@@ -2,6 +2,7 @@
 export { Bot, BotError, defineBot, isBot, type BotErrorHandler, type BotOptions } from "./bot.ts";
 export {
   compose,
+  toFn,
   NextCalledTwiceError,
   UnawaitedNextError,
   type Middleware,
@@ -15,7 +16,8 @@ export { FILTER_QUERIES, matchFilter, type Filter, type FilterQuery, type Filter
 export { parseCommand, splitArgs, type ParsedCommand } from "./args.ts";
 export * as jid from "./jid.ts";
 export { createConsoleLogger, redact, registerSecret, silentLogger, type LogFields, type Logger, type LogLevel } from "./logger.ts";
-export type { Plugin, PluginHost } from "./plugin.ts";
+export type { Plugin, PluginHost, SendTransformer } from "./plugin.ts";
+export { KeyedSequencer } from "./runtime/chat-queue.ts";
 export { BotRuntime, type RuntimeEvents, type RuntimeOptions } from "./runtime/runtime.ts";
 export { message, presence, readStanzaError, stanzaId, xml, NS, type Element, type StanzaError } from "./stanza.ts";
 export type { Transport, TransportEvents } from "./transport.ts";

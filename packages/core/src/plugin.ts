@@ -20,12 +20,21 @@ export interface PluginHost {
   readonly stopping: boolean;
 }
 
+/**
+ * Wraps every outgoing stanza (replies, plugin sends, presence): call `next(stanza)` to pass it
+ * on, possibly changed or later (throttling), or not at all (filtering). Transformers run in
+ * install order, the first installed outermost, and end at the transport.
+ */
+export type SendTransformer = (stanza: Element, next: (stanza: Element) => Promise<void>) => Promise<void>;
+
 /** A botrun plugin. Every member is optional except `name`. */
 export interface Plugin<C extends Context = Context> {
   /** Unique name, used in logs. */
   readonly name: string;
   /** Middleware placed in the pipeline where the plugin is installed. */
   readonly middleware?: Middleware<C>;
+  /** Wraps every stanza the bot sends (see `SendTransformer`). */
+  readonly transformSend?: SendTransformer;
   /** Called once when the bot starts, before the transport connects. */
   start?(host: PluginHost): void | Promise<void>;
   /**

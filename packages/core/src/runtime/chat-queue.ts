@@ -6,7 +6,7 @@ export class KeyedSequencer {
   readonly #tails = new Map<string, Promise<void>>();
 
   /** Run `task` after every earlier task of `key`; the returned promise settles with it. */
-  run(key: string, task: () => Promise<void>): Promise<void> {
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const prev = this.#tails.get(key);
     const run = prev ? prev.then(task) : task();
     const tail = run.then(

@@ -9,7 +9,7 @@ import { Context, type BotApi } from "../context.ts";
 import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
 import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
-import type { PluginHost } from "../plugin.ts";
+import type { PluginHost, SendTransformer } from "../plugin.ts";
 import { NS } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { KeyedSequencer } from "./chat-queue.ts";
@@ -36,7 +36,7 @@ export interface RuntimeEvents {
   handled: { ctx: Context; durationMs: number; error: unknown };
   /** A handler threw or rejected. */
   "handler-error": { error: unknown; stanza: Element };
-  /** A stanza was handed to the transport. */
+  /** A stanza was handed to the transport (after the send transformers). */
   sent: Element;
   /** A stanza was dropped before the pipeline (own echo, malformed, stopping). */
   dropped: { reason: string; stanza: Element };
@@ -57,6 +57,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   readonly #inflight = new Set<Promise<void>>();
   readonly #ownNicks = new Map<string, string>();
   #handler: MiddlewareFn<C> | undefined;
+  #send: (stanza: Element) => Promise<void>;
   #hosts = new Map<string, PluginHost>();
   #state: "idle" | "starting" | "running" | "stopping" | "stopped" = "idle";
   #stopPromise: Promise<void> | undefined;
@@ -73,6 +74,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#handlerTimeoutMs = opts.handlerTimeoutMs ?? 60_000;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
     const runtime = this;
+    this.#send = (stanza) => this.#toTransport(stanza);
     this.api = {
       name: bot.name,
       get jid() {
@@ -102,6 +104,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#handler = this.bot.compileWith(
       this.#dev ? { onUnawaitedNext: (e) => this.log.warn(e.message, { hint: "add `await` before next()" }) } : {},
     );
+    this.#send = composeSend(this.bot.sendTransformers, (stanza) => this.#toTransport(stanza));
     this.transport.on("stanza", (el) => void this.handle(el));
     this.transport.on("online", ({ jid }) => void this.#onOnline(jid));
     for (const plugin of this.bot.plugins) await plugin.start?.(this.#host(plugin.name));
@@ -109,8 +112,12 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     await this.transport.start();
   }
 
-  /** Hand a stanza to the transport. */
+  /** Send a stanza through the bot's send transformers to the transport. */
   send(stanza: Element): Promise<void> {
+    return this.#send(stanza);
+  }
+
+  #toTransport(stanza: Element): Promise<void> {
     this.stats.sent++;
     this.emit("sent", stanza);
     return this.transport.send(stanza);
@@ -279,6 +286,17 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 }
 
 const done = (): Promise<void> => Promise.resolve();
+
+/** Chain send transformers around the final send, the first one outermost. */
+function composeSend(transformers: readonly SendTransformer[], last: (stanza: Element) => Promise<void>) {
+  let send = last;
+  for (let i = transformers.length - 1; i >= 0; i--) {
+    const transform = transformers[i]!;
+    const next = send;
+    send = (stanza) => transform(stanza, next);
+  }
+  return send;
+}
 
 function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -66,6 +66,21 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
     this.emit("stanza", stanza);
   }
 
+  /** Go offline without a new session (sends are still recorded, as an outbox would hold them). */
+  disconnect(reason = "test disconnect"): void {
+    this.#online = false;
+    this.emit("offline", { reason });
+  }
+
+  /** Come back after `disconnect()`: a resumed stream (`resumed`), or a new session (`online`). */
+  resume(opts: { newSession?: boolean } = {}): void {
+    this.#online = true;
+    if (opts.newSession) {
+      this.#muc?.reset();
+      this.emit("online", { jid: this.#jid, resumed: false });
+    } else this.emit("resumed", { jid: this.#jid });
+  }
+
   /** Simulate a new session (e.g. after a reconnect whose resumption failed). */
   reconnect(): void {
     this.#muc?.reset();
