@@ -12,7 +12,7 @@
  * bot.install(cmds);
  * ```
  */
-import { compose, jid, NS, splitArgs, toFnCompat, type Context, type Middleware, type MiddlewareFn, type Plugin } from "./deps.ts";
+import { compose, jid, NS, splitArgs, toFn, type CommandContext, type Context, type Middleware, type MiddlewareFn, type Plugin } from "@botrun/core";
 import { ArgumentError, parseParams, usageOf, validateSpecs, type ArgSpec, type Params, type ParamsOf } from "./args.ts";
 import { closest } from "./suggest.ts";
 import { interceptSend } from "../util/intercept-send.ts";
@@ -28,13 +28,8 @@ export interface Invocation {
   readonly via: "prefix" | "address" | "bare";
 }
 
-/** The context inside a command handler. */
-export type CommandCtx<C extends Context = Context, P = Params> = C & {
-  /** Canonical command name (never an alias). */
-  command: string;
-  args: string[];
-  argsText: string;
-  text: string;
+/** The context inside a command handler (`command` is the canonical name, never an alias). */
+export type CommandCtx<C extends Context = Context, P = Params> = CommandContext<C> & {
   /** Typed parameters from the command's `args` spec (empty without a spec). */
   params: P;
   invocation: Invocation;
@@ -131,7 +126,7 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     }
     const names = [key, ...(spec.aliases ?? []).map(normalise)];
     for (const n of names) if (this.#byName.has(n)) throw new TypeError(`command name "${n}" is already taken`);
-    const entry: Entry<C> = { info: { name: key, spec }, run: compose(handlers.map(toFnCompat)) };
+    const entry: Entry<C> = { info: { name: key, spec }, run: compose(handlers.map(toFn)) };
     this.#canonical.set(key, entry);
     for (const n of names) this.#byName.set(n, entry);
     return this;

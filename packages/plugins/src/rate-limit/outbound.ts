@@ -2,14 +2,15 @@
  * Outbound throttle: paces what the bot sends, overall and per destination, in messages
  * per second and bytes per second, so that a burst of replies does not trip the server's
  * traffic shaper (ejabberd's default `c2s_shaper` is 3000 B/s with a 20 000 B burst).
- * Built on p-queue; order per destination is kept. Sends resolve once handed to the transport.
+ * Built on p-queue (sliding windows); order per destination is kept. Sends resolve once
+ * handed to the transport.
  *
- * Core has no send hook, so the middleware routes `ctx.reply/send/sendStanza` of every
- * stanza after it through the throttle; plugins wrap their own sends with `throttle.wrap(host.send)`.
+ * Installed, it is a send transformer: every stanza the bot sends passes through it — replies,
+ * plugin sends (`host.send`: rooms, roster, scheduler jobs) and presences. Install it after
+ * the plugins that change outgoing stanzas (receipts, chat states) so it measures the final bytes.
  */
 import PQueue from "p-queue";
-import { jid, type Context, type Element, type MiddlewareFn, type Plugin } from "@botrun/core";
-import { interceptSend } from "../util/intercept-send.ts";
+import { jid, type Element, type Plugin } from "@botrun/core";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** Options of `throttle()`. */
@@ -32,7 +33,7 @@ type SendFn = (el: Element) => Promise<void>;
 export interface Throttle extends Plugin {
   /** Send `el` through the throttle using `send` as the real sender. */
   send(el: Element, send: SendFn): Promise<void>;
-  /** Wrap a send function (e.g. `host.send`) so that it is throttled. */
+  /** Wrap a send function so that it is throttled (for senders outside the bot; installed, the bot's own sends already are). */
   wrap(send: SendFn): SendFn;
   /** Stanzas waiting (all destinations). */
   readonly queued: number;
@@ -40,12 +41,12 @@ export interface Throttle extends Plugin {
   idle(): Promise<void>;
 }
 
-/** Create an outbound throttle. Install it before the handlers whose replies it should pace. */
+/** Create an outbound throttle for every stanza the bot sends. */
 export function throttle(opts: ThrottleOptions = {}): Throttle {
   const mps = opts.messagesPerSecond ?? 10;
   const bps = opts.bytesPerSecond ?? 2000;
   const perDest = opts.perDestinationPerSecond ?? 3;
-  const overall = new PQueue({ concurrency: 1, intervalCap: mps, interval: 1000 });
+  const overall = new PQueue({ concurrency: 1, intervalCap: mps, interval: 1000, strict: true });
   const bytes = new TokenBucket(Math.max(opts.burstBytes ?? 4000, bps), bps, Date.now());
   const dests = new Map<string, PQueue>();
   let queued = 0;
@@ -66,7 +67,7 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
     const to = jid.bare(String(el.attrs.to ?? ""));
     let q = dests.get(to);
     if (!q) {
-      const nq = new PQueue({ concurrency: 1, intervalCap: perDest, interval: 1000 });
+      const nq = new PQueue({ concurrency: 1, intervalCap: perDest, interval: 1000, strict: true });
       // Forget an idle destination only after a full interval, so its rate count carries over.
       nq.on("idle", () => {
         const t = setTimeout(() => {
@@ -90,14 +91,9 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
     ) as Promise<void>;
   };
 
-  const middleware: MiddlewareFn<Context> = (ctx, next) => {
-    interceptSend(ctx, send);
-    return next();
-  };
-
   return {
     name: "throttle",
-    middleware,
+    transformSend: send,
     send,
     wrap: (real) => (el) => send(el, real),
     get queued() {

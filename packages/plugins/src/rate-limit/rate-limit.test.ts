@@ -2,6 +2,7 @@
 import { Bot, xml, type Context } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { scheduler } from "../scheduler/index.ts";
 import { rateLimit, throttle } from "./index.ts";
 
 const chat = (from: string, text: string) =>
@@ -134,6 +135,46 @@ describe("outbound throttle", () => {
     await vi.advanceTimersByTimeAsync(1000);
     await sequential;
     expect(sent).toHaveLength(4);
+  });
+
+  it("paces a burst of 200 replies to one destination: nothing dropped, order kept, never over the rate", async () => {
+    const th = throttle({ perDestinationPerSecond: 3, messagesPerSecond: 10 });
+    const bot = new Bot({ name: "burst" });
+    bot.install(th);
+    bot.on("message:body", (ctx) => ctx.reply(`re ${ctx.text}`));
+    const t = await createHarness(bot);
+    const at: number[] = [];
+    t.runtime.on("sent", () => void at.push(Date.now()));
+    for (let i = 0; i < 200; i++) t.transport.receive(chat("alice@botrun.test/a", String(i)));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.replies()).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(t.replies().length).toBeLessThanOrEqual(3 * 31);
+    expect(t.replies().length).toBeGreaterThanOrEqual(3 * 30);
+    await vi.advanceTimersByTimeAsync(40_000);
+    await t.settle();
+    expect(t.replies()).toEqual(Array.from({ length: 200 }, (_, i) => `re ${i}`));
+    // Sliding window: no 1-second window holds more than 3 stanzas.
+    for (let i = 3; i < at.length; i++) expect(at[i]! - at[i - 3]!).toBeGreaterThanOrEqual(1000);
+    expect(th.queued).toBe(0);
+  });
+
+  it("throttles plugin sends: a scheduler job's messages are paced like replies", async () => {
+    const th = throttle({ perDestinationPerSecond: 2, messagesPerSecond: 100 });
+    const sched = scheduler();
+    const bot = new Bot({ name: "cron" });
+    bot.install(th, sched);
+    const t = await createHarness(bot);
+    sched.at(new Date(Date.now() + 1000), "digest", async (job) => {
+      await Promise.all(Array.from({ length: 6 }, (_, i) => job.say("ops@x.test", `line ${i}`)));
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies("ops@x.test")).toEqual(["line 0", "line 1"]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies("ops@x.test")).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.replies("ops@x.test")).toEqual(["line 0", "line 1", "line 2", "line 3", "line 4", "line 5"]);
+    await t.stop();
   });
 
   it("wraps plugin sends too", async () => {

@@ -1,11 +1,13 @@
 /**
  * Chat state notifications (XEP-0085) while a handler runs: if it takes longer than
- * `composingDelayMs`, the user sees "composing"; replies carry `<active/>`; a handler that
- * showed "composing" and then sent nothing ends with `<paused/>` (clients then clear the
- * typing indicator). One-to-one chats only by default.
+ * `composingDelayMs`, the user sees "composing"; messages with a body carry `<active/>`; a
+ * handler that showed "composing" and then sent nothing to that chat ends with `<paused/>`
+ * (clients then clear the typing indicator). One-to-one chats only by default.
+ *
+ * `<active/>` is added by a send transformer, so it also marks what other plugins send; a
+ * handler counts as having replied when any message with a body went to its chat meanwhile.
  */
-import { message, NS, xml, type Context, type Element, type MiddlewareFn, type Plugin } from "@botrun/core";
-import { interceptSend } from "../util/intercept-send.ts";
+import { jid, message, NS, xml, type Context, type MiddlewareFn, type Plugin, type SendTransformer } from "@botrun/core";
 
 /** Options of `chatStates()`. */
 export interface ChatStatesOptions {
@@ -15,28 +17,45 @@ export interface ChatStatesOptions {
   inRooms?: boolean;
 }
 
+/** Handlers running for one chat: how many, and whether a message went there meanwhile. */
+interface Running {
+  handlers: number;
+  replied: boolean;
+}
+
 /** Create the chat-states plugin. Install it before slow handlers. */
 export function chatStates(opts: ChatStatesOptions = {}): Plugin {
   const delay = opts.composingDelayMs ?? 500;
+  const inRooms = opts.inRooms === true;
+  /** Keyed by the chat a handler answers: a bare JID, a room, or `room/nick` for private messages. */
+  const running = new Map<string, Running>();
   const state = (to: string, type: "chat" | "groupchat", name: string) =>
     message({ to, type, children: [xml(name, { xmlns: NS.chatStates })] });
 
+  const transformSend: SendTransformer = (el, next) => {
+    const type = el.attrs.type;
+    if (el.name === "message" && el.getChild("body") && (type === "chat" || (inRooms && type === "groupchat"))) {
+      if (!el.getChild("active", NS.chatStates)) el.append(xml("active", { xmlns: NS.chatStates }));
+      const to = String(el.attrs.to ?? "");
+      const r = running.get(to) ?? running.get(jid.bare(to));
+      if (r) r.replied = true;
+    }
+    return next(el);
+  };
+
   const middleware: MiddlewareFn<Context> = async (ctx, next) => {
-    const eligible = ctx.kind === "message" && ctx.text !== undefined && !ctx.delayed && (ctx.type === "chat" || (opts.inRooms === true && ctx.type === "groupchat"));
+    const eligible = ctx.kind === "message" && ctx.text !== undefined && !ctx.delayed && (ctx.type === "chat" || (inRooms && ctx.type === "groupchat"));
     if (!eligible) return next();
     const type = ctx.type === "groupchat" ? "groupchat" : "chat";
     const to = type === "groupchat" ? ctx.room! : ctx.chat;
+    let r = running.get(to);
+    if (!r) running.set(to, (r = { handlers: 0, replied: false }));
+    r.handlers++;
+    r.replied = false;
+    const mine = r;
     let composing = false;
-    let replied = false;
-    interceptSend(ctx, (el: Element, send) => {
-      if (el.name === "message" && el.getChild("body") && !el.getChild("active", NS.chatStates)) {
-        replied = true;
-        el.append(xml("active", { xmlns: NS.chatStates }));
-      }
-      return send(el);
-    });
     const timer = setTimeout(() => {
-      if (replied) return;
+      if (mine.replied) return;
       composing = true;
       ctx.sendStanza(state(to, type, "composing")).catch((error: unknown) => ctx.log.debug("chat state failed", { error }));
     }, delay);
@@ -44,8 +63,9 @@ export function chatStates(opts: ChatStatesOptions = {}): Plugin {
       await next();
     } finally {
       clearTimeout(timer);
-      if (composing && !replied) await ctx.sendStanza(state(to, type, "paused"));
+      if (--mine.handlers === 0) running.delete(to);
+      if (composing && !mine.replied) await ctx.sendStanza(state(to, type, "paused"));
     }
   };
-  return { name: "chat-states", middleware };
+  return { name: "chat-states", middleware, transformSend };
 }

@@ -2,9 +2,10 @@
  * Message delivery receipts (XEP-0184): answer `<request xmlns="urn:xmpp:receipts"/>` with
  * `<received id="…"/>`, and optionally ask for receipts on outgoing one-to-one messages
  * and track which were acknowledged. Groupchat messages never get receipts (XEP-0184 §5.3).
+ * Requests are added by a send transformer, so every outgoing message gets one: replies,
+ * scheduler jobs' and other plugins' sends alike.
  */
-import { message, NS, xml, type Context, type Element, type MiddlewareFn, type Plugin } from "@botrun/core";
-import { interceptSend } from "../util/intercept-send.ts";
+import { message, NS, xml, type Context, type MiddlewareFn, type Plugin, type SendTransformer } from "@botrun/core";
 import { LruMap } from "../util/lru.ts";
 
 export { chatStates, type ChatStatesOptions } from "./chat-states.ts";
@@ -39,7 +40,7 @@ interface Tracked {
 export function receipts(opts: ReceiptsOptions = {}): Receipts {
   const pending = new LruMap<string, Tracked>(opts.maxPending ?? 10_000);
 
-  const addRequest = (el: Element, send: (el: Element) => Promise<void>) => {
+  const addRequest: SendTransformer = (el, send) => {
     const type = String(el.attrs.type ?? "normal");
     if (el.name === "message" && (type === "chat" || type === "normal") && el.getChild("body") && !el.getChild("request", NS.receipts)) {
       el.append(xml("request", { xmlns: NS.receipts }));
@@ -49,7 +50,6 @@ export function receipts(opts: ReceiptsOptions = {}): Receipts {
   };
 
   const middleware: MiddlewareFn<Context> = async (ctx, next) => {
-    if (opts.request) interceptSend(ctx, addRequest);
     if (ctx.kind !== "message" || ctx.type === "error") return next();
     const received = ctx.stanza.getChild("received", NS.receipts);
     if (received) {
@@ -78,6 +78,7 @@ export function receipts(opts: ReceiptsOptions = {}): Receipts {
   return {
     name: "receipts",
     middleware,
+    ...(opts.request ? { transformSend: addRequest } : {}),
     pending: () => [...pending.entries()].map(([id]) => id),
     waitForAck(id, timeoutMs = 30_000) {
       const t = pending.get(id);

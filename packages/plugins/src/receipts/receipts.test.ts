@@ -2,6 +2,7 @@
 import { Bot, NS, xml, type Element } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { scheduler } from "../scheduler/index.ts";
 import { chatStates, receipts } from "./index.ts";
 
 const withRequest = [xml("request", { xmlns: NS.receipts })];
@@ -48,6 +49,25 @@ describe("receipts", () => {
     expect(await rc.waitForAck("unknown")).toBe(false);
   });
 
+  it("requests receipts on plugin sends too (a scheduler job), never on groupchat", async () => {
+    vi.useFakeTimers();
+    const rc = receipts({ request: true });
+    const sched = scheduler();
+    const bot = new Bot({ name: "r" });
+    bot.install(rc, sched);
+    const t = await createHarness(bot);
+    sched.at(new Date(Date.now() + 1000), "nudge", async (job) => {
+      await job.say("bob@botrun.test", "wake up");
+      await job.say("room@conference.botrun.test", "morning", "groupchat");
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    const [chat, room] = t.sent;
+    expect(chat!.getChild("request", NS.receipts)).toBeDefined();
+    expect(room!.getChild("request", NS.receipts)).toBeUndefined();
+    expect(rc.pending()).toEqual([String(chat!.attrs.id)]);
+    await t.stop();
+  });
+
   it("times out waiting for an ack that never comes", async () => {
     vi.useFakeTimers();
     const rc = receipts({ request: true });
@@ -92,6 +112,20 @@ describe("chat states", () => {
     t.transport.receive(xml("message", { from: "alice@botrun.test/phone", type: "chat" }, xml("body", {}, "work")));
     await vi.advanceTimersByTimeAsync(1500);
     expect(t.sent.map((e) => e.getChildElements()[0]!.name)).toEqual(["composing", "paused"]);
+  });
+
+  it("counts a message another plugin sends to the chat meanwhile as the reply (no paused)", async () => {
+    vi.useFakeTimers();
+    const sched = scheduler();
+    const bot = new Bot({ name: "slow" });
+    bot.install(chatStates({ composingDelayMs: 300 }), sched);
+    bot.on("message:body", () => new Promise((r) => setTimeout(r, 1000)));
+    const t = await createHarness(bot);
+    sched.at(new Date(Date.now() + 500), "ping", (job) => job.say("alice@botrun.test", "from the job"));
+    t.transport.receive(xml("message", { from: "alice@botrun.test/phone", type: "chat" }, xml("body", {}, "work")));
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(t.sent.map((e) => e.getChildElements().map((c) => c.name).join("+"))).toEqual(["composing", "body+active"]);
+    await t.stop();
   });
 
   it("sends no chat state for a fast handler, and none in rooms", async () => {

@@ -11,8 +11,7 @@
  * bot.on("message:body", (ctx) => ctx.reply(String(++ctx.session.count)));
  * ```
  */
-import { jid, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
-import { KeyedLock } from "../util/keyed-lock.ts";
+import { jid, KeyedSequencer, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
 import { MemoryStorage, type StorageAdapter } from "./storage.ts";
 
 export { FileStorage, fileStorage } from "./file-storage.ts";
@@ -55,7 +54,7 @@ export function sessionKeyOf(ctx: Context, key: SessionKey = "chat"): string | u
 export function session<S, C extends Context = Context>(opts: SessionOptions<S>): Plugin<C> & { readonly storage: StorageAdapter<S> } {
   const storage = opts.storage ?? new MemoryStorage<S>();
   const prop = opts.property ?? "session";
-  const lock = new KeyedLock();
+  const lock = new KeyedSequencer();
   const middleware: MiddlewareFn<C> = async (ctx, next) => {
     const key = sessionKeyOf(ctx, opts.key);
     if (key === undefined) return next();
