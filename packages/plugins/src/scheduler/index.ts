@@ -3,7 +3,9 @@
  * with the bot and are all cleared on shutdown (`stop` hook), which also waits for running jobs.
  *
  * While the bot is offline (no session) recurring ticks are skipped, not queued; a one-shot
- * job that came due while offline runs as soon as the next session starts. A job whose
+ * job that came due while offline runs as soon as the next session starts, or, when the stream
+ * is resumed instead (no new session, no `online` hook), at the first check after it is back
+ * (checked every `offlineCheckMs`). A job whose
  * previous run has not finished skips that tick (no overlap). Errors are logged and the job
  * keeps its schedule. Works with fake timers (`vi.useFakeTimers()`).
  */
@@ -42,6 +44,8 @@ export interface JobInfo {
 export interface SchedulerOptions {
   /** Plugin name (default `scheduler`). */
   name?: string;
+  /** While one-shot jobs wait for the bot to be back online, look this often (default 1000 ms). */
+  offlineCheckMs?: number;
 }
 
 interface Job {
@@ -80,6 +84,31 @@ export function scheduler(opts: SchedulerOptions = {}): Scheduler {
   let host: PluginHost | undefined;
   let started = false;
   let stopped = false;
+  let recheck: ReturnType<typeof setTimeout> | undefined;
+  const checkMs = opts.offlineCheckMs ?? 1000;
+
+  /** Run the one-shot jobs missed while offline. */
+  const runMissed = () => {
+    for (const j of [...jobs.values()]) {
+      if (j.missed) {
+        j.missed = false;
+        jobs.delete(j.name);
+        run(j, j.due ?? new Date());
+      }
+    }
+  };
+
+  /** While missed jobs wait, check now and then whether the bot is back (a resumed stream has no `online` hook). */
+  const watchForReturn = () => {
+    if (recheck || stopped) return;
+    recheck = setTimeout(() => {
+      recheck = undefined;
+      if (stopped || !host || host.stopping) return;
+      if (host.bot.jid !== undefined) runMissed();
+      else if ([...jobs.values()].some((j) => j.missed)) watchForReturn();
+    }, checkMs);
+    recheck.unref?.();
+  };
 
   const arm = (job: Job) => {
     if (job.timer) clearTimeout(job.timer);
@@ -101,6 +130,7 @@ export function scheduler(opts: SchedulerOptions = {}): Scheduler {
       if (job.kind === "at") {
         job.missed = true;
         job.due = due;
+        watchForReturn();
       }
       host.log.debug("job skipped: offline", { job: job.name });
       return;
@@ -153,16 +183,11 @@ export function scheduler(opts: SchedulerOptions = {}): Scheduler {
     },
     online(h) {
       host = h;
-      for (const j of [...jobs.values()]) {
-        if (j.missed) {
-          j.missed = false;
-          jobs.delete(j.name);
-          run(j, j.due ?? new Date());
-        }
-      }
+      runMissed();
     },
     async stop() {
       stopped = true;
+      if (recheck) clearTimeout(recheck);
       for (const j of jobs.values()) if (j.timer) clearTimeout(j.timer);
       await Promise.all([...jobs.values()].map((j) => j.running));
     },

@@ -64,14 +64,49 @@ describe("scheduler", () => {
     sched.at(new Date(Date.now() + 15_000), "remind", () => void reminders++);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(ticks).toBe(1);
-    await t.transport.stop(); // connection lost
+    t.transport.disconnect(); // connection lost
     await vi.advanceTimersByTimeAsync(30_000);
     expect([ticks, reminders]).toEqual([1, 0]);
-    await t.transport.start(); // new session
+    t.transport.resume({ newSession: true }); // resumption failed: a new session
     await t.settle();
     expect(reminders).toBe(1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(ticks).toBe(2);
+    await t.stop();
+  });
+
+  it("runs a one-shot missed while offline once the stream is resumed (no new session)", async () => {
+    const { sched, t } = await setup();
+    const said: string[] = [];
+    sched.at(new Date(Date.now() + 5000), "remind", async (job) => {
+      said.push(job.scheduledFor.toISOString());
+      await job.say("alice@botrun.test", "your reminder");
+    });
+    t.transport.disconnect();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(said).toEqual([]);
+    expect(t.replies()).toEqual([]);
+    t.transport.resume(); // XEP-0198 resumption: no online hook
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(said).toEqual([new Date(Date.now() - 16_000).toISOString()]); // it keeps the time it was due
+    expect(t.replies()).toEqual(["your reminder"]);
+    expect(sched.jobs()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(said).toHaveLength(1);
+    await t.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("skips recurring ticks while disconnected and resumes them after a resumed stream", async () => {
+    const { sched, t } = await setup();
+    sched.every(10, "tick", (job) => job.say("alice@botrun.test", "tick"));
+    await vi.advanceTimersByTimeAsync(10_000);
+    t.transport.disconnect();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(t.replies()).toHaveLength(1);
+    t.transport.resume();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(t.replies()).toHaveLength(2);
     await t.stop();
   });
 
