@@ -5,6 +5,9 @@
  * messages from occupants back to the occupant, and accept invitations by policy
  * (XEP-0045 mediated and XEP-0249 direct). The bot's own echoes are dropped by the core
  * once it has seen its self-presence; this plugin also drops any that arrive before.
+ *
+ * Removed from a room: after a kick (status 307) or a room shut down by the service (332) it
+ * rejoins with a growing delay; after a ban (301) or losing membership (321, 322) it stays out.
  */
 import { jid, NS, type Context, type MiddlewareFn, type Plugin, type PluginHost } from "@botrun/core";
 import { policyAllows, type JidPolicy } from "../util/jid-pattern.ts";
@@ -34,7 +37,18 @@ export interface RoomsOptions {
   /** Called when a room is joined (`nick` is the nick we got) or a join failed for good. */
   onJoin?: (room: string, nick: string) => void;
   onJoinError?: (room: string, condition: string) => void;
+  /**
+   * Rejoin after a kick (307) or a service shutdown of the room (332): after `delayMs`
+   * (default 5 s), doubling with each kick up to `maxDelayMs` (default 5 min); the delay starts
+   * over once the bot stayed in the room for `maxDelayMs`. `false`: stay out. Bans never rejoin.
+   */
+  rejoinAfterKick?: false | { delayMs?: number; maxDelayMs?: number };
+  /** Called when the bot was removed from a room; `kicked` ones are rejoined (see `rejoinAfterKick`). */
+  onRemoved?: (room: string, how: RemovedHow, detail: { actor?: string; reason?: string }) => void;
 }
+
+/** How the bot left a room against its will. */
+export type RemovedHow = "kicked" | "banned" | "removed";
 
 interface RoomState {
   room: string;
@@ -45,6 +59,10 @@ interface RoomState {
   joined: boolean;
   /** nick → real JID (non-anonymous rooms). */
   occupants: Map<string, string | undefined>;
+  /** Kicks in a row (for the rejoin backoff), when the last join succeeded, and the pending rejoin. */
+  kicks: number;
+  joinedAt: number;
+  rejoin: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The rooms plugin. */
@@ -75,7 +93,18 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
 
   const add = (room: string, nick?: string, password?: string): RoomState => {
     const key = jid.bare(room);
-    const st: RoomState = { room: key, nick: undefined, password, attemptNick: nick ?? "", attempts: 0, joined: false, occupants: new Map() };
+    const st: RoomState = {
+      room: key,
+      nick: undefined,
+      password,
+      attemptNick: nick ?? "",
+      attempts: 0,
+      joined: false,
+      occupants: new Map(),
+      kicks: 0,
+      joinedAt: 0,
+      rejoin: undefined,
+    };
     const prev = states.get(key);
     if (prev) {
       prev.password = password ?? prev.password;
@@ -96,6 +125,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
   };
 
   const joinFresh = async (st: RoomState) => {
+    cancelRejoin(st);
     const base = st.attemptNick || defaultNick || host!.bot.name;
     st.attempts = 0;
     st.joined = false;
@@ -103,6 +133,47 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     st.occupants.clear();
     st.attemptNick = base;
     await sendJoin(st, base);
+  };
+
+  const kickPolicy = opts.rejoinAfterKick === false ? undefined : { delayMs: 5000, maxDelayMs: 300_000, ...opts.rejoinAfterKick };
+
+  const cancelRejoin = (st: RoomState) => {
+    if (st.rejoin) clearTimeout(st.rejoin);
+    st.rejoin = undefined;
+  };
+
+  /** The bot's own unavailable presence: a kick, ban or removal (by status code), or just our leave. */
+  const onRemoved = (ctx: Context, st: RoomState, codes: string[]) => {
+    const how: RemovedHow | undefined = codes.includes("301")
+      ? "banned"
+      : codes.includes("321") || codes.includes("322")
+        ? "removed"
+        : codes.includes("307") || codes.includes("332")
+          ? "kicked"
+          : undefined;
+    if (!how) return;
+    const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
+    const actor = item?.getChild("actor")?.attrs.nick as string | undefined;
+    const reason = item?.getChildText("reason") ?? undefined;
+    const detail = { ...(actor ? { actor } : {}), ...(reason ? { reason } : {}) };
+    if (how !== "kicked" || !kickPolicy) {
+      ctx.log.warn("removed from room; not rejoining", { room: st.room, how, ...detail });
+      cancelRejoin(st);
+      states.delete(st.room);
+    } else {
+      if (st.joinedAt && Date.now() - st.joinedAt >= kickPolicy.maxDelayMs) st.kicks = 0;
+      const delay = Math.min(kickPolicy.delayMs * 2 ** st.kicks, kickPolicy.maxDelayMs);
+      st.kicks++;
+      ctx.log.warn("kicked from room; rejoining later", { room: st.room, delayMs: delay, ...detail });
+      cancelRejoin(st);
+      st.rejoin = setTimeout(() => {
+        st.rejoin = undefined;
+        if (!online || !host || host.stopping || states.get(st.room) !== st || st.joined) return;
+        joinFresh(st).catch((error: unknown) => host?.log.warn("rejoin failed", { room: st.room, error }));
+      }, delay);
+      st.rejoin.unref?.();
+    }
+    opts.onRemoved?.(st.room, how, detail);
   };
 
   const onPresence = async (ctx: Context, st: RoomState): Promise<boolean> => {
@@ -123,14 +194,16 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     if (!nick) return true;
     const codes = statusCodes(ctx.stanza);
     const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
-    if (codes.includes("110")) {
+    if (codes.includes("110") || (ctx.type === "unavailable" && st.joined && nick === st.nick)) {
       if (ctx.type === "unavailable") {
         st.joined = false;
         st.nick = undefined;
         st.occupants.clear();
+        onRemoved(ctx, st, codes);
       } else if (!st.joined || st.nick !== nick) {
         st.joined = true;
         st.nick = nick;
+        st.joinedAt = Date.now();
         ctx.log.info("joined room", { room: st.room, nick });
         opts.onJoin?.(st.room, nick);
       }
@@ -198,6 +271,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       for (const st of states.values()) await joinFresh(st);
     },
     async stop(h) {
+      for (const st of states.values()) cancelRejoin(st);
       for (const st of states.values()) if (st.joined && st.nick) await h.send(leavePresence(st.room, st.nick));
       online = false;
     },
@@ -208,6 +282,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     async leave(room, status) {
       const st = states.get(jid.bare(room));
       if (!st) return;
+      cancelRejoin(st);
       states.delete(st.room);
       if (host && online && st.nick) await host.send(leavePresence(st.room, st.nick, status));
     },

@@ -1,7 +1,7 @@
 // Rooms: join from config, rejoin per session, nick conflicts, history and echoes, mentions, invites, PMs.
 import { Bot, NS, xml, type Element } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { mentioned, mentions, NS_CONFERENCE, rooms, type RoomsOptions } from "./index.ts";
 
 const LOBBY = "lobby@conference.botrun.test";
@@ -14,6 +14,24 @@ function setup(opts: RoomsOptions = { join: [LOBBY] }) {
   return { r, bot };
 }
 const joins = (sent: readonly Element[]) => sent.filter((e) => e.name === "presence").map((e) => e.toString());
+
+/** The room removing the bot (nick `roomie`): kicked (307), banned (301)… */
+const removal = (code: string, nick = "roomie", self = nick === "roomie") =>
+  xml(
+    "presence",
+    { from: `${LOBBY}/${nick}`, to: "bot@botrun.test/test", type: "unavailable" },
+    xml(
+      "x",
+      { xmlns: NS.mucUser },
+      xml("item", { affiliation: code === "301" ? "outcast" : "none", role: "none" }, xml("actor", { nick: "mod" }), xml("reason", {}, "calm down")),
+      xml("status", { code }),
+      ...(self ? [xml("status", { code: "110" })] : []),
+    ),
+  );
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("rooms plugin", () => {
   it("joins configured rooms with password and no history, and rejoins after every new session", async () => {
@@ -145,6 +163,83 @@ describe("rooms plugin", () => {
     t.clear();
     await t.stop();
     expect(t.sent.map((e) => e.toString())).toEqual([`<presence to="${LOBBY}/roomie" type="unavailable"/>`]);
+  });
+
+  it("rejoins after a kick (307) with a delay that doubles on repeated kicks", async () => {
+    vi.useFakeTimers({ now: new Date("2030-01-01T00:00:00Z") });
+    const removed: string[] = [];
+    const { r, bot } = setup({ join: [LOBBY], rejoinAfterKick: { delayMs: 1000, maxDelayMs: 60_000 }, onRemoved: (room, how, d) => removed.push(`${room} ${how} by ${d.actor}: ${d.reason}`) });
+    const t = await createHarness(bot);
+    expect(r.joined().has(LOBBY)).toBe(true);
+    t.clear();
+    await t.push(removal("307"));
+    expect(removed).toEqual([`${LOBBY} kicked by mod: calm down`]);
+    expect(r.joined().size).toBe(0);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(joins(t.sent)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await t.settle();
+    expect(joins(t.sent)).toEqual([`<presence to="${LOBBY}/roomie"><x xmlns="${NS.muc}"><history maxstanzas="0"/></x></presence>`]);
+    expect(r.joined().get(LOBBY)).toBe("roomie");
+    // kicked again at once: now it waits twice as long
+    t.clear();
+    await t.push(removal("307"));
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(joins(t.sent)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await t.settle();
+    expect(joins(t.sent)).toHaveLength(1);
+    // after staying a while (maxDelayMs), a kick starts the backoff over
+    await vi.advanceTimersByTimeAsync(60_000);
+    t.clear();
+    await t.push(removal("307"));
+    await vi.advanceTimersByTimeAsync(1000);
+    await t.settle();
+    expect(joins(t.sent)).toHaveLength(1);
+    expect(r.joined().has(LOBBY)).toBe(true);
+    await t.stop();
+  });
+
+  it("does not rejoin after a ban (301), not even on a new session, nor after a kick when told not to", async () => {
+    vi.useFakeTimers({ now: new Date("2030-01-01T00:00:00Z") });
+    const removed: string[] = [];
+    const { r, bot } = setup({ join: [LOBBY], onRemoved: (room, how) => removed.push(`${room} ${how}`) });
+    const t = await createHarness(bot);
+    t.clear();
+    await t.push(removal("301"));
+    await vi.advanceTimersByTimeAsync(600_000);
+    await t.reconnect();
+    expect(joins(t.sent)).toEqual([]);
+    expect(r.joined().size).toBe(0);
+    expect(removed).toEqual([`${LOBBY} banned`]);
+    await t.stop();
+
+    const off = setup({ join: [LOBBY], rejoinAfterKick: false });
+    const t2 = await createHarness(off.bot);
+    t2.clear();
+    await t2.push(removal("307"));
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(joins(t2.sent)).toEqual([]);
+    expect(off.r.joined().size).toBe(0);
+    await t2.stop();
+  });
+
+  it("cancels a pending rejoin on leave and on stop, and ignores others being kicked", async () => {
+    vi.useFakeTimers({ now: new Date("2030-01-01T00:00:00Z") });
+    const { r, bot } = setup({ join: [LOBBY, "other@conference.botrun.test"] });
+    const t = await createHarness(bot);
+    await t.push(xml("presence", { from: `${LOBBY}/dave` }, xml("x", { xmlns: NS.mucUser }, xml("item", { role: "participant" }))));
+    await t.push(removal("307", "dave")); // someone else kicked: no status 110, not our nick
+    expect(r.joined().has(LOBBY)).toBe(true);
+    expect(r.occupants(LOBBY).has("dave")).toBe(false);
+    await t.push(removal("307"));
+    await r.leave(LOBBY);
+    t.clear();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(joins(t.sent)).toEqual([]);
+    await t.push(xml("presence", { from: "other@conference.botrun.test/roomie", type: "unavailable" }, xml("x", { xmlns: NS.mucUser }, xml("status", { code: "307" }), xml("status", { code: "110" }))));
+    await t.stop();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it("detects mentions as whole words only", () => {
