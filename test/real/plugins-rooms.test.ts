@@ -1,6 +1,6 @@
 // The rooms and roster plugins against a real Prosody (MUC at conference.localhost): joining,
 // answering mentions without answering its own echoes, skipping replayed history, nick
-// conflicts, and subscription handling. The bot runs in-process on botrun's XMPP transport;
+// conflicts, rejoining after a kick but not after a ban, and subscription handling. The bot runs in-process on botrun's XMPP transport;
 // the people are plain xmpp.js clients.
 import { Bot, BotRuntime, createXmppTransport, loadConfig, silentLogger, type Element } from "@botrun/core";
 import { commands, mentioned, roster, rooms, type Rooms } from "@botrun/plugins";
@@ -14,6 +14,7 @@ let prosody: ProsodyHandle;
 let runtime: BotRuntime | undefined;
 let r: Rooms;
 const joinEvents: string[] = [];
+const removals: string[] = [];
 const heard: string[] = [];
 const people: RawClient[] = [];
 let alice: RawClient;
@@ -50,6 +51,14 @@ async function until(cond: () => boolean, ms = 15_000, what = "condition"): Prom
   }
 }
 
+/** An owner's muc#admin request (kick, ban); resolves with the server's answer. */
+async function mucAdmin(c: RawClient, roomJid: string, item: Element): Promise<Element> {
+  const id = `adm-${Math.random().toString(36).slice(2)}`;
+  const answer = nextStanza(c, (el) => el.name === "iq" && el.attrs.id === id);
+  await c.xmpp.send(xml("iq", { type: "set", to: roomJid, id }, xml("query", { xmlns: "http://jabber.org/protocol/muc#admin" }, item)));
+  return answer;
+}
+
 /** A person joins a room and waits for their own self-presence. */
 async function joinAs(c: RawClient, roomJid: string, nick: string): Promise<void> {
   const self = nextStanza(c, (el) => el.name === "presence" && el.attrs.from === `${roomJid}/${nick}`);
@@ -74,7 +83,13 @@ beforeAll(async () => {
   await nextStanza(alice, groupchatFrom(`${room("history")}/alice`, "old message"));
   await joinAs(carol, room("busy"), "helper");
 
-  r = rooms({ join: [room("lobby"), room("history"), room("busy")], nick: "helper", onJoin: (rm, nick) => joinEvents.push(`${rm}/${nick}`) });
+  r = rooms({
+    join: [room("lobby"), room("history"), room("busy")],
+    nick: "helper",
+    onJoin: (rm, nick) => joinEvents.push(`${rm}/${nick}`),
+    rejoinAfterKick: { delayMs: 300, maxDelayMs: 5000 },
+    onRemoved: (rm, how, d) => removals.push(`${rm} ${how} by ${d.actor ?? "?"}: ${d.reason ?? ""}`),
+  });
   const bot = new Bot({ name: "roomsbot" });
   const cmds = commands();
   cmds.command("ping", (ctx) => ctx.reply("pong"));
@@ -155,6 +170,25 @@ describe("rooms and roster on real Prosody", () => {
     await subscribeBack;
   });
 
+  it("rejoins after being kicked (307), and stays out once banned (301)", async () => {
+    const kicks = room("kicks");
+    await joinAs(alice, kicks, "alice"); // alice creates the room, so she owns it
+    await r.join(kicks);
+    await until(() => r.joined().has(kicks), 15_000, "the bot to join the room");
+    const before = joinEvents.length;
+    const kicked = await mucAdmin(alice, kicks, xml("item", { nick: "helper", role: "none" }, xml("reason", {}, "test kick")));
+    expect(kicked.attrs.type, kicked.toString()).toBe("result");
+    await until(() => removals.includes(`${kicks} kicked by alice: test kick`), 15_000, "the kick to be seen");
+    await until(() => joinEvents.slice(before).includes(`${kicks}/helper`), 15_000, "the bot to rejoin after the kick");
+    expect(r.joined().get(kicks)).toBe("helper");
+
+    const banned = await mucAdmin(alice, kicks, xml("item", { jid: `roomsbot@${prosody.domain}`, affiliation: "outcast" }, xml("reason", {}, "test ban")));
+    expect(banned.attrs.type).toBe("result");
+    await until(() => removals.some((x) => x.startsWith(`${kicks} banned`)), 15_000, "the ban to be seen");
+    expect(r.joined().has(kicks)).toBe(false);
+    expect(r.occupants(kicks).size).toBe(0);
+  });
+
   it("rejoins every room after the server restarts (a new session)", async () => {
     const before = joinEvents.length;
     await prosody.restart();
@@ -164,4 +198,5 @@ describe("rooms and roster on real Prosody", () => {
     );
     expect([...r.joined().keys()].sort()).toEqual([room("busy"), room("history"), room("lobby")]);
   });
+
 });
