@@ -1,5 +1,5 @@
 // How the notes bot behaves, written with botrun's offline test kit.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHarness } from "@botrun/core/testing";
@@ -88,6 +88,53 @@ describe("notes bot", () => {
       await t2.say("!notes");
       expect(t2.lastReply()).toBe("1. persistent");
       await t2.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps reminders across restarts when given a directory, sending missed ones on start", async () => {
+    vi.useFakeTimers({ now: new Date("2030-01-01T08:00:00Z") });
+    const dir = await mkdtemp(join(tmpdir(), "notes-bot-"));
+    try {
+      const t1 = await createHarness(createNotesBot({ dir }));
+      await t1.say("!remind 10m stretch");
+      await t1.say("!remind 1h lunch");
+      await t1.message("bob@botrun.test/pc", "!remind 2h call alice");
+      await t1.stop();
+      await vi.advanceTimersByTimeAsync(5 * 60_000); // down for five minutes
+      expect((await stat(join(dir, "reminders"))).mode & 0o077).toBe(0);
+
+      const t2 = await createHarness(createNotesBot({ dir })); // a second instance over the same directory
+      await t2.say("!reminders");
+      expect(t2.lastReply()).toBe("in 5m: stretch\nin 55m: lunch");
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      expect(t2.lastReply()).toBe("⏰ Reminder: stretch");
+      expect(t2.sent.at(-1)!.attrs.to).toBe("alice@botrun.test");
+      expect(t1.replies().filter((r) => r.startsWith("⏰"))).toEqual([]); // the stopped instance sent nothing
+      await t2.stop();
+
+      await vi.advanceTimersByTimeAsync(60 * 60_000); // lunch comes due while the bot is down
+      const t3 = await createHarness(createNotesBot({ dir }));
+      await vi.advanceTimersByTimeAsync(0);
+      await t3.settle();
+      expect(t3.replies()).toEqual(["⏰ Reminder: lunch"]);
+      await t3.say("!reminders");
+      expect(t3.lastReply()).toBe("No pending reminders.");
+      await t3.message("bob@botrun.test/pc", "!reminders");
+      expect(t3.lastReply()).toBe("in 50m: call alice");
+      await t3.stop();
+
+      const t4 = await createHarness(createNotesBot({ dir })); // sent ones are not sent again
+      await vi.advanceTimersByTimeAsync(0);
+      await t4.settle();
+      expect(t4.replies()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(50 * 60_000 - 1);
+      expect(t4.replies()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(t4.replies()).toEqual(["⏰ Reminder: call alice"]);
+      expect(t4.sent.at(-1)!.attrs.to).toBe("bob@botrun.test");
+      await t4.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

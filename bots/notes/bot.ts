@@ -1,25 +1,27 @@
 // The notes bot: keeps a list of notes per user and sends reminders.
 // Uses the commands router, per-user sessions (in memory, or files when NOTES_DIR is set)
-// and the scheduler. Reminders live in memory: they are lost if the bot restarts.
+// and the scheduler. With NOTES_DIR, reminders are kept in a file too and rescheduled when
+// the bot starts again, so they survive a restart (see reminders.ts).
+import { join } from "node:path";
 import { Bot, type Context } from "@botrun/core";
-import { commands, fileStorage, memoryStorage, scheduler, session, type SessionFlavor } from "@botrun/plugins";
+import { commands, fileStorage, memoryStorage, scheduler, session, sessionKeyOf, type SessionFlavor } from "@botrun/plugins";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { ReminderBook, type Reminder } from "./reminders.ts";
 
 /** What the bot remembers for each user. */
 export interface NotesSession {
   notes: string[];
-  reminders: Array<{ id: number; text: string; due: number }>;
-  nextId: number;
 }
 type Ctx = Context & SessionFlavor<NotesSession>;
 
-/** Build a notes bot; `dir` switches sessions to files (one per user). */
+/** Build a notes bot; `dir` switches sessions (one file per user) and reminders (`dir/reminders`) to files. */
 export function createNotesBot(opts: { dir?: string } = {}): Bot<Ctx> {
   const bot = new Bot<Ctx>({ name: "notes", description: "Keeps notes and reminders for you" });
   const sched = scheduler();
   const cmds = commands<Ctx>();
   const storage = opts.dir ? fileStorage<NotesSession>(opts.dir) : memoryStorage<NotesSession>();
-  bot.install(session<NotesSession, Ctx>({ initial: () => ({ notes: [], reminders: [], nextId: 1 }), storage, key: "user" }), cmds, sched);
+  const book = new ReminderBook(opts.dir ? fileStorage<Reminder[]>(join(opts.dir, "reminders")) : memoryStorage<Reminder[]>(), sched);
+  bot.install(session<NotesSession, Ctx>({ initial: () => ({ notes: [] }), storage, key: "user" }), cmds, sched, book.plugin);
 
   cmds.command("note", { description: "Save a note", aliases: ["add"], args: [{ name: "text", type: "rest" }] as const }, (ctx) => {
     ctx.session.notes.push(ctx.params.text);
@@ -42,25 +44,18 @@ export function createNotesBot(opts: { dir?: string } = {}): Bot<Ctx> {
   cmds.command(
     "remind",
     { description: "Remind you later, e.g. `!remind 10m call Bob`", args: [{ name: "in", type: "string" }, { name: "text", type: "rest" }] as const },
-    (ctx) => {
+    async (ctx) => {
       const ms = parseDuration(ctx.params.in);
       if (ms === undefined) return ctx.reply(`"${ctx.params.in}" is not a duration: try 90s, 10m, 2h or 1h30m (at most 30 days).`);
-      const s = ctx.session;
-      const id = s.nextId++;
-      const due = Date.now() + ms;
-      const to = ctx.chat;
-      const { text } = ctx.params;
-      s.reminders = s.reminders.filter((r) => r.due > Date.now());
-      s.reminders.push({ id, text, due });
-      sched.at(new Date(due), `remind:${to}:${id}`, (job) => job.say(to, `⏰ Reminder: ${text}`, ctx.room ? "groupchat" : "chat"));
+      const user = sessionKeyOf(ctx, "user") ?? ctx.chat;
+      await book.add({ user, to: ctx.chat, type: ctx.room ? "groupchat" : "chat", text: ctx.params.text, due: Date.now() + ms });
       return ctx.reply(`OK, I'll remind you in ${formatDuration(ms)}.`);
     },
   );
 
   cmds.command("reminders", { description: "List your pending reminders" }, (ctx) => {
     const now = Date.now();
-    const list = ctx.session.reminders.filter((r) => r.due > now);
-    ctx.session.reminders = list;
+    const list = book.forUser(sessionKeyOf(ctx, "user") ?? ctx.chat);
     return ctx.reply(list.length ? list.map((r) => `in ${formatDuration(r.due - now)}: ${r.text}`).join("\n") : "No pending reminders.");
   });
 
