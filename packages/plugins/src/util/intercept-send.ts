@@ -1,7 +1,8 @@
 /**
- * Outbound interception for one context. Core has no send hook, so plugins that shape
- * outgoing stanzas (throttle, receipts, chat states) replace `ctx.bot` by an object whose
- * `send` runs through them; `ctx.reply`, `ctx.send` and `ctx.sendStanza` all use `ctx.bot.send`.
+ * Outbound interception for one context: replaces `ctx.bot` by an object whose `send` runs
+ * through an interceptor, so that what one handler sends (`ctx.reply/send/sendStanza`) can be
+ * seen or changed — e.g. the commands router's "did a later handler reply?". To shape every
+ * stanza the bot sends (plugin sends too), declare a plugin's `transformSend` instead.
  */
 import type { BotApi, Context, Element } from "@botrun/core";
 
