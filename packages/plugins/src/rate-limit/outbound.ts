@@ -8,9 +8,11 @@
  * Installed, it is a send transformer: every stanza the bot sends passes through it — replies,
  * plugin sends (`host.send`: rooms, roster, scheduler jobs) and presences. Install it after
  * the plugins that change outgoing stanzas (receipts, chat states) so it measures the final bytes.
+ * Once the bot is stopping, new stanzas (leave presences, goodbyes) skip the queues, so that a
+ * backlog cannot hold up the shutdown; what was queued before still goes at the paced rate.
  */
 import PQueue from "p-queue";
-import { jid, type Element, type Plugin } from "@botrun/core";
+import { jid, type Element, type Plugin, type PluginHost } from "@botrun/core";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** Options of `throttle()`. */
@@ -50,6 +52,7 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
   const bytes = new TokenBucket(Math.max(opts.burstBytes ?? 4000, bps), bps, Date.now());
   const dests = new Map<string, PQueue>();
   let queued = 0;
+  let host: PluginHost | undefined;
 
   const waitBytes = async (n: number) => {
     // A stanza larger than the bucket may go once the bucket is full.
@@ -64,6 +67,7 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
   };
 
   const send = (el: Element, real: SendFn): Promise<void> => {
+    if (host?.stopping) return real(el);
     const to = jid.bare(String(el.attrs.to ?? ""));
     let q = dests.get(to);
     if (!q) {
@@ -94,6 +98,9 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
   return {
     name: "throttle",
     transformSend: send,
+    start(h) {
+      host = h;
+    },
     send,
     wrap: (real) => (el) => send(el, real),
     get queued() {

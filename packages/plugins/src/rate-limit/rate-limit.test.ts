@@ -2,6 +2,7 @@
 import { Bot, xml, type Context } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { rooms } from "../rooms/index.ts";
 import { scheduler } from "../scheduler/index.ts";
 import { rateLimit, throttle } from "./index.ts";
 
@@ -175,6 +176,25 @@ describe("outbound throttle", () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(t.replies("ops@x.test")).toEqual(["line 0", "line 1", "line 2", "line 3", "line 4", "line 5"]);
     await t.stop();
+  });
+
+  it("does not hold up the shutdown: stanzas sent while stopping skip the backlog", async () => {
+    const th = throttle({ perDestinationPerSecond: 100, messagesPerSecond: 1 });
+    const sched = scheduler();
+    const bot = new Bot({ name: "busy" });
+    bot.install(th, rooms({ join: ["lobby@conference.botrun.test"] }), sched);
+    const t = await createHarness(bot);
+    await vi.advanceTimersByTimeAsync(1000);
+    sched.at(new Date(Date.now() + 1000), "flood", (job) => {
+      for (let i = 0; i < 30; i++) void job.say("alice@botrun.test", `n${i}`); // not awaited: a backlog of 30 s
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(th.queued).toBeGreaterThan(25);
+    const stopping = t.stop();
+    await vi.advanceTimersByTimeAsync(0);
+    await stopping;
+    expect(t.sent.at(-1)!.toString()).toBe(`<presence to="lobby@conference.botrun.test/busy" type="unavailable"/>`);
+    expect(t.replies("alice@botrun.test").length).toBeLessThan(5); // the backlog was not flushed at once
   });
 
   it("wraps plugin sends too", async () => {
