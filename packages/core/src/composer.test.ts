@@ -311,3 +311,34 @@ describe("send transformers", () => {
     expect(t.sent[0]!.getChild("active")).toBeDefined();
   });
 });
+
+describe("predicates written in plain JS", () => {
+  it("filter() accepts truthy/falsy non-boolean results", async () => {
+    const bot = newBot();
+    const seen: string[] = [];
+    bot.filter(((ctx: { text?: string }) => ctx.text && ctx.text.startsWith("y")) as unknown as (c: unknown) => boolean, (ctx) => void seen.push(ctx.text ?? ""));
+    const t = await createHarness(bot);
+    await t.say("yes");
+    await t.say("no");
+    await t.presence("x@y.z/r"); // predicate returns undefined
+    expect(seen).toEqual(["yes"]);
+  });
+
+  it("createHarness waits for plugins' online hooks that do async work", async () => {
+    const events: string[] = [];
+    const bot = new Bot({
+      name: "t",
+      plugins: [
+        {
+          name: "slow-online",
+          online: async () => {
+            await new Promise((r) => setTimeout(r, 10));
+            events.push("joined");
+          },
+        },
+      ],
+    });
+    await createHarness(bot);
+    expect(events).toEqual(["joined"]);
+  });
+});

@@ -172,9 +172,10 @@ class BranchComposer<C extends Context> extends Composer<C> {
     const no = compileItem(this.no, opts);
     const pred = this.pred;
     return (ctx, next) => {
-      const r = pred(ctx);
-      if (typeof r === "boolean") return r ? yes(ctx, next) : no(ctx, next);
-      return r.then((ok) => (ok ? yes(ctx, next) : no(ctx, next)));
+      const r: unknown = pred(ctx);
+      if (r instanceof Promise) return r.then((ok) => (ok ? yes(ctx, next) : no(ctx, next)));
+      // Truthiness, not `=== true`: JS predicates such as `ctx => ctx.text && …` return strings or undefined.
+      return r ? yes(ctx, next) : no(ctx, next);
     };
   }
 }

@@ -106,7 +106,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     );
     this.#send = composeSend(this.bot.sendTransformers, (stanza) => this.#toTransport(stanza));
     this.transport.on("stanza", (el) => void this.handle(el));
-    this.transport.on("online", ({ jid }) => void this.#onOnline(jid));
+    this.transport.on("online", ({ jid }) => this.#track(this.#onOnline(jid)));
     for (const plugin of this.bot.plugins) await plugin.start?.(this.#host(plugin.name));
     this.#state = "running";
     await this.transport.start();
@@ -146,9 +146,14 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     if (this.#isOwnEcho(ctx)) return this.#drop("own-echo", stanza);
     // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
     const p = this.#sequencer ? this.#sequencer.run(ctx.chat || ctx.from, () => this.#run(ctx)) : this.#run(ctx);
+    this.#track(p);
+    return p;
+  }
+
+  /** Count `p` as work in progress (for `idle()` and the stop drain). */
+  #track(p: Promise<void>): void {
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));
-    return p;
   }
 
   /** Resolves once no stanza is being handled. */
