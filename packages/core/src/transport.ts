@@ -37,6 +37,14 @@ export interface Transport extends TypedEmitter<TransportEvents> {
    * (it is in the outbox); it is delivered after a reconnect if offline now.
    */
   send(stanza: Element): Promise<void>;
+  /**
+   * Stop delivering inbound stanzas (the runtime is about to stop). Stanzas received afterwards
+   * must not be acknowledged (XEP-0198), so the server keeps them (offline storage, or redelivery
+   * on the next session) instead of losing them. A transport that cannot keep them from being
+   * lost (no XEP-0198 on the stream) keeps delivering instead: the runtime handles what still
+   * arrives until `stop()` (at most once). Optional: transports without acknowledgements omit it.
+   */
+  pauseInbound?(): void;
   /** Stop taking stanzas, flush what is queued (bounded), say goodbye, close. */
   stop(): Promise<void>;
 }

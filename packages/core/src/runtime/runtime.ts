@@ -128,9 +128,9 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
    * contain any error. Resolves when the pipeline finished; never rejects.
    */
   handle(stanza: Element): Promise<void> {
-    if (this.#state !== "running" && this.#state !== "starting") {
-      return this.#drop("stopping", stanza);
-    }
+    // While stopping, what the transport still delivers is handled: it may already be acknowledged
+    // to the server. Only once the transport has stopped is a stanza dropped.
+    if (this.#state === "stopped" || this.#state === "idle") return this.#drop("stopped", stanza);
     this.stats.received++;
     if (stanza.name !== "message" && stanza.name !== "presence" && stanza.name !== "iq") {
       this.log.debug("non-stanza element dropped", { element: stanza.name });
@@ -162,8 +162,11 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   }
 
   /**
-   * Stop: refuse new stanzas, let running handlers finish (bounded), stop plugins,
-   * then stop the transport (which flushes its outbox and closes). Idempotent.
+   * Stop: pause the transport's inbound side (later stanzas stay with the server, see
+   * `Transport.pauseInbound`), let running handlers and whatever the transport still delivers
+   * finish (bounded), stop plugins, then stop the transport (which flushes its outbox and
+   * closes). Stanzas delivered until the transport has stopped are handled, not dropped.
+   * Idempotent.
    */
   stop(exitCode = 0): Promise<void> {
     this.#stopPromise ??= this.#stop(exitCode);
@@ -172,6 +175,11 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   async #stop(exitCode: number): Promise<void> {
     this.#state = "stopping";
+    try {
+      this.transport.pauseInbound?.();
+    } catch (error) {
+      this.log.error("transport pauseInbound failed", { error });
+    }
     const drained = await withTimeout(this.idle(), this.#drainTimeoutMs);
     if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
     for (const plugin of [...this.bot.plugins].reverse()) {

@@ -40,6 +40,10 @@ export interface XmppEntity {
 /** XEP-0198 state as xmpp.js keeps it. */
 export interface StreamManagementState {
   enabled: boolean;
+  /** `<enable/>` was sent and `<enabled/>` not yet received. */
+  enableSent: boolean;
+  /** XEP-0198 `h`: inbound stanzas handled on this stream. */
+  readonly inbound: number;
   id: string;
   timeout: number;
   requestAckInterval: number;
@@ -56,6 +60,11 @@ export interface XmppClientParts {
   iqRequest(el: Element, timeoutMs: number): Promise<Element>;
   /** Add an incoming-element middleware after all built-in ones. */
   use(fn: (ctx: { stanza: Element }, next: () => Promise<unknown>) => unknown): void;
+  /**
+   * Stop counting inbound stanzas for XEP-0198 for good: `<a h>` (on `<r/>` and the final one on
+   * close) no longer acknowledges what arrives from now on, so the server keeps it.
+   */
+  freezeInbound(): void;
 }
 
 /** Options of `assembleClient`. */
@@ -75,36 +84,38 @@ export interface AssembleOptions {
 type Factory = (...args: unknown[]) => unknown;
 
 /**
- * xmpp.js 0.14 resets XEP-0198's inbound counter (`h`) only in the continuation of its `<enable/>`
- * procedure, a few microtasks after `<enabled/>` arrived: stanzas parsed from the same chunk are
- * counted first and then wiped (the server keeps, and later redelivers, stanzas we handled), and
- * after a failed resumption our `<a h>` still carries the old stream's count until then (Prosody:
- * "Client acknowledged more stanzas than sent by server"). Reset it synchronously on `<enabled/>`
- * and ignore the late reset.
+ * XEP-0198's inbound counter (`h`), kept here instead of by xmpp.js 0.14, which gets it wrong:
+ * - it resets `h` only in the continuation of its `<enable/>` procedure, a few microtasks after
+ *   `<enabled/>` arrived: stanzas parsed from the same chunk are counted first and then wiped (the
+ *   server keeps, and later redelivers, stanzas we handled), and after a failed resumption our
+ *   `<a h>` still carries the old stream's count until then (Prosody: "Client acknowledged more
+ *   stanzas than sent by server");
+ * - it counts in a middleware that runs after the iq caller's, so the replies to our own iq
+ *   requests (keepalive pings) are never counted: `h` falls behind and the server takes our last
+ *   stanzas for unhandled (redelivered as duplicates after a restart);
+ * - it cannot stop acknowledging (see `freezeInbound`).
+ * We count every inbound message/presence/iq on the entity's `element` event (which fires right
+ * after the middleware chain, in the same tick), reset on `<enabled/>`, continue across a
+ * resumption, and ignore xmpp.js's own writes to `sm.inbound`.
  */
-function fixInboundCounter(entity: XmppEntity, sm: StreamManagementState): void {
-  const s = sm as unknown as { inbound: number };
-  let inbound = s.inbound;
-  let ignoreLateReset = false;
+function ownInboundCounter(entity: XmppEntity, sm: StreamManagementState): { freeze(): void } {
+  let inbound = (sm as unknown as { inbound: number }).inbound;
+  let frozen = false;
   Object.defineProperty(sm, "inbound", {
     configurable: true,
     enumerable: true,
     get: () => inbound,
-    set: (v: number) => {
-      if (v === 0 && ignoreLateReset) {
-        ignoreLateReset = false;
-        return;
-      }
-      inbound = v;
-    },
+    set: () => {},
   });
   entity.on("element", (el: Element) => {
-    if (el.name === "enabled" && el.attrs.xmlns === "urn:xmpp:sm:3") {
+    const name = el.name;
+    if (name === "message" || name === "presence" || name === "iq") {
+      if (!frozen) inbound++;
+    } else if (name === "enabled" && el.attrs.xmlns === "urn:xmpp:sm:3") {
       inbound = 0;
-      ignoreLateReset = true;
     }
   });
-  entity.on("disconnect", () => (ignoreLateReset = false));
+  return { freeze: () => void (frozen = true) };
 }
 
 /** Build the client. Nothing connects until the transport calls `entity.connect()`. */
@@ -130,7 +141,7 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   streamFeatures.use("mechanisms", NS_SASL, saslFeature(opts.sasl));
   const sm = (_streamManagement as unknown as Factory)({ streamFeatures, entity, middleware }) as StreamManagementState;
   sm.timeout = opts.smAckTimeoutMs;
-  fixInboundCounter(entity, sm);
+  const counter = ownInboundCounter(entity, sm);
   (_resourceBinding as unknown as Factory)({ iqCaller, streamFeatures }, opts.resource);
 
   // XEP-0199: answer the server's pings.
@@ -151,5 +162,6 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
     sm,
     iqRequest: (el, timeoutMs) => iqCaller.request(el, timeoutMs),
     use: (fn) => middleware.use(fn),
+    freezeInbound: () => counter.freeze(),
   };
 }

@@ -114,6 +114,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #mechanism: Mechanism | undefined;
   #start: { resolve(): void; reject(e: Error): void; attempts: number } | undefined;
   #stopPromise: Promise<void> | undefined;
+  /** `pauseInbound()` took effect: inbound stanzas are neither delivered nor acknowledged. */
+  #inboundPaused = false;
   /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
   readonly #seen = new Set<string>();
 
@@ -185,6 +187,25 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     await this.#outbox.push(stanza);
   }
 
+  /**
+   * Stop delivering inbound stanzas and stop acknowledging them (XEP-0198 `h` frozen, also in the
+   * final `<a/>` on close): the server keeps what arrives from now on and stores it offline when
+   * the stream closes, so the next session gets it (with `<delay/>`). Without XEP-0198 on the
+   * current stream nothing can be kept from being lost, so stanzas keep being delivered until
+   * `stop()` closes the stream (at most once: one arriving while the socket closes is lost).
+   */
+  pauseInbound(): void {
+    if (this.#inboundPaused) return;
+    const { sm } = this.#parts;
+    if (!sm.enabled && !sm.enableSent) {
+      if (this.#state === "online") this.#log.debug("no XEP-0198 on this stream: inbound stanzas still delivered until stop");
+      return;
+    }
+    this.#inboundPaused = true;
+    this.#parts.freezeInbound();
+    this.#log.debug("inbound paused; later stanzas stay with the server", { acknowledged: sm.inbound });
+  }
+
   stop(): Promise<void> {
     this.#stopPromise ??= this.#doStop();
     return this.#stopPromise;
@@ -218,6 +239,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#parts.use((ctx, next) => {
       const el = ctx.stanza;
       if (el.name === "message" || el.name === "presence" || el.name === "iq") {
+        // Paused: not counted for XEP-0198 either (same tick, see ownInboundCounter), so the server keeps it.
+        if (this.#inboundPaused) return next();
         if (this.#redelivered(el)) {
           this.#log.debug("dropped a redelivered message", { id: el.attrs.id });
           return next();

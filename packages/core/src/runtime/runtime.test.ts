@@ -1,0 +1,74 @@
+// The runtime's stop sequence: pause inbound first, handle (not drop) what still arrives until the
+// transport has stopped, drop only afterwards.
+import { describe, expect, it } from "vitest";
+import type { Element } from "@xmpp/xml";
+import { Bot } from "../bot.ts";
+import { silentLogger } from "../logger.ts";
+import { message } from "../stanza.ts";
+import { TestTransport } from "../testing/test-transport.ts";
+import { BotRuntime } from "./runtime.ts";
+
+/** A test transport that records the order of lifecycle calls and can deliver during `stop()`. */
+class RecordingTransport extends TestTransport {
+  readonly calls: string[] = [];
+  onStop: (() => void) | undefined;
+  pauseInbound(): void {
+    this.calls.push("pauseInbound");
+  }
+  override async stop(): Promise<void> {
+    this.calls.push("stop");
+    this.onStop?.();
+    await super.stop();
+  }
+}
+
+const chat = (body: string): Element => message({ to: "bot@botrun.test/test", from: "alice@botrun.test/x", type: "chat", body });
+
+describe("BotRuntime.stop", () => {
+  it("pauses inbound before draining, handles stanzas delivered until the transport stopped, drops later ones", async () => {
+    const handled: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const bot = new Bot({ name: "t" });
+    bot.on("message:body", async (ctx) => {
+      handled.push(ctx.text);
+      if (ctx.text === "slow") await gate;
+    });
+    const transport = new RecordingTransport();
+    const rt = new BotRuntime(bot, transport, { logger: silentLogger, drainTimeoutMs: 5000 });
+    const order: string[] = [];
+    rt.on("handled", ({ ctx }) => order.push(`handled:${ctx.text ?? ""}`));
+    transport.onStop = () => transport.receive(chat("during-transport-stop"));
+    await rt.start();
+
+    transport.receive(chat("slow"));
+    const stopped = rt.stop();
+    expect(transport.calls).toEqual(["pauseInbound"]);
+    // Still delivered after pauseInbound (e.g. no XEP-0198): handled, not dropped.
+    transport.receive(chat("while-draining"));
+    release();
+    await stopped;
+    expect(transport.calls).toEqual(["pauseInbound", "stop"]);
+    // The drain waited for the slow handler and the one queued behind it before stopping the transport.
+    expect(order.slice(0, 2)).toEqual(["handled:slow", "handled:while-draining"]);
+    expect(handled).toEqual(["slow", "while-draining", "during-transport-stop"]);
+    expect(rt.stats.dropped).toBe(0);
+
+    transport.receive(chat("after-stop"));
+    expect(rt.stats.dropped).toBe(1);
+    expect(handled).not.toContain("after-stop");
+  });
+
+  it("works with transports without pauseInbound", async () => {
+    const bot = new Bot({ name: "t" });
+    const seen: string[] = [];
+    bot.on("message:body", (ctx) => void seen.push(ctx.text));
+    const transport = new TestTransport();
+    const rt = new BotRuntime(bot, transport, { logger: silentLogger });
+    await rt.start();
+    const stopped = rt.stop();
+    transport.receive(chat("late"));
+    await stopped;
+    expect(seen).toEqual(["late"]);
+  });
+});
