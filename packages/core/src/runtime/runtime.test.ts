@@ -22,7 +22,11 @@ class RecordingTransport extends TestTransport {
   }
 }
 
-const chat = (body: string): Element => message({ to: "bot@botrun.test/test", from: "alice@botrun.test/x", type: "chat", body });
+const chat = (body: string): Element => {
+  const el = message({ to: "bot@botrun.test/test", type: "chat", body });
+  el.attrs.from = "alice@botrun.test/x";
+  return el;
+};
 
 describe("BotRuntime.stop", () => {
   it("pauses inbound before draining, handles stanzas delivered until the transport stopped, drops later ones", async () => {
