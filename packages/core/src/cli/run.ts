@@ -143,9 +143,13 @@ export async function runBots(opts: RunOptions): Promise<number> {
     for (const p of providers.values()) p.stop?.();
     process.off("unhandledRejection", onUnhandled);
     restoreConsole?.();
-    const msg = (error as NodeJS.ErrnoException).code === "EADDRINUSE" ? "botrun: BOTRUN_HTTP_PORT: address already in use" : oneLine(error);
-    errorLine(msg);
-    return error instanceof ConfigError ? ExitCode.CONFIG : ExitCode.FAILURE;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      errorLine(`botrun: BOTRUN_HTTP_PORT: expected a free port on ${opts.httpHost ?? "the HTTP host"} (${code}); pick another with --http-port`);
+      return ExitCode.CONFIG;
+    }
+    errorLine(oneLine(error));
+    return errorExitCode(error);
   }
 
   const codes: number[] = [];
