@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createHarness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
 import bot from "./fixtures/readme-bot.ts";
+import pluginsBot from "./fixtures/readme-plugins-bot.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -23,5 +24,16 @@ describe("README example bot", () => {
     await t.say("something else");
     expect(t.replies()).toEqual(["1", "hello, alice@botrun.test", "you said: something else"]);
     expect(subscribed!.toString()).toBe('<presence to="bob@example.org" type="subscribed"/>');
+  });
+
+  it("the plugin example joins its room and keeps a count per chat", async () => {
+    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-plugins-bot.ts"), "utf8").split("\n").slice(1, -2).join("\n");
+    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(fixture.trim());
+    const t = await createHarness(pluginsBot);
+    expect([...t.transport.rooms.keys()]).toEqual(["lobby@conference.example.org"]);
+    await t.say("!count");
+    await t.say("!count");
+    await t.message("bob@example.org/x", "!count");
+    expect(t.replies()).toEqual(["1", "2", "1"]);
   });
 });
