@@ -1,20 +1,31 @@
 /**
  * Echo benchmark (printed, not a test): `node_modules/.bin/tsx test/bench/echo.ts`.
  * Starts Prosody and measures echo round trips per second (1 and 20 in flight) and p50/p99 latency
- * for the real `botrun echo` process (SCRAM-SHA-1 over STARTTLS) and for a minimal raw
- * @xmpp/client echo bot with TCP_NODELAY, same server, same run. The peer is an @xmpp/client
- * client (TCP_NODELAY set; slixmpp's own per-message overhead would dominate the figures).
- * Also prints process start → online, and the time to be back online after a server restart.
+ * for the real `botrun echo` process and for a minimal raw @xmpp/client echo bot.
+ *
+ * Fair by construction: each bot is its own child process under the same loader (`node` + tsx),
+ * both log in with SCRAM-SHA-1 over direct TLS with TCP_NODELAY, the peers (@xmpp/client with
+ * TCP_NODELAY) live in this process, and the bots are measured in interleaved rounds (the order
+ * rotates each round) whose medians are reported, so machine noise hits all of them alike.
+ *
+ * Environment: BENCH_ROUNDS (default 5), BENCH_N1 / BENCH_N20 (round trips per round, default
+ * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
+ * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the botrun
+ * process writes a V8 CPU profile there on exit), BENCH_RESTART=0 (skip the server-restart figure).
+ * Also prints process start → online and the time to be back online after a server restart.
  * Stops everything it started.
  */
-import { xml, type Element } from "@botrun/core";
+import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
 import { EchoPeer } from "../real/helpers/echo-peer.ts";
-import { startRawClient, type RawClient } from "../real/helpers/raw-client.ts";
 import { startBotrun, type BotrunProcess } from "../real/helpers/botrun-process.ts";
 
-const N1 = Number(process.env.BENCH_N1 ?? 1000);
-const N20 = Number(process.env.BENCH_N20 ?? 4000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const N1 = Number(process.env.BENCH_N1 ?? 400);
+const N20 = Number(process.env.BENCH_N20 ?? 2000);
+const BASELINE = process.env.BENCH_BASELINE_ROOT;
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
 
 interface Result {
   rate1: number;
@@ -29,6 +40,7 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+const median = (xs: number[]) => pct(xs, 50);
 
 /** Run `n` round trips with `window` in flight; returns rate and latencies. */
 async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: number; lat: number[] }> {
@@ -47,7 +59,7 @@ async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: n
 }
 
 async function measure(peer: EchoPeer): Promise<Result> {
-  await run(peer, 100, 1); // warm-up
+  await run(peer, 50, 1); // warm-up
   const one = await run(peer, N1, 1);
   const twenty = await run(peer, N20, 20);
   return {
@@ -60,70 +72,104 @@ async function measure(peer: EchoPeer): Promise<Result> {
   };
 }
 
+/** Per-metric median over rounds. */
+function medianResult(rs: Result[]): Result {
+  const m = (k: keyof Result) => median(rs.map((r) => r[k]));
+  return { rate1: m("rate1"), p50: m("p50"), p99: m("p99"), rate20: m("rate20"), p50_20: m("p50_20"), p99_20: m("p99_20") };
+}
+
 const fmt = (r: Result) =>
   `1 in flight: ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms | 20 in flight: ${r.rate20.toFixed(0)} replies/s, p50 ${r.p50_20.toFixed(2)} ms, p99 ${r.p99_20.toFixed(2)} ms`;
+const ratios = (b: Result, raw: Result) =>
+  `throughput 1-in-flight ${(b.rate1 / raw.rate1).toFixed(2)}x (target >= 0.95), 20-in-flight ${(b.rate20 / raw.rate20).toFixed(2)}x; p99 1-in-flight ${(b.p99 / raw.p99).toFixed(2)}x (target <= 1.1), 20-in-flight ${(b.p99_20 / raw.p99_20).toFixed(2)}x`;
+
+interface Subject {
+  name: string;
+  proc: BotrunProcess;
+  peer?: EchoPeer;
+  results: Result[];
+}
 
 const prosody = await startProsody();
-let bot: BotrunProcess | undefined;
-let rawBot: RawClient | undefined;
-const peers: EchoPeer[] = [];
+const subjects: Subject[] = [];
 try {
-  await prosody.register("bot", "bench-bot-pw");
-  await prosody.register("rawbot", "bench-raw-pw");
-  await prosody.register("peer", "bench-peer-pw");
   const common = { host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", caFile: prosody.caFile };
-
-  rawBot = await startRawClient({ ...common, username: "rawbot", password: "bench-raw-pw", resource: "echo" });
-  rawBot.xmpp.on("stanza", (el: Element) => {
-    if (!el.is("message") || el.attrs.type === "error") return;
-    const body = el.getChildText("body");
-    if (body) rawBot!.xmpp.send(xml("message", { to: el.attrs.from, type: "chat" }, xml("body", {}, body))).catch(() => {});
-  });
-
-  const spawnedAt = Date.now();
-  bot = startBotrun(["echo"], {
-    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
+  await prosody.register("peer", "bench-peer-pw");
+  const botEnv = (user: string, pw: string): Record<string, string> => ({
+    XMPP_SERVICE: `xmpps://127.0.0.1:${prosody.directTlsPort}`,
     XMPP_DOMAIN: "localhost",
     XMPP_CA_FILE: prosody.caFile,
     XMPP_MECHANISM: "SCRAM-SHA-1",
-    XMPP_USERNAME: "bot",
-    XMPP_PASSWORD: "bench-bot-pw",
+    XMPP_USERNAME: user,
+    XMPP_PASSWORD: pw,
     XMPP_RECONNECT_BASE_DELAY: "0.1",
     XMPP_RECONNECT_MAX_DELAY: "0.5",
     BOTRUN_LOG_LEVEL: "info",
     NODE_ENV: "production",
   });
-  await bot.waitLine(/"component":"xmpp".*"msg":"online"/, 30_000);
+  const online = /"component":"xmpp".*"msg":"online"/;
+
+  await prosody.register("rawbot", "bench-raw-pw");
+  const rawProc = startBotrun([], {
+    RAW_HOST: "127.0.0.1",
+    RAW_DIRECT_TLS_PORT: String(prosody.directTlsPort),
+    RAW_DOMAIN: "localhost",
+    RAW_USERNAME: "rawbot",
+    RAW_PASSWORD: "bench-raw-pw",
+    RAW_CA_FILE: prosody.caFile,
+    NODE_ENV: "production",
+  }, { script: RAW_BOT });
+  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [] });
+  await rawProc.waitLine(/^online$/, 30_000);
+
+  await prosody.register("bot", "bench-bot-pw");
+  const spawnedAt = Date.now();
+  const nodeArgs = CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const botProc = startBotrun(["echo"], botEnv("bot", "bench-bot-pw"), { nodeArgs });
+  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [] };
+  subjects.push(bot);
+  await botProc.waitLine(online, 30_000);
   const startToOnline = Date.now() - spawnedAt;
 
-  const botPeer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: "bot@localhost", prefix: "b" });
-  const rawPeer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: "rawbot@localhost", prefix: "r" });
-  peers.push(botPeer, rawPeer);
+  if (BASELINE) {
+    await prosody.register("basebot", "bench-base-pw");
+    const baseProc = startBotrun(["echo"], botEnv("basebot", "bench-base-pw"), { root: BASELINE });
+    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [] });
+    await baseProc.waitLine(online, 30_000);
+  }
 
-  // Alternate to spread machine noise over both.
-  const raw = await measure(rawPeer);
-  const br = await measure(botPeer);
+  const users: Record<string, string> = { [rawProc.pid]: "rawbot", [botProc.pid]: "bot" };
+  for (const [i, s] of subjects.entries()) {
+    const jid = `${users[s.proc.pid] ?? "basebot"}@localhost`;
+    s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: jid, prefix: `p${i}` });
+  }
 
-  const mark = bot.lines.length;
-  const restartAt = Date.now();
-  await prosody.restart();
-  await bot.waitLine(/"component":"xmpp".*"msg":"online"/, 30_000, mark);
-  const backOnline = Date.now() - restartAt;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
+    for (const s of order) s.results.push(await measure(s.peer!));
+  }
 
-  console.log(`server: Prosody ${prosody.c2sPort}/${prosody.directTlsPort}; peer: @xmpp/client (TCP_NODELAY), direct TLS; bots over STARTTLS (botrun, SCRAM-SHA-1) / direct TLS (raw)`);
-  console.log(`raw @xmpp/client echo bot : ${fmt(raw)}`);
-  console.log(`botrun echo (process)     : ${fmt(br)}`);
-  console.log(
-    `ratios botrun/raw: throughput 1-in-flight ${(br.rate1 / raw.rate1).toFixed(2)}x (target >= 0.95), 20-in-flight ${(br.rate20 / raw.rate20).toFixed(2)}x; p99 1-in-flight ${(br.p99 / raw.p99).toFixed(2)}x (target <= 1.1), 20-in-flight ${(br.p99_20 / raw.p99_20).toFixed(2)}x`,
-  );
+  let backOnline = NaN;
+  if (process.env.BENCH_RESTART !== "0") {
+    const mark = botProc.lines.length;
+    const restartAt = Date.now();
+    await prosody.restart();
+    await botProc.waitLine(online, 30_000, mark);
+    backOnline = Date.now() - restartAt;
+  }
+
+  const raw = medianResult(subjects[0]!.results);
+  console.log(`server: Prosody ${prosody.c2sPort}/${prosody.directTlsPort}; every bot its own process (node + tsx), SCRAM-SHA-1 over direct TLS, TCP_NODELAY; peers @xmpp/client in the bench process`);
+  console.log(`${ROUNDS} interleaved rounds of ${N1} (1 in flight) + ${N20} (20 in flight) round trips per bot; medians over rounds`);
+  for (const s of subjects) console.log(`${s.name.padEnd(34)}: ${fmt(medianResult(s.results))}`);
+  for (const s of subjects.slice(1)) console.log(`ratios ${s.name} / raw: ${ratios(medianResult(s.results), raw)}`);
   console.log(`botrun process start -> online: ${startToOnline} ms; back online after a server restart (kill + start): ${backOnline} ms`);
 } finally {
-  for (const p of peers) await p.stop();
-  await rawBot?.stop();
-  if (bot) {
-    bot.child.kill("SIGTERM");
-    await Promise.race([bot.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    await bot.stop(1000);
+  for (const s of subjects) await s.peer?.stop();
+  for (const s of subjects) {
+    s.proc.child.kill("SIGTERM");
+    await Promise.race([s.proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await s.proc.stop(1000);
   }
   await prosody.stop();
 }

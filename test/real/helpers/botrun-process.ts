@@ -1,9 +1,10 @@
 /**
- * Spawns the real `botrun` executable (`node packages/core/bin/botrun.mjs ...`) with a clean
- * environment, collects its stderr/stdout lines, and lets tests wait for a line or for the exit.
+ * Spawns the real `botrun` executable (`node packages/core/bin/botrun.mjs ...`), or another
+ * script under the same loader, with a clean environment, collects its stderr/stdout lines, and lets tests wait for a line or for the exit.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopChild } from "../../env/proc.ts";
 
@@ -26,11 +27,23 @@ export interface BotrunProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Options of `startBotrun`. */
+export interface StartBotrunOptions {
+  /** Another checkout to run `botrun` from (its `packages/core/bin/botrun.mjs`, cwd = that root): benchmarks compare revisions. */
+  root?: string;
+  /** Run this script with `node --import tsx` instead of `botrun` (ARGS are passed to it). */
+  script?: string;
+  /** Extra `node` options (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+}
+
 /** Start `botrun ARGS` in the repository root with exactly `env` (plus PATH/HOME). */
-export function startBotrun(args: string[], env: Record<string, string>): BotrunProcess {
+export function startBotrun(args: string[], env: Record<string, string>, opts: StartBotrunOptions = {}): BotrunProcess {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO_ROOT,
+  const root = opts.root ?? REPO_ROOT;
+  const argv = [...(opts.nodeArgs ?? []), ...opts.script ? ["--import", "tsx", opts.script, ...args] : [opts.root ? join(root, "packages/core/bin/botrun.mjs") : BIN, ...args]];
+  const child = spawn(process.execPath, argv, {
+    cwd: root,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
