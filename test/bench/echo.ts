@@ -10,11 +10,12 @@
  *
  * Environment: BENCH_ROUNDS (default 5), BENCH_N1 / BENCH_N20 (round trips per round, default
  * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
- * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the botrun
- * process writes a V8 CPU profile there on exit), BENCH_RESTART=0 (skip the server-restart figure).
+ * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
+ * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the server-restart figure).
  * Also prints process start → online and the time to be back online after a server restart.
  * Stops everything it started.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
 import { EchoPeer } from "../real/helpers/echo-peer.ts";
@@ -41,6 +42,16 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 const median = (xs: number[]) => pct(xs, 50);
+
+/** CPU time (user + system, ms) a process has used so far (Linux /proc; NaN elsewhere). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
+}
 
 /** Run `n` round trips with `window` in flight; returns rate and latencies. */
 async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: number; lat: number[] }> {
@@ -88,6 +99,9 @@ interface Subject {
   proc: BotrunProcess;
   peer?: EchoPeer;
   results: Result[];
+  /** CPU ms the bot process used during measured rounds, and the round trips in them. */
+  cpu: number;
+  trips: number;
 }
 
 const prosody = await startProsody();
@@ -118,15 +132,15 @@ try {
     RAW_PASSWORD: "bench-raw-pw",
     RAW_CA_FILE: prosody.caFile,
     NODE_ENV: "production",
-  }, { script: RAW_BOT });
-  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [] });
+  }, { script: RAW_BOT, nodeArgs: CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [] });
+  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [], cpu: 0, trips: 0 });
   await rawProc.waitLine(/^online$/, 30_000);
 
   await prosody.register("bot", "bench-bot-pw");
   const spawnedAt = Date.now();
-  const nodeArgs = CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const nodeArgs = CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/botrun`] : [];
   const botProc = startBotrun(["echo"], botEnv("bot", "bench-bot-pw"), { nodeArgs });
-  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [] };
+  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [], cpu: 0, trips: 0 };
   subjects.push(bot);
   await botProc.waitLine(online, 30_000);
   const startToOnline = Date.now() - spawnedAt;
@@ -134,7 +148,7 @@ try {
   if (BASELINE) {
     await prosody.register("basebot", "bench-base-pw");
     const baseProc = startBotrun(["echo"], botEnv("basebot", "bench-base-pw"), { root: BASELINE });
-    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [] });
+    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [], cpu: 0, trips: 0 });
     await baseProc.waitLine(online, 30_000);
   }
 
@@ -146,7 +160,12 @@ try {
 
   for (let round = 0; round < ROUNDS; round++) {
     const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
-    for (const s of order) s.results.push(await measure(s.peer!));
+    for (const s of order) {
+      const c0 = cpuMs(s.proc.pid);
+      s.results.push(await measure(s.peer!));
+      s.cpu += cpuMs(s.proc.pid) - c0;
+      s.trips += 50 + N1 + N20;
+    }
   }
 
   let backOnline = NaN;
@@ -161,7 +180,7 @@ try {
   const raw = medianResult(subjects[0]!.results);
   console.log(`server: Prosody ${prosody.c2sPort}/${prosody.directTlsPort}; every bot its own process (node + tsx), SCRAM-SHA-1 over direct TLS, TCP_NODELAY; peers @xmpp/client in the bench process`);
   console.log(`${ROUNDS} interleaved rounds of ${N1} (1 in flight) + ${N20} (20 in flight) round trips per bot; medians over rounds`);
-  for (const s of subjects) console.log(`${s.name.padEnd(34)}: ${fmt(medianResult(s.results))}`);
+  for (const s of subjects) console.log(`${s.name.padEnd(34)}: ${fmt(medianResult(s.results))} | CPU ${((1000 * s.cpu) / s.trips).toFixed(0)} µs/echo`);
   for (const s of subjects.slice(1)) console.log(`ratios ${s.name} / raw: ${ratios(medianResult(s.results), raw)}`);
   console.log(`botrun process start -> online: ${startToOnline} ms; back online after a server restart (kill + start): ${backOnline} ms`);
 } finally {

@@ -182,9 +182,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     });
   }
 
-  async send(stanza: Element): Promise<void> {
-    if (this.#state === "stopping" || this.#state === "stopped" || this.#state === "fatal") throw new TransportStoppedError();
-    await this.#outbox.push(stanza);
+  send(stanza: Element): Promise<void> {
+    if (this.#state === "stopping" || this.#state === "stopped" || this.#state === "fatal") return Promise.reject(new TransportStoppedError());
+    return this.#outbox.push(stanza);
   }
 
   /**

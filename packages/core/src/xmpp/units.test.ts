@@ -111,6 +111,61 @@ describe("Outbox", () => {
   });
 });
 
+describe("Outbox fast path", () => {
+  const msg = (n: number) => xml("message", { id: String(n) });
+  it("writes at once when online and idle, one write at a time, order kept", async () => {
+    const written: string[] = [];
+    const pending: Array<() => void> = [];
+    const ob = new Outbox({
+      limit: 10,
+      overflow: "reject",
+      logger: silentLogger,
+      write: (el) => new Promise<void>((resolve) => {
+        written.push(el.attrs.id);
+        pending.push(resolve);
+      }),
+    });
+    ob.resume();
+    await ob.push(msg(1));
+    expect(written).toEqual(["1"]); // no queue round trip
+    await ob.push(msg(2));
+    await ob.push(msg(3));
+    expect(written).toEqual(["1"]); // 1 still being written: the others wait their turn
+    expect(ob.depth).toBe(3);
+    pending.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(written).toEqual(["1", "2"]);
+    pending.shift()!();
+    await new Promise((r) => setImmediate(r));
+    pending.shift()!();
+    expect(await ob.drain(1000)).toBe(true);
+    expect(written).toEqual(["1", "2", "3"]);
+  });
+  it("a failed direct write pauses the outbox and keeps the stanza ahead of later ones", async () => {
+    const written: string[] = [];
+    let fail = true;
+    const ob = new Outbox({
+      limit: 10,
+      overflow: "reject",
+      logger: silentLogger,
+      write: async (el) => {
+        if (fail) throw new Error("socket gone");
+        written.push(el.attrs.id);
+      },
+    });
+    ob.resume();
+    await ob.push(msg(1));
+    await new Promise((r) => setImmediate(r));
+    await ob.push(msg(2));
+    expect(ob.depth).toBe(2);
+    expect(await ob.drain(50)).toBe(false);
+    fail = false;
+    ob.resume();
+    expect(await ob.drain(1000)).toBe(true);
+    expect(written).toEqual(["1", "2"]);
+  });
+});
+
 describe("classifyError", () => {
   it("names TLS, TCP and DNS failures", () => {
     expect(classifyError(Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }), "TCP connect").step).toBe("TLS");
