@@ -53,18 +53,21 @@ function cpuMs(pid: number): number {
   }
 }
 
-/** Run `n` round trips with `window` in flight; returns rate and latencies. */
+/**
+ * Run `n` round trips with `window` in flight; returns rate and latencies. Uses the peer's O(1)
+ * counters only: the peer shares this process with the others and must not become the bottleneck.
+ */
 async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: number; lat: number[] }> {
   const from = peer.latencies.length;
   const start = performance.now();
-  const target = peer.stats().sent + n;
-  const base = peer.stats().echoed;
-  while (peer.stats().sent < target) {
-    while (peer.stats().sent < target && peer.stats().sent - peer.stats().echoed < window) peer.send();
-    const sent = peer.stats().sent;
-    await peer.waitFor(() => peer.stats().sent - peer.stats().echoed < window || peer.stats().echoed >= sent, 10_000);
+  const sent = () => peer.sentAt.size;
+  const echoed = () => peer.counts.size;
+  const target = sent() + n;
+  while (sent() < target) {
+    while (sent() < target && sent() - echoed() < window) peer.send();
+    await peer.waitFor(() => sent() - echoed() < window || sent() >= target, 10_000);
   }
-  await peer.waitFor(() => peer.stats().echoed >= base + n, 10_000);
+  await peer.waitFor(() => peer.outstanding() === 0, 10_000);
   const secs = (performance.now() - start) / 1000;
   return { rate: n / secs, lat: peer.latencies.slice(from) };
 }
@@ -110,7 +113,7 @@ try {
   const common = { host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", caFile: prosody.caFile };
   await prosody.register("peer", "bench-peer-pw");
   const botEnv = (user: string, pw: string): Record<string, string> => ({
-    XMPP_SERVICE: `xmpps://127.0.0.1:${prosody.directTlsPort}`,
+    XMPP_SERVICE: process.env.BENCH_STARTTLS === "1" ? `xmpp://127.0.0.1:${prosody.c2sPort}` : `xmpps://127.0.0.1:${prosody.directTlsPort}`,
     XMPP_DOMAIN: "localhost",
     XMPP_CA_FILE: prosody.caFile,
     XMPP_MECHANISM: "SCRAM-SHA-1",
