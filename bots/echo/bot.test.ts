@@ -4,11 +4,11 @@ import { describe, expect, it } from "vitest";
 import bot from "./bot.ts";
 
 describe("echo bot", () => {
-  it("repeats a chat message to its sender", async () => {
+  it("repeats a chat message to the device that sent it", async () => {
     const t = await createHarness(bot);
     const sent = await t.say("hello there");
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.attrs).toMatchObject({ to: "alice@botrun.test", type: "chat" });
+    expect(sent[0]!.attrs).toMatchObject({ to: "alice@botrun.test/phone", type: "chat" });
     t.expectTranscript(["alice: hello there", "bot: hello there"]);
   });
 

@@ -121,10 +121,13 @@ export class Context {
     return this.type === "groupchat";
   }
 
-  /** Reply where the stanza came from: to the room for group chat, else to the sender. */
+  /**
+   * Reply where the stanza came from: to the room for group chat; otherwise to the sender's
+   * full JID, i.e. the device that wrote (RFC 6121 §5.1), falling back to `chat`.
+   */
   reply(text: string, opts: SendOptions = {}): Promise<void> {
     const type = opts.type ?? (this.room && this.kind === "message" ? "groupchat" : "chat");
-    const to = type === "groupchat" ? (this.room ?? this.chat) : this.chat;
+    const to = type === "groupchat" ? (this.room ?? this.chat) : this.kind === "message" && this.from ? this.from : this.chat;
     return this.bot.send(message({ to, type, body: text, children: opts.children }));
   }
 

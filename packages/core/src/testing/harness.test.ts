@@ -23,12 +23,12 @@ describe("test kit", () => {
     expect(t.sent).toHaveLength(4);
   });
 
-  it("message() can come from any JID and replies go to its bare JID", async () => {
+  it("message() can come from any JID and replies go to the sender's full JID", async () => {
     const bot = new Bot({ name: "kit" });
     bot.on("message:body", (ctx) => ctx.reply(`hi ${ctx.from}`));
     const t = await createHarness(bot);
     const [out] = await t.message("zoe@elsewhere.net/tablet", "yo");
-    expect(out!.attrs.to).toBe("zoe@elsewhere.net");
+    expect(out!.attrs.to).toBe("zoe@elsewhere.net/tablet");
     expect(out!.getChildText("body")).toBe("hi zoe@elsewhere.net/tablet");
   });
 

@@ -47,9 +47,10 @@ export function chatStates(opts: ChatStatesOptions = {}): Plugin {
     const eligible = ctx.kind === "message" && ctx.text !== undefined && !ctx.delayed && (ctx.type === "chat" || (inRooms && ctx.type === "groupchat"));
     if (!eligible) return next();
     const type = ctx.type === "groupchat" ? "groupchat" : "chat";
-    const to = type === "groupchat" ? ctx.room! : ctx.chat;
-    let r = running.get(to);
-    if (!r) running.set(to, (r = { handlers: 0, replied: false }));
+    const to = type === "groupchat" ? ctx.room! : ctx.from || ctx.chat; // where ctx.reply goes
+    const key = type === "groupchat" ? ctx.room! : ctx.chat;
+    let r = running.get(key);
+    if (!r) running.set(key, (r = { handlers: 0, replied: false }));
     r.handlers++;
     r.replied = false;
     const mine = r;
@@ -63,7 +64,7 @@ export function chatStates(opts: ChatStatesOptions = {}): Plugin {
       await next();
     } finally {
       clearTimeout(timer);
-      if (--mine.handlers === 0) running.delete(to);
+      if (--mine.handlers === 0) running.delete(key);
       if (composing && !mine.replied) await ctx.sendStanza(state(to, type, "paused"));
     }
   };

@@ -100,9 +100,9 @@ describe("chat states", () => {
     await vi.advanceTimersByTimeAsync(299);
     expect(t.sent).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
-    expect(t.sent.map(strip)).toEqual([`<message to="alice@botrun.test" type="chat"><composing xmlns="${NS.chatStates}"/></message>`]);
+    expect(t.sent.map(strip)).toEqual([`<message to="alice@botrun.test/phone" type="chat"><composing xmlns="${NS.chatStates}"/></message>`]);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(t.sent.map(strip)[1]).toBe(`<message to="alice@botrun.test" type="chat"><body>done</body><active xmlns="${NS.chatStates}"/></message>`);
+    expect(t.sent.map(strip)[1]).toBe(`<message to="alice@botrun.test/phone" type="chat"><body>done</body><active xmlns="${NS.chatStates}"/></message>`);
     expect(t.sent).toHaveLength(2);
   });
 
@@ -131,7 +131,7 @@ describe("chat states", () => {
   it("sends no chat state for a fast handler, and none in rooms", async () => {
     const t = await createHarness(slowBot(async () => {}, true));
     await t.say("quick");
-    expect(t.sent.map(strip)).toEqual([`<message to="alice@botrun.test" type="chat"><body>done</body><active xmlns="${NS.chatStates}"/></message>`]);
+    expect(t.sent.map(strip)).toEqual([`<message to="alice@botrun.test/phone" type="chat"><body>done</body><active xmlns="${NS.chatStates}"/></message>`]);
     t.clear();
     await t.joinRoom("r@conference.botrun.test", "slow");
     await t.groupchat("r@conference.botrun.test", "carol", "quick");
