@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 import { AuthConfigError } from "./errors.ts";
 import type { TokenSet, TokenStore } from "./types.ts";
 
+/** Read errors that retrying will not fix. */
+const UNREADABLE = new Set(["EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP"]);
+
 /** Default directory of the file store: `~/.botrun/tokens`. */
 export function defaultTokenDir(): string {
   return path.join(homedir(), ".botrun", "tokens");
@@ -86,14 +89,21 @@ export class FileTokenStore implements TokenStore {
     try {
       text = await fs.readFile(file, "utf8");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw new Error(`token store: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      const message = `token store: cannot read ${file}: ${code ?? "error"}`;
+      // Unreadable because of how it is set up (permissions, a directory in the way): a configuration error, not worth retrying.
+      if (code && UNREADABLE.has(code)) throw new AuthConfigError(`${message}; fix BOTRUN_TOKEN_STORE or the file's permissions`, "BOTRUN_TOKEN_STORE");
+      throw new Error(message);
     }
     try {
       return toTokenSet(JSON.parse(text));
     } catch (err) {
       // Never echo the content: it holds tokens.
-      throw new Error(`token store: ${file} is not a valid token file (${(err as Error).name}); delete it and run \`botrun auth\``);
+      throw new AuthConfigError(
+        `token store: ${file} is not a valid token file (${(err as Error).name}); delete it and run \`botrun auth\` (BOTRUN_TOKEN_STORE)`,
+        "BOTRUN_TOKEN_STORE",
+      );
     }
   }
 

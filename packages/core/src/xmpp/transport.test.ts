@@ -5,6 +5,10 @@ import { createConsoleLogger, silentLogger } from "../logger.ts";
 import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
+import { createTokenProvider } from "../auth/create-provider.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 let server: FakeServer | undefined;
 let transport: XmppTransport | undefined;
@@ -105,6 +109,31 @@ describe("XMPP transport against a scripted server", () => {
     expect(err?.exitCode).toBe(ExitCode.REAUTH);
     expect(err?.message).toContain("invalid_grant");
     expect(server.auths).toEqual([]);
+  });
+
+  it("a token provider's configuration error is fatal CONFIG at once (no refresh token yet, corrupt token store)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "botrun-store-"));
+    try {
+      writeFileSync(path.join(dir, "echo.json"), '{"refreshToken": "SECRET-RT');
+      for (const storeSpec of ["memory:", dir]) {
+        server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"] });
+        const tp = createTokenProvider({ clientId: "cid", storeSpec, accountKey: "echo", tokenUrl: "http://127.0.0.1:9/token" });
+        transport = createXmppTransport({
+          config: cfg(server.port, { XMPP_ACCESS_TOKEN: "x", XMPP_START_ATTEMPTS: "5" }),
+          tokenProvider: tp,
+          logger: silentLogger,
+        });
+        const err = await transport.start().then(() => undefined, (e: Error & { exitCode: number }) => e);
+        expect(err?.exitCode).toBe(ExitCode.CONFIG);
+        expect(err?.message).toMatch(storeSpec === dir ? /not a valid token file.*BOTRUN_TOKEN_STORE/ : /no OAuth refresh token for echo/);
+        expect(err?.message).not.toContain("SECRET-RT");
+        expect(server.connections).toBe(1);
+        await transport.stop();
+        await server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("times out a silent SASL exchange", async () => {

@@ -9,6 +9,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { registerSecret, type Logger } from "../logger.ts";
 import type { Transport, TransportEvents } from "../transport.ts";
 import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
+import { ConfigError } from "../config/errors.ts";
 import type { BotConfig, Mechanism } from "../config/config.ts";
 import { assembleClient, type XmppClientParts } from "./client.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -324,7 +325,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       try {
         return await this.#tryService(service);
       } catch (err) {
-        if (err instanceof PermanentAuthError) throw err;
+        // Not a connection problem: no other candidate will do better.
+        if (err instanceof PermanentAuthError || err instanceof ConfigError) throw err;
         last = classifyError(err, this.#step);
         await this.#teardown();
         if (service === this.#redirect && (last.step === "TCP connect" || last.step === "DNS")) this.#redirect = undefined;
@@ -419,6 +421,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #attemptFailed(err: unknown): void {
     if (err instanceof PermanentAuthError) {
       return this.#fatal(new XmppAuthError(`token provider: ${err.message} (${err.code}); run \`botrun auth\` to renew consent`, err.code), ExitCode.REAUTH);
+    }
+    if (err instanceof ConfigError) {
+      // A token provider's configuration error (no refresh token yet, unreadable token store): retrying cannot help.
+      return this.#fatal(err, ExitCode.CONFIG);
     }
     const e = classifyError(err, this.#step);
     if (e instanceof XmppAuthError) {
