@@ -1,18 +1,22 @@
 /**
- * The outbox: every `send()` lands here first. One write at a time, original order kept; it writes
- * only while online and holds stanzas while offline. When online with nothing queued or being
- * written, a stanza is written at once (no queue round trip on the echo path).
+ * The outbox: every `send()` lands here first. It writes only while online, holds stanzas while
+ * offline (a paused p-queue ordered by sequence number) and sends them after reconnect, in their
+ * original order. Writes are pipelined: up to `window` queued stanzas may be on their way to the
+ * socket at once (socket writes keep their order). When online with nothing held or being
+ * written, a stanza is written at once, skipping the queue (the echo path).
  *
  * Overflow policy (`XMPP_OUTBOX_LIMIT`, `XMPP_OUTBOX_OVERFLOW`), never a silent drop:
  * - `reject` (default): `push()` rejects with `OutboxFullError` and a warning is logged.
  * - `block`: `push()` waits until there is room (back-pressure on the caller).
  *
- * Delivery: a stanza whose write fails goes back to its original place in the queue and the
- * outbox pauses until `resume()`. With XEP-0198 the transport also puts back stanzas the server
- * never acknowledged when resumption fails (`requeue`). Without XEP-0198 a stanza counts as
- * delivered once written to the socket (at most once).
+ * Delivery: a stanza whose write fails goes back to its original place (by sequence number) and
+ * the outbox pauses until `resume()`; writes already under way on the dead socket fail too and
+ * go back the same way. With XEP-0198 the transport also puts back stanzas the server never
+ * acknowledged when resumption fails (`requeue`). Without XEP-0198 a stanza counts as delivered
+ * once written to the socket (at most once).
  */
 import type { Element } from "@xmpp/xml";
+import PQueue from "p-queue";
 import type { Logger } from "../logger.ts";
 import { OutboxFullError, TransportStoppedError } from "./errors.ts";
 import type { OutboxOverflow } from "../config/config.ts";
@@ -24,6 +28,8 @@ export interface OutboxOptions {
   /** Write one stanza to the live connection; rejects if it could not be written. */
   write(el: Element): Promise<void>;
   logger: Logger;
+  /** Stanzas that may be written but not yet confirmed written at once (default 32). */
+  window?: number;
 }
 
 const SEQ = Symbol("botrun.outbox.seq");
@@ -31,26 +37,31 @@ type Tagged = Element & { [SEQ]?: number };
 
 /** A bounded, pausable, order-keeping send queue. */
 export class Outbox {
-  /** Held stanzas, ascending by sequence number. */
-  #queue: Tagged[] = [];
-  /** The stanza being written, if any. */
-  #writing: Tagged | undefined;
-  #running = false;
+  readonly #opts: OutboxOptions;
+  /** Held and queued writes; priority = -sequence, so lower sequence numbers go first. */
+  readonly #queue: PQueue;
+  /** Writes started on the fast path and not yet settled (0 or 1). */
+  #direct = 0;
+  #online = false;
   #seq = 0;
   #closed = false;
   /** Called whenever a write settles or the queue shrinks (drain and block waiters). */
   readonly #waiters = new Set<() => void>();
-  readonly #opts: OutboxOptions;
-  readonly #onWritten = (): void => this.#written();
-  readonly #onWriteFailed = (err: unknown): void => this.#writeFailed(err);
+  readonly #onDirectWritten = (): void => {
+    this.#direct--;
+    this.#notify();
+  };
 
   constructor(opts: OutboxOptions) {
     this.#opts = opts;
+    this.#queue = new PQueue({ concurrency: opts.window ?? 32, autoStart: false });
+    // "next" fires after p-queue has updated its counts: wake drain and block waiters then.
+    this.#queue.on("next", () => this.#notify());
   }
 
   /** Stanzas waiting or being written. */
   get depth(): number {
-    return this.#queue.length + (this.#writing ? 1 : 0);
+    return this.#queue.size + this.#queue.pending + this.#direct;
   }
 
   /** Accept a stanza (see the overflow policy). Resolves once it is queued, not once it is sent. */
@@ -66,36 +77,36 @@ export class Outbox {
     }
     const t = el as Tagged;
     t[SEQ] = ++this.#seq;
-    if (this.#running && !this.#writing && this.#queue.length === 0) this.#start(t);
-    else this.#queue.push(t);
+    if (this.#online && this.#direct === 0 && this.#queue.size === 0 && this.#queue.pending === 0) this.#writeDirect(t);
+    else this.#enqueue(t);
   }
 
-  /** Put a stanza back at its original position (after a failed write or a failed SM resumption). */
+  /** Put back a stanza that was written but never acknowledged (failed XEP-0198 resumption). */
   requeue(el: Element): void {
     const t = el as Tagged;
     t[SEQ] ??= ++this.#seq;
-    this.#insert(t);
-    this.#next();
+    this.#enqueue(t);
   }
 
-  /** Start writing (we are online). */
+  /** Start (or restart) writing: the connection is online. */
   resume(): void {
-    this.#running = true;
-    this.#next();
+    this.#online = true;
+    this.#queue.start();
   }
 
-  /** Hold stanzas (we are offline). The stanza being written, if any, finishes or is requeued. */
+  /** Stop writing: the connection is gone. */
   pause(): void {
-    this.#running = false;
+    this.#online = false;
+    this.#queue.pause();
   }
 
-  /** Stop accepting stanzas. */
+  /** Refuse further pushes (stopping). Held stanzas stay until `clear()`. */
   close(): void {
     this.#closed = true;
     this.#notify();
   }
 
-  /** Resolve true once everything queued was written, false after `timeoutMs`. */
+  /** Wait until everything is written, at most `timeoutMs`. Resolves true if empty. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.depth === 0) return true;
     let timedOut = false;
@@ -109,50 +120,47 @@ export class Outbox {
     }
   }
 
-  /** Forget everything still queued; returns how many stanzas were dropped (the caller logs it). */
+  /** Drop every held stanza; returns how many (the caller logs them: never silent). */
   clear(): number {
-    const n = this.#queue.length;
-    this.#queue = [];
+    const n = this.#queue.size;
+    this.#queue.clear();
     this.#notify();
     return n;
   }
 
-  #start(el: Tagged): void {
-    this.#writing = el;
+  #writeDirect(el: Tagged): void {
+    this.#direct++;
     let p: Promise<void>;
     try {
       p = this.#opts.write(el);
     } catch (err) {
       p = Promise.reject(err);
     }
-    p.then(this.#onWritten, this.#onWriteFailed);
+    p.then(this.#onDirectWritten, (err: unknown) => {
+      this.#direct--;
+      this.#failed(el, err);
+    });
   }
 
-  #written(): void {
-    this.#writing = undefined;
-    this.#next();
-    this.#notify();
+  #enqueue(el: Tagged): void {
+    void this.#queue.add(
+      async () => {
+        try {
+          await this.#opts.write(el);
+        } catch (err) {
+          this.#failed(el, err);
+        }
+      },
+      { priority: -el[SEQ]! },
+    );
   }
 
-  #writeFailed(err: unknown): void {
-    const el = this.#writing!;
-    this.#writing = undefined;
-    this.#running = false;
+  #failed(el: Tagged, err: unknown): void {
+    this.#online = false;
+    this.#queue.pause();
     this.#opts.logger.debug("write failed, stanza kept for the next connection", { error: (err as Error)?.message });
-    this.#insert(el);
+    this.#enqueue(el);
     this.#notify();
-  }
-
-  #next(): void {
-    if (this.#running && !this.#writing && this.#queue.length > 0) this.#start(this.#queue.shift()!);
-  }
-
-  #insert(el: Tagged): void {
-    const seq = el[SEQ]!;
-    const q = this.#queue;
-    let i = q.length;
-    while (i > 0 && q[i - 1]![SEQ]! > seq) i--;
-    q.splice(i, 0, el);
   }
 
   #changed(): Promise<void> {

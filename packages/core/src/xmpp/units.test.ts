@@ -4,8 +4,7 @@ import type { SrvRecord } from "node:dns";
 import { backoffDelay } from "./backoff.ts";
 import { orderSrv } from "./srv.ts";
 import { messengerOAuth2, plain, scramSha1 } from "./sasl-mechanisms.ts";
-import { Outbox } from "./outbox.ts";
-import { OutboxFullError, classifyError } from "./errors.ts";
+import { classifyError } from "./errors.ts";
 import { silentLogger } from "../logger.ts";
 import { startKeepalive } from "./keepalive.ts";
 
@@ -49,120 +48,6 @@ describe("SASL mechanisms", () => {
     expect(final).toBe("c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=");
     expect(() => s.success(Buffer.from("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=").toString("base64"))).not.toThrow();
     expect(() => s.success(Buffer.from("v=AAAApqV8S7suAoZWja4dJRkFsKQ=").toString("base64"))).toThrow(/mismatch/);
-  });
-});
-
-describe("Outbox", () => {
-  const msg = (n: number) => xml("message", { id: String(n) });
-  it("holds stanzas while paused and writes them in order once resumed", async () => {
-    const written: string[] = [];
-    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
-    for (let i = 1; i <= 3; i++) await ob.push(msg(i));
-    expect(ob.depth).toBe(3);
-    expect(written).toEqual([]);
-    ob.resume();
-    expect(await ob.drain(1000)).toBe(true);
-    expect(written).toEqual(["1", "2", "3"]);
-  });
-  it("rejects with OutboxFullError at the limit (policy reject)", async () => {
-    const ob = new Outbox({ limit: 2, overflow: "reject", logger: silentLogger, write: async () => {} });
-    await ob.push(msg(1));
-    await ob.push(msg(2));
-    await expect(ob.push(msg(3))).rejects.toBeInstanceOf(OutboxFullError);
-  });
-  it("makes send wait for room (policy block)", async () => {
-    const written: string[] = [];
-    const ob = new Outbox({ limit: 1, overflow: "block", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
-    await ob.push(msg(1));
-    let accepted = false;
-    const p = ob.push(msg(2)).then(() => (accepted = true));
-    await Promise.resolve();
-    expect(accepted).toBe(false);
-    ob.resume();
-    await p;
-    expect(await ob.drain(1000)).toBe(true);
-    expect(written).toEqual(["1", "2"]);
-  });
-  it("puts a failed write and requeued stanzas back in their original order", async () => {
-    const written: string[] = [];
-    let fail = true;
-    const ob = new Outbox({
-      limit: 10,
-      overflow: "reject",
-      logger: silentLogger,
-      write: async (el) => {
-        if (fail && el.attrs.id === "3") {
-          fail = false;
-          throw new Error("socket gone");
-        }
-        written.push(el.attrs.id);
-      },
-    });
-    const els = [1, 2, 3, 4].map(msg);
-    for (const e of els) await ob.push(e);
-    ob.resume();
-    await ob.drain(200); // pauses itself at the failed write of 3
-    expect(written).toEqual(["1", "2"]);
-    expect(ob.depth).toBe(2);
-    ob.requeue(els[1]!); // e.g. not acknowledged before a failed SM resumption
-    ob.resume();
-    expect(await ob.drain(1000)).toBe(true);
-    expect(written).toEqual(["1", "2", "2", "3", "4"]);
-  });
-});
-
-describe("Outbox fast path", () => {
-  const msg = (n: number) => xml("message", { id: String(n) });
-  it("writes at once when online and idle, one write at a time, order kept", async () => {
-    const written: string[] = [];
-    const pending: Array<() => void> = [];
-    const ob = new Outbox({
-      limit: 10,
-      overflow: "reject",
-      logger: silentLogger,
-      write: (el) => new Promise<void>((resolve) => {
-        written.push(el.attrs.id);
-        pending.push(resolve);
-      }),
-    });
-    ob.resume();
-    await ob.push(msg(1));
-    expect(written).toEqual(["1"]); // no queue round trip
-    await ob.push(msg(2));
-    await ob.push(msg(3));
-    expect(written).toEqual(["1"]); // 1 still being written: the others wait their turn
-    expect(ob.depth).toBe(3);
-    pending.shift()!();
-    await new Promise((r) => setImmediate(r));
-    expect(written).toEqual(["1", "2"]);
-    pending.shift()!();
-    await new Promise((r) => setImmediate(r));
-    pending.shift()!();
-    expect(await ob.drain(1000)).toBe(true);
-    expect(written).toEqual(["1", "2", "3"]);
-  });
-  it("a failed direct write pauses the outbox and keeps the stanza ahead of later ones", async () => {
-    const written: string[] = [];
-    let fail = true;
-    const ob = new Outbox({
-      limit: 10,
-      overflow: "reject",
-      logger: silentLogger,
-      write: async (el) => {
-        if (fail) throw new Error("socket gone");
-        written.push(el.attrs.id);
-      },
-    });
-    ob.resume();
-    await ob.push(msg(1));
-    await new Promise((r) => setImmediate(r));
-    await ob.push(msg(2));
-    expect(ob.depth).toBe(2);
-    expect(await ob.drain(50)).toBe(false);
-    fail = false;
-    ob.resume();
-    expect(await ob.drain(1000)).toBe(true);
-    expect(written).toEqual(["1", "2"]);
   });
 });
 

@@ -1,0 +1,138 @@
+// The outbox: held while offline, original order kept across failures and requeues, pipelined
+// writes within a window, overflow policies that never drop silently.
+import { describe, expect, it } from "vitest";
+import xml from "@xmpp/xml";
+import { silentLogger } from "../logger.ts";
+import { OutboxFullError } from "./errors.ts";
+import { Outbox } from "./outbox.ts";
+
+const msg = (n: number) => xml("message", { id: String(n) });
+const tick = () => new Promise((r) => setImmediate(r));
+
+/** A fake socket: writes settle when the test says so; once dead, every write fails. */
+function fakeSocket() {
+  const written: string[] = [];
+  const pending: Array<{ id: string; settle(ok: boolean): void }> = [];
+  let dead = false;
+  return {
+    written,
+    pending,
+    kill: () => void (dead = true),
+    revive: () => void (dead = false),
+    write: (el: ReturnType<typeof xml>) =>
+      new Promise<void>((resolve, reject) => {
+        if (dead) return reject(new Error("socket gone"));
+        written.push(String(el.attrs.id));
+        pending.push({ id: String(el.attrs.id), settle: (ok) => (ok && !dead ? resolve() : reject(new Error("socket gone"))) });
+      }),
+    settleAll(ok = true) {
+      for (const p of pending.splice(0)) p.settle(ok);
+    },
+  };
+}
+
+describe("Outbox", () => {
+  it("holds stanzas while paused and writes them in order once resumed", async () => {
+    const written: string[] = [];
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
+    for (let i = 1; i <= 3; i++) await ob.push(msg(i));
+    expect(ob.depth).toBe(3);
+    expect(written).toEqual([]);
+    ob.resume();
+    expect(await ob.drain(1000)).toBe(true);
+    expect(written).toEqual(["1", "2", "3"]);
+  });
+
+  it("rejects with OutboxFullError at the limit (policy reject), keeping what it holds", async () => {
+    const ob = new Outbox({ limit: 2, overflow: "reject", logger: silentLogger, write: async () => {} });
+    await ob.push(msg(1));
+    await ob.push(msg(2));
+    await expect(ob.push(msg(3))).rejects.toBeInstanceOf(OutboxFullError);
+    expect(ob.depth).toBe(2);
+  });
+
+  it("makes push wait for room (policy block)", async () => {
+    const written: string[] = [];
+    const ob = new Outbox({ limit: 1, overflow: "block", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
+    await ob.push(msg(1));
+    let accepted = false;
+    const p = ob.push(msg(2)).then(() => (accepted = true));
+    await tick();
+    expect(accepted).toBe(false);
+    ob.resume();
+    await p;
+    expect(await ob.drain(1000)).toBe(true);
+    expect(written).toEqual(["1", "2"]);
+  });
+
+  it("writes at once when online and idle, pipelined up to the window, in order", async () => {
+    const sock = fakeSocket();
+    const ob = new Outbox({ limit: 100, overflow: "reject", logger: silentLogger, write: sock.write, window: 2 });
+    ob.resume();
+    await ob.push(msg(1));
+    expect(sock.written).toEqual(["1"]); // no queue round trip
+    for (let i = 2; i <= 4; i++) await ob.push(msg(i));
+    await tick();
+    expect(sock.written).toEqual(["1", "2", "3"]); // 1 direct, 2 and 3 pipelined; the window is full: 4 waits
+    sock.settleAll();
+    await tick();
+    await tick();
+    expect(sock.written).toEqual(["1", "2", "3", "4"]);
+    sock.settleAll();
+    expect(await ob.drain(1000)).toBe(true);
+  });
+
+  it("a dead socket fails every write under way: all go back, in their original order, before later ones", async () => {
+    const sock = fakeSocket();
+    const ob = new Outbox({ limit: 100, overflow: "reject", logger: silentLogger, write: sock.write, window: 8 });
+    ob.resume();
+    for (let i = 1; i <= 4; i++) await ob.push(msg(i));
+    await tick();
+    expect(sock.written).toEqual(["1", "2", "3", "4"]);
+    sock.pending.shift()!.settle(true); // 1 made it
+    sock.kill(); // 2, 3, 4 fail
+    sock.settleAll(false);
+    await tick();
+    await ob.push(msg(5)); // while offline: held
+    await tick();
+    expect(ob.depth).toBe(4);
+    const acked = sock.written.splice(0);
+    expect(acked).toEqual(["1", "2", "3", "4"]);
+    // A failed XEP-0198 resumption hands back 1 (written but never acknowledged).
+    ob.requeue(msg(0)); // a stanza the outbox never saw gets a new, later sequence number
+    sock.revive();
+    ob.resume();
+    for (let i = 0; i < 10 && ob.depth > 0; i++) {
+      await tick();
+      sock.settleAll();
+    }
+    expect(await ob.drain(1000)).toBe(true);
+    expect(sock.written).toEqual(["2", "3", "4", "5", "0"]);
+  });
+
+  it("requeued stanzas go back to their original place", async () => {
+    const written: string[] = [];
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
+    const els = [1, 2, 3].map(msg);
+    for (const e of els) await ob.push(e);
+    ob.resume();
+    await ob.drain(1000);
+    ob.pause();
+    await ob.push(msg(4));
+    ob.requeue(els[1]!); // 2 was written but not acknowledged
+    ob.requeue(els[2]!);
+    ob.resume();
+    expect(await ob.drain(1000)).toBe(true);
+    expect(written).toEqual(["1", "2", "3", "2", "3", "4"]);
+  });
+
+  it("clear() reports how many stanzas it dropped; close() refuses new ones", async () => {
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async () => {} });
+    await ob.push(msg(1));
+    await ob.push(msg(2));
+    ob.close();
+    await expect(ob.push(msg(3))).rejects.toThrow();
+    expect(ob.clear()).toBe(2);
+    expect(ob.depth).toBe(0);
+  });
+});
