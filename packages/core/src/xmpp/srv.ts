@@ -12,6 +12,8 @@ export interface SrvOptions {
   /** Per-query timeout in ms. */
   timeoutMs?: number;
   random?: () => number;
+  /** Aborting cancels the queries at once (the fallback is returned). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -53,6 +55,8 @@ function hostPort(name: string, port: number): string {
 export async function resolveServices(domain: string, opts: SrvOptions = {}): Promise<string[]> {
   const resolver = new Resolver({ timeout: opts.timeoutMs ?? 3000, tries: 2 });
   if (opts.dnsServers?.length) resolver.setServers(opts.dnsServers);
+  const cancel = () => resolver.cancel();
+  opts.signal?.addEventListener("abort", cancel, { once: true });
   const query = async (name: string): Promise<SrvRecord[]> => {
     try {
       return orderSrv(await resolver.resolveSrv(name), opts.random);
@@ -60,7 +64,10 @@ export async function resolveServices(domain: string, opts: SrvOptions = {}): Pr
       return [];
     }
   };
-  const [tls, tcp] = await Promise.all([query(`_xmpps-client._tcp.${domain}`), query(`_xmpp-client._tcp.${domain}`)]);
+  const [tls, tcp] = opts.signal?.aborted
+    ? [[], []]
+    : await Promise.all([query(`_xmpps-client._tcp.${domain}`), query(`_xmpp-client._tcp.${domain}`)]);
+  opts.signal?.removeEventListener("abort", cancel);
   const merged = [
     ...tls.map((r, i) => ({ r, i, uri: `xmpps://${hostPort(r.name, r.port)}`, tls: 0 })),
     ...tcp.map((r, i) => ({ r, i, uri: `xmpp://${hostPort(r.name, r.port)}`, tls: 1 })),

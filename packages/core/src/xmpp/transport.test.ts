@@ -6,6 +6,9 @@ import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
 import { createTokenProvider } from "../auth/create-provider.ts";
+import { startFakeDns } from "./fake-dns.test-util.ts";
+import { TransportStoppedError } from "./errors.ts";
+import net from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -27,6 +30,34 @@ const cfg = (port: number, env: Record<string, string> = {}): BotConfig =>
     XMPP_RECONNECT_BASE_DELAY: "0.01",
     ...env,
   })!;
+
+/** Poll `cond` every 10 ms; true once it holds, false after `ms`. */
+async function within(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** A TCP server that accepts connections and never says anything. */
+async function silentServer(): Promise<{ port: number; connections: number; close(): Promise<void> }> {
+  const socks = new Set<net.Socket>();
+  const st = { port: 0, connections: 0, close: async () => {} };
+  const srv = net.createServer((s) => {
+    st.connections++;
+    socks.add(s);
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  st.port = (srv.address() as net.AddressInfo).port;
+  st.close = async () => {
+    for (const s of socks) s.destroy();
+    await new Promise<void>((r) => srv.close(() => r()));
+  };
+  return st;
+}
 
 const provider = (tokens: string[], calls: { force: boolean }[] = []): TokenProvider => ({
   async getAccessToken(o) {
@@ -133,6 +164,30 @@ describe("XMPP transport against a scripted server", () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stop() during the SRV lookup ends the connect attempt: no connection afterwards", async () => {
+    const silent = await silentServer();
+    const dns = await startFakeDns({ "_xmpp-client._tcp.botrun.test": [{ target: "127.0.0.1", port: silent.port }] }, { hold: true });
+    try {
+      transport = createXmppTransport({
+        config: loadConfig({ XMPP_DOMAIN: "botrun.test", XMPP_DNS_SERVER: dns.address, XMPP_ACCESS_TOKEN: "tok12345", XMPP_ALLOW_INSECURE: "1", XMPP_CONNECT_TIMEOUT: "8" })!,
+        logger: silentLogger,
+      });
+      const started = transport.start().then(() => undefined, (e: unknown) => e);
+      await dns.firstQuery;
+      const t0 = Date.now();
+      const stopping = transport.stop();
+      dns.release();
+      await stopping;
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(await started).toBeInstanceOf(TransportStoppedError);
+      // The answer is out: a transport that kept going would connect within milliseconds.
+      expect(await within(() => silent.connections > 0, 500)).toBe(false);
+    } finally {
+      await dns.close();
+      await silent.close();
     }
   });
 

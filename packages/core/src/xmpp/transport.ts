@@ -103,6 +103,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #connections = 0;
   #failures = 0;
   #attempting = false;
+  /** Settles when the connect attempt under way has ended (stop() waits for it). */
+  #attemptDone: Promise<void> = Promise.resolve();
+  /** Aborts the DNS queries of the attempt under way. */
+  #abort: AbortController | undefined;
   #pending: { resolve(o: Outcome): void; reject(e: unknown): void } | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stableTimer: NodeJS.Timeout | undefined;
@@ -315,18 +319,24 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     if (this.#redirect) return [this.#redirect];
     if (this.#cfg.service) return [this.#cfg.service];
     this.#step = "DNS";
-    return resolveServices(this.#cfg.domain, { dnsServers: this.#cfg.dnsServers, random: this.#o.random });
+    this.#abort = new AbortController();
+    try {
+      return await resolveServices(this.#cfg.domain, { dnsServers: this.#cfg.dnsServers, random: this.#o.random, signal: this.#abort.signal });
+    } finally {
+      this.#abort = undefined;
+    }
   }
 
   async #connectOnce(): Promise<Outcome> {
     const candidates = await this.#candidates();
     let last: XmppConnectError | undefined;
     for (const [i, service] of candidates.entries()) {
+      if (this.#isDone()) throw new TransportStoppedError();
       try {
         return await this.#tryService(service);
       } catch (err) {
-        // Not a connection problem: no other candidate will do better.
-        if (err instanceof PermanentAuthError || err instanceof ConfigError) throw err;
+        // Stopping, or not a connection problem: no other candidate will do better.
+        if (err instanceof TransportStoppedError || err instanceof PermanentAuthError || err instanceof ConfigError) throw err;
         last = classifyError(err, this.#step);
         await this.#teardown();
         if (service === this.#redirect && (last.step === "TCP connect" || last.step === "DNS")) this.#redirect = undefined;
@@ -341,6 +351,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   }
 
   async #tryService(service: string): Promise<Outcome> {
+    if (this.#isDone()) throw new TransportStoppedError();
     const { entity } = this.#parts;
     const ms = this.#cfg.tuning.connectTimeoutMs;
     this.#step = "TCP connect";
@@ -369,6 +380,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#attemptStarted = Date.now();
     this.#state = "connecting";
     this.#connections++;
+    let ended!: () => void;
+    this.#attemptDone = new Promise<void>((r) => (ended = r));
     try {
       const outcome = await this.#connectOnce();
       this.#attempting = false;
@@ -379,6 +392,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       await this.#teardown();
       if (this.#isDone()) return;
       this.#attemptFailed(err);
+    } finally {
+      ended();
     }
   }
 
@@ -594,7 +609,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       await withTimeout(entity.stop(), left() + 2000);
     }
     this.#pending?.reject(new TransportStoppedError());
+    this.#abort?.abort();
     this.#clearTimers();
+    // A connect attempt under way ends at its next step; wait for it so no socket outlives stop().
+    await withTimeout(this.#attemptDone, left() + 2000);
     await this.#teardown();
     const dropped = this.#outbox.clear();
     if (dropped) this.#log.warn("stop: stanzas never sent", { count: dropped });
