@@ -191,6 +191,31 @@ describe("XMPP transport against a scripted server", () => {
     }
   });
 
+  it("see-other-host: only the attempt right after the redirect is immediate; later reconnects back off", async () => {
+    const target = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"] });
+    server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], seeOtherHost: () => `127.0.0.1:${target.port}` });
+    try {
+      transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234" }), logger: silentLogger, random: () => 0.5 });
+      const delays: number[] = [];
+      transport.on("reconnecting", (p) => delays.push(p.delayMs));
+      await transport.start();
+      expect(server.connections).toBe(1);
+      expect(target.connections).toBe(1);
+      expect(delays).toEqual([0]);
+      for (let i = 2; i <= 3; i++) {
+        const back = new Promise<void>((r) => transport!.once("online", () => r()));
+        target.dropAll();
+        await back;
+        expect(target.connections).toBe(i);
+      }
+      expect(delays).toHaveLength(3);
+      expect(delays.slice(1).every((d) => d > 0)).toBe(true);
+      expect(server.connections).toBe(1);
+    } finally {
+      await target.close();
+    }
+  });
+
   it("times out a silent SASL exchange", async () => {
     server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], verdict: () => "silent" });
     transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_SASL_TIMEOUT: "0.3" }), logger: silentLogger });

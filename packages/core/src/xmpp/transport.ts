@@ -74,6 +74,8 @@ type Outcome = "online" | "resumed";
 const INTERNAL = Symbol("botrun.internal");
 /** How many recent inbound message ids are remembered to drop redeliveries. */
 const SEEN_LIMIT = 5000;
+/** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
+const MAX_REDIRECTS = 5;
 const markInternal = (el: Element) => Object.assign(el, { [INTERNAL]: true });
 const PERMANENT_SASL = new Set([
   "account-disabled",
@@ -114,6 +116,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #attemptStarted = 0;
   #keepalive: Keepalive | undefined;
   #redirect: string | undefined;
+  /** A see-other-host arrived and the reconnect it calls for has not been scheduled yet. */
+  #redirectPending = false;
+  /** See-other-host redirects since the last session: past MAX_REDIRECTS they count as failures (no redirect loop). */
+  #redirectHops = 0;
   #forceRefresh = false;
   #retriedAuth = false;
   #mechanism: Mechanism | undefined;
@@ -239,6 +245,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       const current = parse(this.#redirect ?? entity.options.service ?? "xmpp://x");
       const proto = current?.protocol ?? "xmpp:";
       this.#redirect = /:\d+$|^\[.*\]:\d+$/.test(host) ? `${proto}//${host}` : `${proto}//${host.includes(":") ? `[${host}]` : host}`;
+      this.#redirectPending = ++this.#redirectHops <= MAX_REDIRECTS;
       this.#log.info("server redirects (see-other-host)", { service: this.#redirect });
     };
     this.#parts.use((ctx, next) => {
@@ -403,6 +410,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#state = "online";
     this.#retriedAuth = false;
     this.#forceRefresh = false;
+    this.#redirectHops = 0;
     this.#log.info(outcome === "resumed" ? "session resumed" : "online", { jid });
     clearTimeout(this.#stableTimer);
     this.#stableTimer = setTimeout(() => (this.#failures = 0), this.#cfg.tuning.reconnectStableAfterMs);
@@ -461,17 +469,23 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     } else if (e.exitCode === ExitCode.CONFIG) {
       return this.#fatal(e, ExitCode.CONFIG);
     }
-    if (this.#redirect && !this.#attempting && e.message.includes("see-other-host")) return this.#schedule(true);
+    // Redirected: not a failure; go to the new host at once (this attempt only).
+    if (this.#redirectPending) return this.#schedule(true);
     if (this.#start) {
       this.#start.attempts++;
       if (this.#start.attempts >= this.#cfg.tuning.startAttempts) return this.#fatal(e, ExitCode.UNAVAILABLE);
     }
     this.#log.warn("connect failed", { step: e.step, error: e.message });
-    this.#schedule(Boolean(this.#redirect) && this.#failures === 0);
+    this.#schedule();
   }
 
+  /** Schedule the next connect attempt: with backoff, or at once right after a see-other-host. */
   #schedule(immediate = false): void {
     if (this.#isDone() || this.#reconnectTimer || this.#attempting) return;
+    if (this.#redirectPending) {
+      this.#redirectPending = false;
+      immediate = true;
+    }
     this.#failures++;
     const t = this.#cfg.tuning;
     const delayMs = immediate ? 0 : backoffDelay(this.#failures, { baseMs: t.reconnectBaseDelayMs, maxMs: t.reconnectMaxDelayMs, random: this.#o.random });
@@ -501,7 +515,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#outbox.pause();
     this.#log.warn("offline", { reason });
     this.emit("offline", { reason });
-    this.#schedule(Boolean(this.#redirect));
+    this.#schedule();
   }
 
   /** The link is dead (ping or watchdog): drop the socket without waiting for a FIN. */
