@@ -54,18 +54,29 @@ export function compose<C>(middlewares: readonly MiddlewareFn<C>[], opts: Compos
   const report = opts.onUnawaitedNext;
   if (report) return composeChecked(fns, report);
   return function composed(ctx: C, next: NextFunction): Promise<void> {
-    return step(fns, ctx, next, 0, { index: -1 });
+    return step({ fns, ctx, next, index: -1 }, 0);
   };
 }
 
+/** One trip through a composed chain. */
+interface Run<C> {
+  readonly fns: MiddlewareFn<C>[];
+  readonly ctx: C;
+  readonly next: NextFunction;
+  /** The highest middleware index entered so far (the next-twice guard). */
+  index: number;
+}
+
 // Hot path. Written without named closures: tsx (esbuild keepNames) would wrap every
-// per-call named function in a defineProperty call, which costs ~5× here.
-function step<C>(fns: MiddlewareFn<C>[], ctx: C, next: NextFunction, i: number, state: { index: number }): Promise<void> {
-  if (i <= state.index) return Promise.reject(new NextCalledTwiceError());
-  state.index = i;
-  if (i === fns.length) return next();
+// per-call named function in a defineProperty call, which costs ~5x here. The per-level
+// closure captures only `run` and `i`.
+function step<C>(run: Run<C>, i: number): Promise<void> {
+  if (i <= run.index) return Promise.reject(new NextCalledTwiceError());
+  run.index = i;
+  const fns = run.fns;
+  if (i === fns.length) return run.next();
   try {
-    const r = fns[i]!(ctx, () => step(fns, ctx, next, i + 1, state));
+    const r = fns[i]!(run.ctx, () => step(run, i + 1));
     if (r instanceof Promise) return r as Promise<void>;
     return r !== undefined && isThenable(r) ? (r as Promise<void>) : RESOLVED;
   } catch (err) {
