@@ -91,9 +91,23 @@ export class Context {
     this.type = attrs.type ?? (this.kind === "message" ? "normal" : this.kind === "presence" ? "available" : "get");
     this.from = attrs.from ?? "";
     this.to = attrs.to ?? bot.jid ?? "";
-    const body = this.kind === "message" ? stanza.getChildText("body") : null;
-    this.text = body ?? undefined;
-    const isRoom = this.type === "groupchat" || (this.kind === "presence" && stanza.getChild("x", NS.mucUser) !== undefined);
+    // One pass over the children instead of a getChild() scan per question.
+    let body: string | undefined;
+    let mucUser = false;
+    let delayed = false;
+    let show: string | undefined;
+    let status: string | undefined;
+    for (const child of stanza.children) {
+      if (typeof child === "string") continue;
+      const n = child.name;
+      if (n === "body") body ??= child.text();
+      else if (n === "x") mucUser ||= child.attrs.xmlns === NS.mucUser;
+      else if (n === "delay") delayed ||= child.attrs.xmlns === NS.delay;
+      else if (n === "show") show ??= child.text();
+      else if (n === "status") status ??= child.text();
+    }
+    this.text = this.kind === "message" ? body : undefined;
+    const isRoom = this.type === "groupchat" || (this.kind === "presence" && mucUser);
     const slash = this.from.indexOf("/");
     if (isRoom) {
       this.room = bare(this.from);
@@ -102,13 +116,13 @@ export class Context {
       this.room = undefined;
       this.nick = undefined;
     }
-    const mucPrivate = this.type === "chat" && stanza.getChild("x", NS.mucUser) !== undefined;
+    const mucPrivate = this.type === "chat" && mucUser;
     this.chat = this.room ?? (mucPrivate ? this.from : bare(this.from));
-    this.delayed = stanza.getChild("delay", NS.delay) !== undefined;
+    this.delayed = delayed;
     this.error = this.type === "error" ? readStanzaError(stanza) : undefined;
     if (this.kind === "presence") {
-      this.show = (stanza.getChildText("show") as Show | null) ?? "online";
-      this.status = stanza.getChildText("status") ?? undefined;
+      this.show = (show as Show | undefined) ?? "online";
+      this.status = status;
     } else {
       this.show = undefined;
       this.status = undefined;

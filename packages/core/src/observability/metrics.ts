@@ -133,11 +133,15 @@ export class ServiceMetrics {
       status.exitCode = p.exitCode;
       this.#setState(bot.name, status, "failed");
     };
+    // Per-stanza metrics use children bound once: no label hashing on the hot path.
+    const inBot = this.#in.labels(b);
+    const outBot = this.#out.labels(b);
+    const latencyBot = this.#latency.labels(b);
     const onHandled = (p: RuntimeEvents["handled"]) => {
-      this.#in.inc(b);
-      this.#latency.observe(b, p.durationMs / 1000);
+      inBot.inc();
+      latencyBot.observe(p.durationMs / 1000);
     };
-    const onSent = () => this.#out.inc(b);
+    const onSent = () => outBot.inc();
     const onError = () => this.#errors.inc(b);
     const onDropped = (p: RuntimeEvents["dropped"]) => this.#dropped.inc({ ...b, reason: p.reason });
     const onStopped = (p: RuntimeEvents["stopped"]) => {
