@@ -35,6 +35,7 @@ export interface XmppEntity {
   on(event: string, fn: (...args: never[]) => void): unknown;
   removeListener(event: string, fn: (...args: never[]) => void): unknown;
   removeAllListeners(event?: string): unknown;
+  listeners(event: string): ((...args: never[]) => void)[];
 }
 
 /** XEP-0198 state as xmpp.js keeps it. */
@@ -48,6 +49,8 @@ export interface StreamManagementState {
   timeout: number;
   requestAckInterval: number;
   outbound_q: { stanza: Element }[];
+  /** XEP-0198 count of our stanzas acknowledged on this stream. */
+  outbound: number;
   on(event: "ack" | "fail", fn: (stanza: Element) => void): unknown;
   on(event: "resumed", fn: () => void): unknown;
   removeAllListeners(event?: string): unknown;

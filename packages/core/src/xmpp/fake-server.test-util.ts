@@ -9,6 +9,8 @@ export interface FakeServer {
   /** Raw inbound bytes of all connections. */
   received: string[];
   connections: number;
+  /** Ids of the `<message>`s each connection received (index 0: connection 1). */
+  messages: string[][];
   /** Drop every open connection (no stream close), as a crashing server would. */
   dropAll(): void;
   close(): Promise<void>;
@@ -22,40 +24,44 @@ export interface FakeServerOptions {
   blackHoleAfterOnline?: boolean;
   /** Answer the stream header of connection `n` (1-based) with a see-other-host stream error to this host, if any. */
   seeOtherHost?: (n: number) => string | undefined;
+  /** Offer XEP-0198 and answer `<enable/>` on connection `n` like this (`silent`: never); `<r/>` is answered with `<a h>`. */
+  sm?: (n: number) => "enabled" | "enabled-no-resume" | "failed" | "silent";
+  /** Drop connection `n` instead of handling this message. */
+  dropOnMessage?: (n: number, id: string) => boolean;
 }
 
 export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServer> {
   const sockets = new Set<net.Socket>();
-  const state: FakeServer = { port: 0, auths: [], received: [], connections: 0, dropAll: () => {}, close: async () => {} };
+  const state: FakeServer = { port: 0, auths: [], received: [], connections: 0, messages: [], dropAll: () => {}, close: async () => {} };
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
     const n = ++state.connections;
+    const messages: string[] = (state.messages[n - 1] = []);
+    let handled = 0;
     let buf = "";
     let authed = false;
     let online = false;
     const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='s${n}' from='localhost' version='1.0'>`;
-    sock.on("data", (d) => {
-      const s = d.toString("utf8");
-      state.received.push(s);
-      if (online && opts.blackHoleAfterOnline) return;
-      buf += s;
-      for (;;) {
-        let m: RegExpMatchArray | null;
-        if ((m = buf.match(/<stream:stream[^>]*>/))) {
-          buf = buf.slice(m.index! + m[0].length);
+    const handlers: [RegExp, (m: RegExpMatchArray) => boolean | void][] = [
+      [
+        /<stream:stream[^>]*>/,
+        () => {
           const redirect = authed ? undefined : opts.seeOtherHost?.(n);
           if (redirect) {
             sock.end(`${header}<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>${redirect}</see-other-host></stream:error></stream:stream>`);
-            return;
+            return false;
           }
           const feats = authed
-            ? `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>`
+            ? `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>${opts.sm ? "<sm xmlns='urn:xmpp:sm:3'/>" : ""}</stream:features>`
             : `<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${opts.mechanisms.map((x) => `<mechanism>${x}</mechanism>`).join("")}</mechanisms></stream:features>`;
           sock.write(header + feats);
-        } else if ((m = buf.match(/<auth [^>]*mechanism=["']([^"']+)["'][^>]*>([^<]*)<\/auth>/))) {
-          buf = buf.slice(m.index! + m[0].length);
+        },
+      ],
+      [
+        /<auth [^>]*mechanism=["']([^"']+)["'][^>]*>([^<]*)<\/auth>/,
+        (m) => {
           const auth = { mechanism: m[1]!, text: m[2]! };
           state.auths.push(auth);
           const v = opts.verdict?.(auth, state.auths.length) ?? "success";
@@ -65,17 +71,63 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
           } else if (v === "not-authorized") {
             sock.write(`<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>`);
           }
-        } else if ((m = buf.match(/<iq [^>]*id=["']([^"']+)["'][^>]*>\s*<bind[\s\S]*?<\/iq>/))) {
-          buf = buf.slice(m.index! + m[0].length);
+        },
+      ],
+      [
+        /<iq [^>]*id=["']([^"']+)["'][^>]*>\s*<bind[\s\S]*?<\/iq>/,
+        (m) => {
           sock.write(`<iq type='result' id='${m[1]}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>bot@localhost/r${n}</jid></bind></iq>`);
           online = true;
-        } else if ((m = buf.match(/<iq [^>]*id=["']([^"']+)["'][^>]*>\s*<ping[\s\S]*?<\/iq>/))) {
-          buf = buf.slice(m.index! + m[0].length);
+        },
+      ],
+      [
+        /<iq [^>]*id=["']([^"']+)["'][^>]*>\s*<ping[\s\S]*?<\/iq>/,
+        (m) => {
+          handled++;
           sock.write(`<iq type='result' id='${m[1]}' from='localhost'/>`);
-        } else if ((m = buf.match(/<\/stream:stream>/))) {
-          buf = buf.slice(m.index! + m[0].length);
-          sock.end("</stream:stream>");
-        } else break;
+        },
+      ],
+      [
+        /<enable [^>]*\/>/,
+        () => {
+          const how = opts.sm?.(n) ?? "silent";
+          if (how === "enabled") sock.write(`<enabled xmlns='urn:xmpp:sm:3' id='sm${n}' resume='true'/>`);
+          else if (how === "enabled-no-resume") sock.write(`<enabled xmlns='urn:xmpp:sm:3'/>`);
+          else if (how === "failed") sock.write(`<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>`);
+        },
+      ],
+      [/<r xmlns=['"]urn:xmpp:sm:3['"]\/>/, () => void sock.write(`<a xmlns='urn:xmpp:sm:3' h='${handled}'/>`)],
+      [/<a xmlns=['"]urn:xmpp:sm:3['"][^>]*\/>/, () => {}],
+      [
+        /<message\b[^>]*?(?:\/>|>[\s\S]*?<\/message>)/,
+        (m) => {
+          const id = m[0].match(/\bid=["']([^"']*)["']/)?.[1] ?? "";
+          if (opts.dropOnMessage?.(n, id)) {
+            sock.destroy();
+            return false;
+          }
+          messages.push(id);
+          handled++;
+        },
+      ],
+      [/<(?:presence|iq)\b[^>]*?\/>|<(presence|iq)\b[\s\S]*?<\/\1>/, () => void handled++],
+      [/<\/stream:stream>/, () => void sock.end("</stream:stream>")],
+    ];
+    sock.on("data", (d) => {
+      const s = d.toString("utf8");
+      state.received.push(s);
+      if (online && opts.blackHoleAfterOnline) return;
+      buf += s;
+      // Handle complete elements in stream order.
+      for (;;) {
+        let best: { m: RegExpMatchArray; h: (m: RegExpMatchArray) => boolean | void } | undefined;
+        for (const [re, h] of handlers) {
+          const m = buf.match(re);
+          if (m && (!best || m.index! < best.m.index!)) best = { m, h };
+        }
+        if (!best) break;
+        buf = buf.slice(best.m.index! + best.m[0].length);
+        if (best.h(best.m) === false) return;
       }
     });
   });

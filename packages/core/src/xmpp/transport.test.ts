@@ -9,6 +9,7 @@ import { createTokenProvider } from "../auth/create-provider.ts";
 import { startFakeDns } from "./fake-dns.test-util.ts";
 import { TransportStoppedError } from "./errors.ts";
 import net from "node:net";
+import xml from "@xmpp/xml";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -214,6 +215,64 @@ describe("XMPP transport against a scripted server", () => {
     } finally {
       await target.close();
     }
+  });
+
+  describe("XEP-0198 enable", () => {
+    const msg = (id: string) => xml("message", { to: "peer@localhost", type: "chat", id }, xml("body", {}, id));
+    const errors: string[] = [];
+    const logger = createConsoleLogger({ level: "warn", write: (l) => void errors.push(l) });
+
+    it("nothing is written between <enable/> and <enabled/>; stanzas sent meanwhile arrive on the next stream", async () => {
+      errors.length = 0;
+      // Connection 1 never answers <enable/> and dies on the first message it sees.
+      server = await startFakeServer({ mechanisms: ["PLAIN"], sm: (n) => (n === 1 ? "silent" : "enabled"), dropOnMessage: (n) => n === 1 });
+      transport = createXmppTransport({
+        config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", XMPP_SM_ACK_TIMEOUT: "0.3" }),
+        logger,
+      });
+      await transport.start();
+      await transport.send(msg("m1"));
+      await transport.send(msg("m2"));
+      expect(await within(() => server!.connections === 2 && transport!.streamManagement, 3000)).toBe(true);
+      await transport.send(msg("m3"));
+      expect(await within(() => server!.messages[1]!.length === 3 && transport!.unackedCount === 0, 3000)).toBe(true);
+      expect(server.messages).toEqual([[], ["m1", "m2", "m3"]]);
+      expect(transport.outboxDepth).toBe(0);
+      expect(errors.join("\n")).not.toMatch(/queue should be empty/);
+    });
+
+    it("stanzas unacknowledged on a stream that cannot be resumed are sent again on the next one", async () => {
+      errors.length = 0;
+      // Connection 1 enables SM without resumption, never acknowledges, and dies on m2.
+      server = await startFakeServer({ mechanisms: ["PLAIN"], sm: (n) => (n === 1 ? "enabled-no-resume" : "enabled"), dropOnMessage: (n, id) => n === 1 && id === "m2" });
+      transport = createXmppTransport({ config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN" }), logger });
+      await transport.start();
+      expect(await within(() => transport!.streamManagement, 3000)).toBe(true);
+      await transport.send(msg("m1"));
+      await transport.send(msg("m2"));
+      expect(await within(() => server!.connections === 2 && server!.messages[1]!.length === 2, 3000)).toBe(true);
+      expect(server.messages).toEqual([["m1"], ["m1", "m2"]]);
+      expect(await within(() => transport!.unackedCount === 0, 3000)).toBe(true);
+      expect(errors.join("\n")).not.toMatch(/queue should be empty/);
+    });
+
+    it("<failed/> to <enable/>: the stream goes on without XEP-0198 and nothing stays queued for acks", async () => {
+      errors.length = 0;
+      server = await startFakeServer({ mechanisms: ["PLAIN"], sm: (n) => (n === 1 ? "failed" : "enabled") });
+      transport = createXmppTransport({ config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN" }), logger });
+      await transport.start();
+      await transport.send(msg("m1"));
+      expect(await within(() => server!.messages[0]!.length === 1, 3000)).toBe(true);
+      expect(transport.unackedCount).toBe(0);
+      expect(transport.streamManagement).toBe(false);
+      const back = new Promise<void>((r) => transport!.once("online", () => r()));
+      server.dropAll();
+      await back;
+      await transport.send(msg("m2"));
+      expect(await within(() => server!.messages[1]?.length === 1 && transport!.streamManagement, 3000)).toBe(true);
+      expect(server.messages).toEqual([["m1"], ["m2"]]);
+      expect(errors.join("\n")).not.toMatch(/queue should be empty/);
+    });
   });
 
   it("times out a silent SASL exchange", async () => {

@@ -72,6 +72,8 @@ type State = "new" | "connecting" | "online" | "waiting" | "stopping" | "stopped
 type Outcome = "online" | "resumed";
 
 const INTERNAL = Symbol("botrun.internal");
+const NS_SM = "urn:xmpp:sm:3";
+const NS_STREAMS = "http://etherx.jabber.org/streams";
 /** How many recent inbound message ids are remembered to drop redeliveries. */
 const SEEN_LIMIT = 5000;
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
@@ -127,6 +129,17 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #stopPromise: Promise<void> | undefined;
   /** `pauseInbound()` took effect: inbound stanzas are neither delivered nor acknowledged. */
   #inboundPaused = false;
+  /**
+   * XEP-0198 enabling is settled on this stream: `<enabled/>` or `<failed/>` answered our
+   * `<enable/>`, or the server offers no XEP-0198. Until then the outbox holds stanzas: one written
+   * meanwhile is neither covered by a resumable session nor known to be delivered.
+   */
+  #smSettled = true;
+  /** The stream's XEP-0198 negotiation starts with `<resume/>` (its `<failed/>` is not the answer to `<enable/>`). */
+  #smResuming = false;
+  #smEnableTimer: NodeJS.Timeout | undefined;
+  /** `nonza` listeners of a fresh client; others are procedures of a dead stream, removed on teardown. */
+  #baseNonzaListeners = new Set<unknown>();
   /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
   readonly #seen = new Set<string>();
 
@@ -164,6 +177,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       write: (el) => this.#write(el),
     });
     this.#wire();
+    this.#baseNonzaListeners = new Set(this.#parts.entity.listeners("nonza"));
   }
 
   get jid(): string | undefined {
@@ -231,7 +245,11 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       if (this.#state === "stopping" || this.#state === "stopped") return;
       this.#log.warn("connection error", { error: oneLine(err) });
     });
-    entity.on("disconnect", (info: { reason?: unknown } | undefined) => this.#onDisconnect(info));
+    entity.on("disconnect", (info: { reason?: unknown } | undefined) => {
+      this.#rescueUnresumable();
+      this.#onDisconnect(info);
+    });
+    entity.on("nonza", (el: Element) => this.#onNonza(el));
     entity.on("online", () => this.#pending?.resolve("online"));
     sm.on("resumed", () => this.#pending?.resolve("resumed"));
     entity.on("element", () => this.#keepalive?.touch());
@@ -265,6 +283,55 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       }
       return next();
     });
+  }
+
+  /** Track XEP-0198 negotiation: hold the outbox until `<enable/>` is answered. */
+  #onNonza(el: Element): void {
+    const { sm } = this.#parts;
+    if (el.is("features", NS_STREAMS)) {
+      this.#smSettled = !el.getChild("sm", NS_SM);
+      this.#smResuming = !this.#smSettled && Boolean(sm.id);
+      return;
+    }
+    if (el.attrs.xmlns !== NS_SM) return;
+    if (el.name === "resumed") {
+      this.#smSettled = true;
+    } else if (el.name === "failed" && this.#smResuming) {
+      this.#smResuming = false; // resumption refused: binding and <enable/> follow
+    } else if (el.name === "enabled" || el.name === "failed") {
+      if (el.name === "failed") {
+        // Written on a stream without XEP-0198: delivered at most once, never acknowledged.
+        sm.outbound_q = [];
+        sm.outbound = 0;
+        this.#log.warn("server refused XEP-0198 (<failed/> to <enable/>); no delivery guarantee on this stream");
+      }
+      this.#smSettled = true;
+      clearTimeout(this.#smEnableTimer);
+      if (this.#state === "online") this.#outbox.resume();
+    }
+  }
+
+  /**
+   * On disconnect: stanzas written on a stream that cannot be resumed (`<enable/>` never answered,
+   * or XEP-0198 enabled without resumption) and not acknowledged go back into the outbox, in their
+   * original order, for the next stream (at least once). xmpp.js would keep them queued for a
+   * resumption that never comes, and its next `<enable/>` would fail on the non-empty queue.
+   */
+  #rescueUnresumable(): void {
+    const { sm } = this.#parts;
+    clearTimeout(this.#smEnableTimer);
+    if (sm.id || sm.outbound_q.length === 0) return;
+    const q = sm.outbound_q;
+    sm.outbound_q = [];
+    sm.outbound = 0;
+    if (this.#state === "stopping" || this.#state === "stopped") return;
+    let n = 0;
+    for (const { stanza } of q) {
+      if ((stanza as { [INTERNAL]?: boolean })[INTERNAL]) continue;
+      this.#outbox.requeue(stanza);
+      n++;
+    }
+    if (n) this.#log.info("unacknowledged stanzas of an unresumable stream will be sent again", { count: n });
   }
 
   /**
@@ -428,7 +495,14 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     });
     if (outcome === "online") {
       entity.send(markInternal(xml("presence"))).catch(() => {});
-      this.#outbox.resume();
+      if (this.#smSettled) this.#outbox.resume();
+      else {
+        // Held until <enabled/> or <failed/> (#onNonza); a server that never answers is dead.
+        clearTimeout(this.#smEnableTimer);
+        const ms = Math.min(this.#cfg.tuning.smAckTimeoutMs, this.#cfg.tuning.connectTimeoutMs);
+        this.#smEnableTimer = setTimeout(() => !this.#smSettled && this.#dead(`no answer to <enable/> within ${ms} ms`), ms);
+        this.#smEnableTimer.unref();
+      }
       this.emit("online", { jid, resumed: false });
     } else {
       this.#outbox.resume();
@@ -550,6 +624,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     const { entity } = this.#parts;
     this.#keepalive?.stop();
     this.#keepalive = undefined;
+    clearTimeout(this.#smEnableTimer);
+    // Procedures (e.g. xmpp.js's <enable/>) of a dead stream would otherwise answer the next stream's nonzas.
+    for (const l of entity.listeners("nonza")) if (!this.#baseNonzaListeners.has(l)) entity.removeListener("nonza", l);
     if (entity.socket) {
       const closed = new Promise<void>((resolve) => {
         const done = () => {
@@ -593,6 +670,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   }
 
   #clearTimers(): void {
+    clearTimeout(this.#smEnableTimer);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     clearTimeout(this.#stableTimer);
@@ -612,7 +690,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     const deadline = Date.now() + budget;
     const left = () => Math.max(0, deadline - Date.now());
     if (was === "online" && entity.status === "online") {
-      if (!(await this.#outbox.drain(left()))) this.#log.warn("stop: outbox not flushed in time", { left: this.#outbox.depth });
+      // The outbox is held while <enable/> is unanswered: give the server a moment, not the whole budget.
+      if (!this.#smSettled) await until(() => this.#smSettled, Math.min(left(), 2000));
+      if (!this.#smSettled) this.#log.warn("stop: XEP-0198 <enable/> unanswered; outbox not flushed", { left: this.#outbox.depth });
+      else if (!(await this.#outbox.drain(left()))) this.#log.warn("stop: outbox not flushed in time", { left: this.#outbox.depth });
       await withTimeout(entity.send(xml("presence", { type: "unavailable" })), left());
       if (sm.enabled && sm.outbound_q.length > 0) {
         entity.send(xml("r", { xmlns: "urn:xmpp:sm:3" })).catch(() => {});
