@@ -40,7 +40,7 @@ export async function startFakeDns(records: Record<string, FakeSrv[]>, opts: { h
     header.writeUInt16BE(answers.length ? 0x8180 : 0x8183, 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answers.length, 6);
-    const parts = [header, msg.subarray(12, end + 4)];
+    const parts: Buffer[] = [header, Buffer.from(msg.subarray(12, end + 4))];
     for (const a of answers) {
       const target = encodeName(a.target);
       const rr = Buffer.alloc(12 + 6);
