@@ -20,6 +20,7 @@ export interface XmppEntity {
   status: string;
   jid: { toString(): string; bare(): { toString(): string } } | null;
   socket: unknown;
+  parser: unknown;
   options: { domain: string; service?: string; lang?: string };
   timeout: number;
   isSecure(): boolean;

@@ -26,6 +26,8 @@ export interface FakeServerOptions {
   seeOtherHost?: (n: number) => string | undefined;
   /** Offer XEP-0198 and answer `<enable/>` on connection `n` like this (`silent`: never); `<r/>` is answered with `<a h>`. */
   sm?: (n: number) => "enabled" | "enabled-no-resume" | "failed" | "silent";
+  /** Answer this message on connection `n` with a stream error, then ignore the connection (it stays open). */
+  streamErrorOnMessage?: (n: number, id: string) => boolean;
   /** Drop connection `n` instead of handling this message. */
   dropOnMessage?: (n: number, id: string) => boolean;
 }
@@ -43,6 +45,7 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
     let buf = "";
     let authed = false;
     let online = false;
+    let hung = false;
     const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='s${n}' from='localhost' version='1.0'>`;
     const handlers: [RegExp, (m: RegExpMatchArray) => boolean | void][] = [
       [
@@ -102,6 +105,11 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
         /<message\b[^>]*?(?:\/>|>[\s\S]*?<\/message>)/,
         (m) => {
           const id = m[0].match(/\bid=["']([^"']*)["']/)?.[1] ?? "";
+          if (opts.streamErrorOnMessage?.(n, id)) {
+            sock.write(`<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`);
+            hung = true;
+            return false;
+          }
           if (opts.dropOnMessage?.(n, id)) {
             sock.destroy();
             return false;
@@ -116,7 +124,7 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
     sock.on("data", (d) => {
       const s = d.toString("utf8");
       state.received.push(s);
-      if (online && opts.blackHoleAfterOnline) return;
+      if ((online && opts.blackHoleAfterOnline) || hung) return;
       buf += s;
       // Handle complete elements in stream order.
       for (;;) {

@@ -275,6 +275,26 @@ describe("XMPP transport against a scripted server", () => {
     });
   });
 
+  it("a stream error with the server never closing: one reconnect, and the old stream's close does not touch the new one", async () => {
+    server = await startFakeServer({ mechanisms: ["PLAIN"], streamErrorOnMessage: (n) => n === 1 });
+    transport = createXmppTransport({
+      config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", XMPP_CONNECT_TIMEOUT: "1" }),
+      logger: silentLogger,
+    });
+    const offline: string[] = [];
+    transport.on("offline", (p) => offline.push(p.reason));
+    await transport.start();
+    const back = new Promise<void>((r) => transport!.once("online", () => r()));
+    await transport.send(xml("message", { to: "peer@localhost", id: "boom" }, xml("body", {}, "x")));
+    await back;
+    expect(server.connections).toBe(2);
+    await transport.send(xml("message", { to: "peer@localhost", id: "m2" }, xml("body", {}, "x")));
+    expect(await within(() => server!.messages[1]?.length === 1, 2000)).toBe(true);
+    // xmpp.js gives up waiting for the old stream's close after 1 s (XMPP_CONNECT_TIMEOUT); the new stream must survive that.
+    expect(await within(() => offline.length > 1 || server!.connections > 2, 3000)).toBe(false);
+    expect(transport.jid).toBe("bot@localhost/r2");
+  });
+
   it("times out a silent SASL exchange", async () => {
     server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], verdict: () => "silent" });
     transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_SASL_TIMEOUT: "0.3" }), logger: silentLogger });

@@ -138,6 +138,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   /** The stream's XEP-0198 negotiation starts with `<resume/>` (its `<failed/>` is not the answer to `<enable/>`). */
   #smResuming = false;
   #smEnableTimer: NodeJS.Timeout | undefined;
+  /** Our XEP-0198 ack timeout: armed by an outgoing `<r/>`, cleared by any inbound element. */
+  #ackTimer: NodeJS.Timeout | undefined;
+  /** xmpp.js's `disconnect()` under way (a stream error, `stop()`): it must end before a new socket is attached. */
+  #closing: Promise<unknown> | undefined;
   /** `nonza` listeners of a fresh client; others are procedures of a dead stream, removed on teardown. */
   #baseNonzaListeners = new Set<unknown>();
   /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
@@ -176,6 +180,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       logger: this.#log,
       write: (el) => this.#write(el),
     });
+    // xmpp.js's own ack timeout calls entity.disconnect(), which closes "the" socket when it ends:
+    // by then possibly the next connection's. Ours drops the dead socket instead (#dead).
+    this.#parts.sm.timeout = 0;
+    this.#trackDisconnects();
     this.#wire();
     this.#baseNonzaListeners = new Set(this.#parts.entity.listeners("nonza"));
   }
@@ -244,6 +252,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       if (this.#pending) return this.#pending.reject(err);
       if (this.#state === "stopping" || this.#state === "stopped") return;
       this.#log.warn("connection error", { error: oneLine(err) });
+      // The stream is over (xmpp.js now waits for the server's close): go offline at once.
+      if (err.name === "StreamError") this.#dead(oneLine(err));
     });
     entity.on("disconnect", (info: { reason?: unknown } | undefined) => {
       this.#rescueUnresumable();
@@ -252,7 +262,22 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     entity.on("nonza", (el: Element) => this.#onNonza(el));
     entity.on("online", () => this.#pending?.resolve("online"));
     sm.on("resumed", () => this.#pending?.resolve("resumed"));
-    entity.on("element", () => this.#keepalive?.touch());
+    entity.on("element", () => {
+      this.#keepalive?.touch();
+      if (this.#ackTimer) {
+        clearTimeout(this.#ackTimer);
+        this.#ackTimer = undefined;
+      }
+    });
+    entity.on("send", (el: Element) => {
+      if (this.#ackTimer || !el.is("r", NS_SM) || this.#state !== "online") return;
+      const ms = this.#cfg.tuning.smAckTimeoutMs;
+      this.#ackTimer = setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.#dead(`no XEP-0198 ack within ${ms} ms`);
+      }, ms);
+      this.#ackTimer.unref();
+    });
     sm.on("fail", (stanza) => {
       if (this.#state === "stopping" || this.#state === "stopped" || (stanza as { [INTERNAL]?: boolean })[INTERNAL]) return;
       this.#outbox.requeue(stanza);
@@ -283,6 +308,21 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       }
       return next();
     });
+  }
+
+  /** Remember each `entity.disconnect()` under way (xmpp.js calls it on stream errors and in `stop()`). */
+  #trackDisconnects(): void {
+    const { entity } = this.#parts;
+    const disconnect = entity.disconnect.bind(entity);
+    entity.disconnect = () => {
+      const p = disconnect();
+      this.#closing = p;
+      const done = () => {
+        if (this.#closing === p) this.#closing = undefined;
+      };
+      p.then(done, done);
+      return p;
+    };
   }
 
   /** Track XEP-0198 negotiation: hold the outbox until `<enable/>` is answered. */
@@ -427,6 +467,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   async #tryService(service: string): Promise<Outcome> {
     if (this.#isDone()) throw new TransportStoppedError();
     const { entity } = this.#parts;
+    // Whatever is left of the previous stream (socket, parser, a close under way, procedures) goes first.
+    if (entity.socket || entity.parser || this.#closing) await this.#teardown();
+    if (this.#isDone()) throw new TransportStoppedError();
     const ms = this.#cfg.tuning.connectTimeoutMs;
     this.#step = "TCP connect";
     this.#log = this.#o.logger.child({ component: "xmpp", conn: this.#connections, service });
@@ -583,6 +626,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
 
   #wentOffline(reason: string): void {
     this.#state = "waiting";
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     this.#keepalive?.stop();
     this.#keepalive = undefined;
     clearTimeout(this.#stableTimer);
@@ -605,8 +650,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     if (this.#isDone() || this.#state === "new") return;
     const { entity } = this.#parts;
     if (this.#state === "online" && (entity.status !== "online" || !entity.socket)) {
-      this.#log.warn("watchdog: session lost without a disconnect event");
-      return this.#wentOffline("connection lost");
+      // E.g. xmpp.js closing the stream after a stream error: drop the socket now, the close reports it.
+      this.#log.warn("watchdog: session lost without a disconnect event", { status: entity.status });
+      return this.#dead("connection lost");
     }
     if (this.#state === "waiting" && !this.#reconnectTimer && !this.#attempting) {
       this.#log.warn("watchdog: no reconnect scheduled, scheduling one");
@@ -640,6 +686,12 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       destroySocket(entity.socket);
       await closed;
     }
+    if (this.#closing) {
+      // xmpp.js's disconnect() may be waiting for the peer's </stream:stream>: the socket is gone, so
+      // end that wait now; it then finds no socket and finishes without touching the next one.
+      (entity.parser as { emit?: (e: string) => void } | null)?.emit?.("end");
+      await withTimeout(this.#closing, entity.timeout + 1000);
+    }
     entity._detachParser();
   }
 
@@ -671,6 +723,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
 
   #clearTimers(): void {
     clearTimeout(this.#smEnableTimer);
+    clearTimeout(this.#ackTimer);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     clearTimeout(this.#stableTimer);
