@@ -14,6 +14,7 @@ import { startHttpEndpoint, type HttpEndpoint } from "../observability/http-serv
 import { ServiceMetrics } from "../observability/metrics.ts";
 import { createPinoLogger, isLogLevel, logFormatFrom } from "../observability/pino-logger.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
+import { TransportStoppedError } from "../xmpp/errors.ts";
 import { botEnv, type Env } from "./env.ts";
 import { loadBot } from "./resolve-bot.ts";
 import { buildTransport, type TransportMode } from "./transport-factory.ts";
@@ -190,6 +191,8 @@ export async function runBots(opts: RunOptions): Promise<number> {
       try {
         await rt.start();
       } catch (error) {
+        // Stopped (a signal, the end of input) before it was connected: not an error.
+        if (error instanceof TransportStoppedError) return rt.stop(ExitCode.OK);
         errorLine(oneLine(error, rt.bot.name));
         await rt.stop(errorExitCode(error));
       }

@@ -15,6 +15,13 @@ import { makeConnectionClasses, type TlsSettings } from "./sockets.ts";
 import { starttlsFeature } from "./starttls.ts";
 import { NS_SASL, saslFeature, type SaslFeatureOptions } from "./sasl.ts";
 
+/** Marks stanzas the transport writes itself (presence, pings, ping replies): never requeued for a later stream. */
+export const INTERNAL = Symbol("botrun.internal");
+/** Mark `el` as internal (see `INTERNAL`). */
+export const markInternal = <T extends Element>(el: T): T => Object.assign(el, { [INTERNAL]: true });
+/** True for stanzas marked with `markInternal`. */
+export const isInternal = (el: Element): boolean => Boolean((el as { [INTERNAL]?: boolean })[INTERNAL]);
+
 /** The xmpp.js entity as the transport uses it. */
 export interface XmppEntity {
   status: string;
@@ -152,7 +159,7 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   middleware.use(async ({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
     if (stanza.is("iq") && stanza.attrs.type === "get" && stanza.getChild("ping", "urn:xmpp:ping")) {
       await entity
-        .send(xml("iq", { type: "result", id: stanza.attrs.id, ...(stanza.attrs.from ? { to: stanza.attrs.from } : {}) }))
+        .send(markInternal(xml("iq", { type: "result", id: stanza.attrs.id, ...(stanza.attrs.from ? { to: stanza.attrs.from } : {}) })))
         .catch(() => {});
       return undefined;
     }

@@ -9,6 +9,8 @@ export interface FakeServer {
   /** Raw inbound bytes of all connections. */
   received: string[];
   connections: number;
+  /** Raw inbound text per connection (index 0: connection 1). */
+  rawBy: string[];
   /** Ids of the `<message>`s each connection received (index 0: connection 1). */
   messages: string[][];
   /** Drop every open connection (no stream close), as a crashing server would. */
@@ -26,6 +28,8 @@ export interface FakeServerOptions {
   seeOtherHost?: (n: number) => string | undefined;
   /** Offer XEP-0198 and answer `<enable/>` on connection `n` like this (`silent`: never); `<r/>` is answered with `<a h>`. */
   sm?: (n: number) => "enabled" | "enabled-no-resume" | "failed" | "silent";
+  /** After `<enabled/>` on connection `n`, ping the client and drop the connection when the reply arrives. XEP-0198 `<resume/>` always gets `<failed/>`. */
+  serverPing?: (n: number) => boolean;
   /** Answer this message on connection `n` with a stream error, then ignore the connection (it stays open). */
   streamErrorOnMessage?: (n: number, id: string) => boolean;
   /** Drop connection `n` instead of handling this message. */
@@ -34,13 +38,14 @@ export interface FakeServerOptions {
 
 export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServer> {
   const sockets = new Set<net.Socket>();
-  const state: FakeServer = { port: 0, auths: [], received: [], connections: 0, messages: [], dropAll: () => {}, close: async () => {} };
+  const state: FakeServer = { port: 0, auths: [], received: [], connections: 0, messages: [], rawBy: [], dropAll: () => {}, close: async () => {} };
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
     const n = ++state.connections;
     const messages: string[] = (state.messages[n - 1] = []);
+    state.rawBy[n - 1] = "";
     let handled = 0;
     let buf = "";
     let authed = false;
@@ -95,8 +100,17 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
         () => {
           const how = opts.sm?.(n) ?? "silent";
           if (how === "enabled") sock.write(`<enabled xmlns='urn:xmpp:sm:3' id='sm${n}' resume='true'/>`);
+          if (how === "enabled" && opts.serverPing?.(n)) sock.write(`<iq type='get' id='srvping${n}' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`);
           else if (how === "enabled-no-resume") sock.write(`<enabled xmlns='urn:xmpp:sm:3'/>`);
           else if (how === "failed") sock.write(`<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>`);
+        },
+      ],
+      [/<resume [^>]*\/>/, () => void sock.write(`<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>`)],
+      [
+        /<iq [^>]*id=["']srvping\d+["'][^>]*\/>/,
+        () => {
+          sock.destroy();
+          return false;
         },
       ],
       [/<r xmlns=['"]urn:xmpp:sm:3['"]\/>/, () => void sock.write(`<a xmlns='urn:xmpp:sm:3' h='${handled}'/>`)],
@@ -124,6 +138,7 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
     sock.on("data", (d) => {
       const s = d.toString("utf8");
       state.received.push(s);
+      state.rawBy[n - 1] += s;
       if ((online && opts.blackHoleAfterOnline) || hung) return;
       buf += s;
       // Handle complete elements in stream order.

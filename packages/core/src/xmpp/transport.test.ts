@@ -295,6 +295,18 @@ describe("XMPP transport against a scripted server", () => {
     expect(transport.jid).toBe("bot@localhost/r2");
   });
 
+  it("a reply to the server's ping is not sent again after a failed resumption", async () => {
+    server = await startFakeServer({ mechanisms: ["PLAIN"], sm: () => "enabled", serverPing: (n) => n === 1 });
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN" }), logger: silentLogger });
+    await transport.start();
+    expect(await within(() => server!.connections === 2 && transport!.streamManagement, 3000)).toBe(true);
+    expect(server.rawBy[0]).toMatch(/id=["']srvping1["']/);
+    expect(server.rawBy[1]).toMatch(/<resume /);
+    await transport.send(xml("message", { to: "peer@localhost", id: "after" }, xml("body", {}, "x")));
+    expect(await within(() => server!.messages[1]?.length === 1, 3000)).toBe(true);
+    expect(server.rawBy[1]).not.toMatch(/srvping1/);
+  });
+
   it("times out a silent SASL exchange", async () => {
     server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"], verdict: () => "silent" });
     transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_SASL_TIMEOUT: "0.3" }), logger: silentLogger });

@@ -11,7 +11,7 @@ import type { Transport, TransportEvents } from "../transport.ts";
 import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { BotConfig, Mechanism } from "../config/config.ts";
-import { assembleClient, type XmppClientParts } from "./client.ts";
+import { assembleClient, isInternal, markInternal, type XmppClientParts } from "./client.ts";
 import { backoffDelay } from "./backoff.ts";
 import { classifyError, TransportStoppedError, XmppAuthError, XmppConnectError, type ConnectStep } from "./errors.ts";
 import { startKeepalive, type Keepalive } from "./keepalive.ts";
@@ -71,14 +71,12 @@ export interface XmppTransport extends Transport {
 type State = "new" | "connecting" | "online" | "waiting" | "stopping" | "stopped" | "fatal";
 type Outcome = "online" | "resumed";
 
-const INTERNAL = Symbol("botrun.internal");
 const NS_SM = "urn:xmpp:sm:3";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
 /** How many recent inbound message ids are remembered to drop redeliveries. */
 const SEEN_LIMIT = 5000;
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
 const MAX_REDIRECTS = 5;
-const markInternal = (el: Element) => Object.assign(el, { [INTERNAL]: true });
 const PERMANENT_SASL = new Set([
   "account-disabled",
   "credentials-expired",
@@ -144,6 +142,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #closing: Promise<unknown> | undefined;
   /** `nonza` listeners of a fresh client; others are procedures of a dead stream, removed on teardown. */
   #baseNonzaListeners = new Set<unknown>();
+  /** `error` listeners of a fresh client (ours, @xmpp/debug's); others are waits of xmpp.js. */
+  #baseErrorListeners = new Set<unknown>();
   /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
   readonly #seen = new Set<string>();
 
@@ -186,6 +186,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#trackDisconnects();
     this.#wire();
     this.#baseNonzaListeners = new Set(this.#parts.entity.listeners("nonza"));
+    this.#baseErrorListeners = new Set(this.#parts.entity.listeners("error"));
   }
 
   get jid(): string | undefined {
@@ -279,7 +280,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       this.#ackTimer.unref();
     });
     sm.on("fail", (stanza) => {
-      if (this.#state === "stopping" || this.#state === "stopped" || (stanza as { [INTERNAL]?: boolean })[INTERNAL]) return;
+      if (this.#state === "stopping" || this.#state === "stopped" || isInternal(stanza)) return;
       this.#outbox.requeue(stanza);
     });
     // see-other-host: remember the new host for this and later connects; the stream error closes the stream.
@@ -367,7 +368,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     if (this.#state === "stopping" || this.#state === "stopped") return;
     let n = 0;
     for (const { stanza } of q) {
-      if ((stanza as { [INTERNAL]?: boolean })[INTERNAL]) continue;
+      if (isInternal(stanza)) continue;
       this.#outbox.requeue(stanza);
       n++;
     }
@@ -764,6 +765,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     await this.#teardown();
     const dropped = this.#outbox.clear();
     if (dropped) this.#log.warn("stop: stanzas never sent", { count: dropped });
+    // xmpp.js waits of an interrupted connect (e.g. for the stream header, up to its timeout) end
+    // on "error": end them now so their timers do not keep the process alive (not via emit: no debug line).
+    const stopped = new TransportStoppedError();
+    for (const l of entity.listeners("error")) if (!this.#baseErrorListeners.has(l)) (l as (e: Error) => void)(stopped);
     entity.removeAllListeners();
     entity.on("error", () => {});
     sm.removeAllListeners();
