@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
 import { Bot } from "../bot.ts";
-import { silentLogger } from "../logger.ts";
+import { createConsoleLogger, silentLogger } from "../logger.ts";
 import { message } from "../stanza.ts";
 import { TestTransport } from "../testing/test-transport.ts";
 import { BotRuntime } from "./runtime.ts";
@@ -61,6 +61,27 @@ describe("BotRuntime.stop", () => {
     transport.receive(chat("after-stop"));
     expect(rt.stats.dropped).toBe(1);
     expect(handled).not.toContain("after-stop");
+  });
+
+  it("a plugin whose stop never settles is left behind after the stop budget; later plugins and the transport still stop", async () => {
+    const lines: string[] = [];
+    const stoppedPlugins: string[] = [];
+    const bot = new Bot({ name: "t" });
+    bot.install({ name: "careful", stop: () => void stoppedPlugins.push("careful") });
+    bot.install({ name: "stuck", stop: () => new Promise<void>(() => {}) });
+    bot.install({ name: "failing", stop: () => Promise.reject(new Error("boom")) });
+    const transport = new RecordingTransport();
+    const rt = new BotRuntime(bot, transport, { logger: createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) }), drainTimeoutMs: 200 });
+    await rt.start();
+    const t0 = Date.now();
+    await rt.stop();
+    // The stuck plugin got at least the 1 s minimum, and not much more.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(stoppedPlugins).toEqual(["careful"]);
+    expect(transport.calls).toEqual(["pauseInbound", "stop"]);
+    expect(lines.join("\n")).toMatch(/plugin did not stop in time.*stuck/);
+    expect(lines.join("\n")).toMatch(/plugin stop failed.*failing/);
   });
 
   it("works with transports without pauseInbound", async () => {

@@ -19,7 +19,10 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Development mode: warn about middlewares that forgot `await next()`. Default: NODE_ENV !== "production". */
   dev?: boolean;
-  /** How long `stop()` waits for running handlers. Default 10 s. */
+  /**
+   * How long `stop()` waits for running handlers and then plugins' `stop` hooks (each gets what is
+   * left, at least 1 s; one still running after that is logged and left behind). Default 10 s.
+   */
   drainTimeoutMs?: number;
   /** Handle each chat's stanzas in arrival order (default true). */
   sequential?: boolean;
@@ -180,14 +183,17 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     } catch (error) {
       this.log.error("transport pauseInbound failed", { error });
     }
+    const deadline = Date.now() + this.#drainTimeoutMs;
     const drained = await withTimeout(this.idle(), this.#drainTimeoutMs);
     if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
+    // Each plugin's stop gets what is left of the budget (at least PLUGIN_STOP_MIN_MS): a stuck one cannot keep the transport open.
     for (const plugin of [...this.bot.plugins].reverse()) {
-      try {
-        await plugin.stop?.(this.#host(plugin.name));
-      } catch (error) {
-        this.log.error("plugin stop failed", { plugin: plugin.name, error });
-      }
+      if (!plugin.stop) continue;
+      const ms = Math.max(deadline - Date.now(), PLUGIN_STOP_MIN_MS);
+      const stopped = Promise.resolve()
+        .then(() => plugin.stop!(this.#host(plugin.name)))
+        .catch((error: unknown) => this.log.error("plugin stop failed", { plugin: plugin.name, error }));
+      if (!(await withTimeout(stopped, ms))) this.log.warn("stop: plugin did not stop in time; going on", { plugin: plugin.name, afterMs: ms });
     }
     try {
       await this.transport.stop();
@@ -299,6 +305,8 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 }
 
 const done = (): Promise<void> => Promise.resolve();
+/** The least time a plugin's stop gets, even when draining handlers used up the stop budget. */
+const PLUGIN_STOP_MIN_MS = 1000;
 
 /** Chain send transformers around the final send, the first one outermost. */
 function composeSend(transformers: readonly SendTransformer[], last: (stanza: Element) => Promise<void>) {
