@@ -13,6 +13,7 @@ import { redirectConsole } from "../observability/console-redirect.ts";
 import { startHttpEndpoint, type HttpEndpoint } from "../observability/http-server.ts";
 import { ServiceMetrics } from "../observability/metrics.ts";
 import { createPinoLogger, isLogLevel, logFormatFrom } from "../observability/pino-logger.ts";
+import { ConsoleTransport } from "../console/index.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
 import { TransportStoppedError } from "../xmpp/errors.ts";
 import { botEnv, type Env } from "./env.ts";
@@ -102,7 +103,9 @@ export async function runBots(opts: RunOptions): Promise<number> {
         throw new ConfigError("XMPP_SERVICE", `a server for all but one bot: only one bot can use the terminal chat (set ${loaded.bot.name.toUpperCase()}_XMPP_SERVICE)`);
       }
       // BotRuntime adds the `bot` field itself.
-      const rt = new BotRuntime(loaded.bot, transport, { logger: base });
+      // Piped terminal input: replies in input order, even when `/as` switches between chats.
+      const piped = transport instanceof ConsoleTransport && !transport.interactive;
+      const rt = new BotRuntime(loaded.bot, transport, { logger: base, ...(piped ? { sequenceKey: () => "console" } : {}) });
       if (tokenProvider) {
         registerTokensOf(tokenProvider);
         providers.set(rt, tokenProvider);

@@ -59,6 +59,11 @@ export class ConsoleTransport extends TypedEmitter<ConsoleTransportEvents> imple
     this.#muc = new MucSimulator((el) => queueMicrotask(() => this.emit("stanza", el)), () => this.#botJid);
   }
 
+  /** True with a prompt on a terminal; false for piped input (one line in, reply lines out). */
+  get interactive(): boolean {
+    return this.#interactive;
+  }
+
   get jid(): string | undefined {
     return this.#online ? this.#botJid : undefined;
   }

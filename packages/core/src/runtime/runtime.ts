@@ -27,6 +27,12 @@ export interface RuntimeOptions {
   /** Handle each chat's stanzas in arrival order (default true). */
   sequential?: boolean;
   /**
+   * With `sequential`: stanzas with the same key are handled one after another, different keys
+   * concurrently. Default: the chat (`ctx.chat || ctx.from`). A constant key handles everything in
+   * arrival order (the CLI does this for piped terminal input).
+   */
+  sequenceKey?: (ctx: Context) => string;
+  /**
    * After this long a handler still running is logged and its chat's queue moves on, so one
    * stuck handler cannot block a conversation forever (it keeps running). Default 60 s; 0 = never.
    */
@@ -57,6 +63,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   readonly #drainTimeoutMs: number;
   readonly #handlerTimeoutMs: number;
   readonly #sequencer: KeyedSequencer | undefined;
+  readonly #sequenceKey: (ctx: Context) => string;
   readonly #inflight = new Set<Promise<void>>();
   readonly #ownNicks = new Map<string, string>();
   #handler: MiddlewareFn<C> | undefined;
@@ -76,6 +83,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.#handlerTimeoutMs = opts.handlerTimeoutMs ?? 60_000;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
+    this.#sequenceKey = opts.sequenceKey ?? chatKey;
     const runtime = this;
     this.#send = (stanza) => this.#toTransport(stanza);
     this.api = {
@@ -148,7 +156,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     }
     if (this.#isOwnEcho(ctx)) return this.#drop("own-echo", stanza);
     // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
-    const p = this.#sequencer ? this.#sequencer.run(ctx.chat || ctx.from, () => this.#run(ctx)) : this.#run(ctx);
+    const p = this.#sequencer ? this.#sequencer.run(this.#sequenceKey(ctx), () => this.#run(ctx)) : this.#run(ctx);
     this.#track(p);
     return p;
   }
@@ -305,6 +313,8 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 }
 
 const done = (): Promise<void> => Promise.resolve();
+/** The default sequence key: one queue per chat. */
+const chatKey = (ctx: Context): string => ctx.chat || ctx.from;
 /** The least time a plugin's stop gets, even when draining handlers used up the stop budget. */
 const PLUGIN_STOP_MIN_MS = 1000;
 
