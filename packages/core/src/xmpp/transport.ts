@@ -146,6 +146,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #baseErrorListeners = new Set<unknown>();
   /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
   readonly #seen = new Set<string>();
+  /** The bound JID of the current session, as a string. */
+  #jid = "";
 
   constructor(o: XmppTransportOptions) {
     super();
@@ -190,7 +192,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   }
 
   get jid(): string | undefined {
-    return this.#state === "online" ? this.#parts.entity.jid?.toString() : undefined;
+    return this.#state === "online" ? this.#jid : undefined;
   }
   get outboxDepth(): number {
     return this.#outbox.depth;
@@ -383,7 +385,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #redelivered(el: Element): boolean {
     const id = el.attrs.id as string | undefined;
     if (el.name !== "message" || !id) return false;
-    const key = `${String(el.attrs.from ?? "").split("/")[0]}\u0000${id}`;
+    const from = String(el.attrs.from ?? "");
+    const slash = from.indexOf("/");
+    const key = `${slash === -1 ? from : from.slice(0, slash)}\u0000${id}`;
     if (this.#seen.has(key)) return Boolean(el.getChild("delay", "urn:xmpp:delay"));
     this.#seen.add(key);
     if (this.#seen.size > SEEN_LIMIT) this.#seen.delete(this.#seen.values().next().value!);
@@ -518,6 +522,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #sessionUp(outcome: Outcome): void {
     const { entity } = this.#parts;
     const jid = entity.jid?.toString() ?? "";
+    this.#jid = jid; // cached: JID serialisation (with escaping) is costly per stanza
     this.#state = "online";
     this.#retriedAuth = false;
     this.#forceRefresh = false;
