@@ -1,32 +1,10 @@
 // The real `botrun` executable, spawned: help, version, unknown bots, loading bots by path,
 // and the terminal chat end to end with piped input.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = path.join(ROOT, "packages/core/bin/botrun.mjs");
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(XMPP_|OAUTH_|BOTRUN_)/.test(k)));
-
-function botrun(args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: { ...cleanEnv, NODE_ENV: "production", ...opts.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
-  });
-}
+import { botrun, ROOT } from "./helpers/botrun-cli.ts";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "botrun-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

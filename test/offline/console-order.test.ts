@@ -1,16 +1,13 @@
 // The real `botrun` executable with piped terminal input: replies come in input order even when
 // `/as` switches between senders (chats the runtime would otherwise handle concurrently).
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { botrun, ROOT } from "./helpers/botrun-cli.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = path.join(ROOT, "packages/core/bin/botrun.mjs");
 const CORE = pathToFileURL(path.join(ROOT, "packages/core/src/index.ts")).href;
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(XMPP_|OAUTH_|BOTRUN_)/.test(k)));
 
 const tmp = mkdtempSync(path.join(tmpdir(), "botrun-order-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,18 +24,6 @@ bot.on("message:body", async (ctx) => {
 export default bot;
 `;
 
-function botrun(args: string[], input: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...cleanEnv, NODE_ENV: "production" }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe("botrun piped terminal chat", () => {
   it("replies in input order across /as sender switches, though earlier ones take longer", async () => {
@@ -46,7 +31,7 @@ describe("botrun piped terminal chat", () => {
     writeFileSync(path.join(tmp, "package.json"), '{"type":"module"}');
     writeFileSync(file, BOT);
     const input = ["slow 300", "/as bob@example.org", "quick", "/as carol@example.org", "slow 100", "/as dave@example.org", "fast", ""].join("\n");
-    const r = await botrun([file], input);
+    const r = await botrun([file], { input });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trimEnd().split("\n")).toEqual(["you: slow 300", "bob: quick", "carol: slow 100", "dave: fast"]);
