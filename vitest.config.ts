@@ -8,6 +8,9 @@ export default defineConfig({
       {
         test: {
           name: "offline",
+          // Projects with different group orders run one after the other: the real-server suites
+          // do not compete for the 2 cores with the offline ones (spawned CLI processes).
+          sequence: { groupOrder: 0 },
           include: ["packages/*/src/**/*.test.ts", "bots/*/**/*.test.ts", "test/offline/**/*.test.ts"],
           typecheck: { enabled: true, include: ["packages/*/src/**/*.type.test.ts"], tsconfig: "./tsconfig.typetests.json" },
           testTimeout: 20_000,
@@ -16,6 +19,7 @@ export default defineConfig({
       {
         test: {
           name: "real",
+          sequence: { groupOrder: 1 },
           include: ["test/real/**/*.test.ts"],
           testTimeout: 180_000,
           hookTimeout: 120_000,

@@ -71,7 +71,16 @@ export async function startRawClient(o: RawClientOptions): Promise<RawClient> {
     wake();
   });
   sm.on("resumed", wake);
-  await xmpp.start();
+  // xmpp.js waits 2 s for the stream header by default: too tight for a Prosody busy with other
+  // suites on a 2-core machine. On failure, stop its reconnect so nothing outlives the test.
+  (xmpp as unknown as { timeout: number }).timeout = 15_000;
+  try {
+    await xmpp.start();
+  } catch (err) {
+    (xmpp as unknown as { reconnect?: { stop(): void } }).reconnect?.stop();
+    await xmpp.stop().catch(() => {});
+    throw err;
+  }
   return {
     xmpp,
     jid: () => xmpp.jid?.toString() ?? "",
