@@ -1,3 +1,4 @@
+// Configuration from the environment: defaults, derived settings, and one-line errors naming the setting.
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+// The XMPP transport against a scripted loopback server: SASL, TLS refusal, timeouts, XEP-0198, reconnects, stop.
 import { afterEach, describe, expect, it } from "vitest";
 import { createXmppTransport, XmppAuthError, type XmppTransport } from "./index.ts";
 import { loadConfig, type BotConfig } from "../config/index.ts";

@@ -1,3 +1,4 @@
+// Small XMPP building blocks: backoff, SRV ordering, SASL mechanisms, error classification, keepalive.
 import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
 import type { SrvRecord } from "node:dns";
