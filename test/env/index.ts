@@ -1,5 +1,5 @@
 // The real test environment in one import: Prosody (+ X-MESSENGER-OAUTH2), the OAuth server,
-// a DNS server for SRV, a TCP proxy, the slixmpp peer and a raw XMPP client for assertions.
+// a DNS server for SRV, a TCP proxy, the slixmpp peer, redis-server and a raw XMPP client for assertions.
 export { startProsody, type ProsodyHandle, type ProsodyOptions } from "./prosody.ts";
 export { startOAuthServer, styledToken, type OAuthServerHandle, type OAuthServerOptions, type IssuedTokens, type TokenStyle } from "./oauth-server.ts";
 export { startDns, type DnsHandle, type SrvRecord } from "./dns.ts";
@@ -7,3 +7,4 @@ export { startProxy, type ProxyHandle } from "./tcp-proxy.ts";
 export { startPeer, type PeerHandle, type PeerOptions, type PeerEvent } from "./slixmpp.ts";
 export { rawLogin, connectRaw, plainAuthText, offeredMechanisms, RawConnection, type RawTarget, type RawLoginResult } from "./raw-xmpp.ts";
 export { freePort, waitForPort, pidAlive, stopChild } from "./proc.ts";
+export { startRedis, type RedisServer } from "./redis.ts";

@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../config/errors.ts";
 import { createTokenStore, FileTokenStore, MemoryTokenStore } from "./file-store.ts";
+import { RedisTokenStore } from "./redis-store.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -103,17 +104,18 @@ describe("createTokenStore", () => {
     expect((createTokenStore(dir) as FileTokenStore).dir).toBe(dir);
     expect((createTokenStore(undefined) as FileTokenStore).dir).toMatch(/\.botrun[/\\]tokens$/);
     expect(createTokenStore("memory:")).toBeInstanceOf(MemoryTokenStore);
+    expect(createTokenStore("redis://127.0.0.1:6379/0")).toBeInstanceOf(RedisTokenStore); // connects on first use
   });
 
   it("rejects unknown schemes with an error naming BOTRUN_TOKEN_STORE", () => {
     let err: unknown;
     try {
-      createTokenStore("redis://127.0.0.1:6379/0");
+      createTokenStore("s3://bucket/tokens");
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).setting).toBe("BOTRUN_TOKEN_STORE");
-    expect((err as Error).message).toMatch(/unsupported token store scheme "redis:"/);
+    expect((err as Error).message).toMatch(/unsupported token store scheme "s3:"/);
   });
 });

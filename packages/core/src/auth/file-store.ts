@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthConfigError } from "./errors.ts";
+import { RedisTokenStore } from "./redis-store.ts";
 import type { TokenSet, TokenStore } from "./types.ts";
 
 /** Read errors that retrying will not fix. */
@@ -167,8 +168,9 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /**
  * A token store from a spec (usually `BOTRUN_TOKEN_STORE`): undefined/empty → `~/.botrun/tokens`;
- * `file:/path`, `file:///path` or a plain path → `FileTokenStore`; `memory:` → `MemoryTokenStore`.
- * Other schemes (e.g. `redis:`) throw `AuthConfigError` naming `BOTRUN_TOKEN_STORE`.
+ * `file:/path`, `file:///path` or a plain path → `FileTokenStore`; `memory:` → `MemoryTokenStore`;
+ * `redis://…` or `rediss://…` → `RedisTokenStore` (shared by a fleet of workers).
+ * Other schemes throw `AuthConfigError` naming `BOTRUN_TOKEN_STORE`.
  */
 export function createTokenStore(spec: string | undefined): TokenStore {
   const s = spec?.trim();
@@ -176,10 +178,11 @@ export function createTokenStore(spec: string | undefined): TokenStore {
   if (s === "memory:") return new MemoryTokenStore();
   if (s.startsWith("file://")) return new FileTokenStore(fileURLToPath(s));
   if (s.startsWith("file:")) return new FileTokenStore(expandHome(s.slice("file:".length)));
+  if (/^rediss?:\/\//i.test(s)) return new RedisTokenStore({ url: s });
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(s);
   if (scheme) {
     throw new AuthConfigError(
-      `BOTRUN_TOKEN_STORE: unsupported token store scheme "${scheme[1]}:" (supported: file:, memory:, or a directory path)`,
+      `BOTRUN_TOKEN_STORE: unsupported token store scheme "${scheme[1]}:" (supported: file:, memory:, redis://, rediss://, or a directory path)`,
       "BOTRUN_TOKEN_STORE",
     );
   }

@@ -88,7 +88,7 @@ describe("createTokenProvider", () => {
     expect(settingOf(() => createTokenProvider({ accountKey: "b" }))).toBe("OAUTH_CLIENT_ID");
     expect(settingOf(() => createTokenProvider({ accountKey: "b", refreshToken: "r" }))).toBe("OAUTH_CLIENT_ID");
     expect(settingOf(() => createTokenProvider({ accountKey: "b", clientId: "c", refreshToken: "r", tokenUrl: "http://example.com/t" }))).toBe("OAUTH_TOKEN_URL");
-    expect(settingOf(() => createTokenProvider({ accountKey: "b", clientId: "c", refreshToken: "r", storeSpec: "redis://x" }))).toBe("BOTRUN_TOKEN_STORE");
+    expect(settingOf(() => createTokenProvider({ accountKey: "b", clientId: "c", refreshToken: "r", storeSpec: "s3://x" }))).toBe("BOTRUN_TOKEN_STORE");
     expect(settingOf(() => createTokenProvider({ accountKey: "b", flavor: "x" as "wrap" }))).toBe("OAUTH_FLAVOR");
   });
 

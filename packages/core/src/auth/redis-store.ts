@@ -1,0 +1,71 @@
+/**
+ * A token store in Redis, for a fleet of workers sharing bot accounts: one key per account
+ * (`<prefix><account>`), written with a single SET (atomic), read with GET. Together with the
+ * refreshing provider's re-read of the store before each refresh, a refresh token rotated by
+ * one worker is picked up by the others. ioredis is loaded on first use.
+ */
+import type { TokenSet, TokenStore } from "./types.ts";
+import { AuthConfigError } from "./errors.ts";
+
+/** The few Redis commands the store needs (an ioredis client fits). */
+export interface RedisLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  quit(): Promise<unknown>;
+}
+
+/** Options of `RedisTokenStore`. */
+export interface RedisTokenStoreOptions {
+  /** `redis://[user:pass@]host:port/db` or `rediss://…` (used when no `client` is given). */
+  url?: string;
+  /** An existing client; the store will not close it. */
+  client?: RedisLike;
+  /** Key prefix; default `botrun:tokens:`. */
+  prefix?: string;
+}
+
+/** Tokens in Redis, one JSON value per account key. */
+export class RedisTokenStore implements TokenStore {
+  readonly #opts: RedisTokenStoreOptions;
+  readonly #prefix: string;
+  #client: Promise<RedisLike> | undefined;
+
+  constructor(opts: RedisTokenStoreOptions) {
+    if (!opts.client && !opts.url) throw new AuthConfigError("RedisTokenStore needs a url or a client", "BOTRUN_TOKEN_STORE");
+    this.#opts = opts;
+    this.#prefix = opts.prefix ?? "botrun:tokens:";
+  }
+
+  async load(key: string): Promise<TokenSet | undefined> {
+    const raw = await (await this.#redis()).get(this.#prefix + key);
+    if (raw === null) return undefined;
+    try {
+      return JSON.parse(raw) as TokenSet;
+    } catch {
+      // Never echo the value: it holds tokens.
+      throw new AuthConfigError(`BOTRUN_TOKEN_STORE: the entry for "${key}" in Redis is not valid JSON; run \`botrun auth ${key}\``, "BOTRUN_TOKEN_STORE");
+    }
+  }
+
+  async save(key: string, tokens: TokenSet): Promise<void> {
+    await (await this.#redis()).set(this.#prefix + key, JSON.stringify(tokens));
+  }
+
+  async delete(key: string): Promise<void> {
+    await (await this.#redis()).del(this.#prefix + key);
+  }
+
+  /** Close the connection this store opened (not a client passed in). */
+  async close(): Promise<void> {
+    if (!this.#client || this.#opts.client) return;
+    await (await this.#client).quit().catch(() => undefined);
+  }
+
+  #redis(): Promise<RedisLike> {
+    this.#client ??= this.#opts.client
+      ? Promise.resolve(this.#opts.client)
+      : import("ioredis").then(({ Redis }) => new Redis(this.#opts.url!, { lazyConnect: false, maxRetriesPerRequest: 3 }) as unknown as RedisLike);
+    return this.#client;
+  }
+}
