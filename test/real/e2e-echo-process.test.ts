@@ -63,16 +63,7 @@ async function startBot(extra: Record<string, string>): Promise<BotrunProcess> {
 }
 
 async function echoPeer(prefix: string): Promise<EchoPeer> {
-  const p = await EchoPeer.start({
-    host: "127.0.0.1",
-    directTlsPort: prosody.directTlsPort,
-    domain: "localhost",
-    username: "peer",
-    password: "peer-password",
-    caFile: prosody.caFile,
-    bot: "bot@localhost",
-    prefix,
-  });
+  const p = await EchoPeer.forProsody(prosody, prefix);
   running.push(p);
   return p;
 }

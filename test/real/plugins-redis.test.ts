@@ -1,72 +1,26 @@
 // The session plugin on a real Redis: redis-server on 127.0.0.1 with a free port, no persistence.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { Bot, type Context } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { redisStorage, session, type RedisStorage, type SessionFlavor } from "@botrun/plugins";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedis, type RedisServer } from "../env/redis.ts";
 
 type S = { count: number };
 type Ctx = Context & SessionFlavor<S>;
 
-let server: ChildProcess | undefined;
-let port = 0;
+let server: RedisServer | undefined;
 let admin: RedisStorage<S>; // owns the raw client used for assertions
 let client: RedisStorage<S>["client"];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port: p } = s.address() as { port: number };
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** Start redis-server and resolve once it accepts connections (its log says so). */
-function startRedis(p: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(p), "--save", "", "--appendonly", "no"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 15_000);
-    child.once("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    let ready = false;
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      if (!ready) reject(new Error(`redis-server exited with ${code}:\n${out}`));
-    });
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        ready = true;
-        resolve(child);
-      }
-    });
-  });
-}
-
 beforeAll(async () => {
-  port = await freePort();
-  server = await startRedis(port);
-  admin = redisStorage<S>({ url: `redis://127.0.0.1:${port}`, redis: { maxRetriesPerRequest: 2 } });
+  server = await startRedis();
+  admin = redisStorage<S>({ url: server.url, redis: { maxRetriesPerRequest: 2 } });
   client = admin.client;
 });
 
 afterAll(async () => {
   await admin?.close().catch(() => undefined);
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r));
-    process.kill(server.pid!, "SIGTERM");
-    await exited;
-  }
+  await server?.stop();
 });
 
 function counterBot(storage: RedisStorage<S>) {
@@ -107,7 +61,7 @@ describe("session on real Redis", () => {
   });
 
   it("creates and closes its own client from a URL", async () => {
-    const storage = redisStorage<S>({ url: `redis://127.0.0.1:${port}`, prefix: "t3:" });
+    const storage = redisStorage<S>({ url: server!.url, prefix: "t3:" });
     await storage.write("k", { count: 7 });
     expect(await storage.read("k")).toEqual({ count: 7 });
     await storage.close();

@@ -84,16 +84,7 @@ async function bot(key: string, extra: Record<string, string> = {}): Promise<Ech
 }
 
 async function peer(prefix: string): Promise<EchoPeer> {
-  const p = await EchoPeer.start({
-    host: "127.0.0.1",
-    directTlsPort: prosody.directTlsPort,
-    domain: "localhost",
-    username: "peer",
-    password: "peer-password",
-    caFile: prosody.caFile,
-    bot: "bot@localhost",
-    prefix,
-  });
+  const p = await EchoPeer.forProsody(prosody, prefix);
   cleanups.push(() => p.stop());
   return p;
 }

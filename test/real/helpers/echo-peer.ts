@@ -56,6 +56,20 @@ export class EchoPeer {
   }
 
   /** Log in and return the peer (fixed resource `peer-PREFIX`, so a reconnect does not change its JID). */
+  /** The peer used by the echo suites: user `peer` on a test Prosody, talking to `bot@localhost` over direct TLS. */
+  static forProsody(prosody: { directTlsPort: number; caFile: string }, prefix: string): Promise<EchoPeer> {
+    return EchoPeer.start({
+      host: "127.0.0.1",
+      directTlsPort: prosody.directTlsPort,
+      domain: "localhost",
+      username: "peer",
+      password: "peer-password",
+      caFile: prosody.caFile,
+      bot: "bot@localhost",
+      prefix,
+    });
+  }
+
   static async start(o: EchoPeerOptions): Promise<EchoPeer> {
     const raw = await startRawClient({ ...o, resource: `peer-${o.prefix ?? "m"}` });
     const peer = new EchoPeer(raw, o.bot, o.prefix ?? "m");
