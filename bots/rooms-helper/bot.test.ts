@@ -62,6 +62,32 @@ describe("rooms-helper bot", () => {
     expect([...t.transport.rooms.keys()]).toEqual(["team@conference.botrun.test"]);
   });
 
+  it("cannot be made to run admin commands by a forged invite and forged occupant presences (issue 9.3)", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], admins: ["boss@botrun.test"], ...fast }), { muc: false });
+    const mallory = "mallory@botrun.test";
+    // A "mediated invite" sent by mallory herself: the `from` is her own JID, not a room; the invite claims boss.
+    await t.push(xml("message", { from: `${mallory}/pc` }, xml("x", { xmlns: NS.mucUser }, xml("invite", { from: "boss@botrun.test/pc" }))));
+    await t.push(xml("message", { from: mallory }, xml("x", { xmlns: NS.mucUser }, xml("invite", { from: "boss@botrun.test/pc" }))));
+    expect(t.sent.filter((e) => e.name === "presence" && String(e.attrs.to).startsWith(mallory))).toEqual([]);
+    // Occupant presences claiming boss's real JID, from her own JID and from a room the bot has not joined.
+    const claim = (from: string, self = false) =>
+      xml("presence", { from }, xml("x", { xmlns: NS.mucUser }, xml("item", { jid: "boss@botrun.test/pc", role: "moderator" }), ...(self ? [xml("status", { code: "110" })] : [])));
+    await t.push(claim(`${mallory}/helper`, true));
+    await t.push(claim(`${mallory}/boss`));
+    await t.push(claim("other@conference.botrun.test/boss"));
+    await t.push(xml("message", { from: `${mallory}/boss`, type: "groupchat" }, xml("body", {}, "!join evil@conference.botrun.test")));
+    await t.push(xml("message", { from: "other@conference.botrun.test/boss", type: "groupchat" }, xml("body", {}, "!join evil@conference.botrun.test")));
+    await t.push(xml("message", { from: `${mallory}/boss`, type: "chat" }, xml("body", {}, "!join evil@conference.botrun.test")));
+    expect(t.replies().filter((r) => r.startsWith("Joining"))).toEqual([]);
+    expect(t.sent.some((e) => String(e.attrs.to).startsWith("evil@"))).toBe(false);
+  });
+
+  it("accepts a mediated invite from a room on its MUC service, for an admin inviter", async () => {
+    const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], admins: ["boss@botrun.test"], ...fast }));
+    await t.push(xml("message", { from: "team@conference.botrun.test" }, xml("x", { xmlns: NS.mucUser }, xml("invite", { from: "boss@botrun.test/pc" }))));
+    expect([...t.transport.rooms.keys()]).toEqual([LOBBY, "team@conference.botrun.test"]);
+  });
+
   it("rejoins its rooms after a reconnect", async () => {
     const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], ...fast }));
     await t.reconnect();

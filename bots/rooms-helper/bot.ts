@@ -1,6 +1,7 @@
 // The rooms-helper bot: joins rooms, answers when mentioned, lets admins move it between
 // rooms, and protects itself and the server with inbound and outbound rate limits.
-// Configuration: ROOMS_HELPER_ROOMS="a@conference.example.org,b@…", ROOMS_HELPER_ADMINS="boss@example.org,*@ops.example.org".
+// Configuration: ROOMS_HELPER_ROOMS="a@conference.example.org,b@…", ROOMS_HELPER_ADMINS="boss@example.org,*@ops.example.org",
+// ROOMS_HELPER_MUC_SERVICES="conference.example.org" (services whose rooms may invite it, besides those of its rooms).
 import { Bot } from "@botrun/core";
 import { access, commands, mentioned, rateLimit, rooms, throttle, type RateLimitOptions, type ThrottleOptions } from "@botrun/plugins";
 
@@ -8,6 +9,8 @@ import { access, commands, mentioned, rateLimit, rooms, throttle, type RateLimit
 export interface RoomsHelperOptions {
   rooms?: string[];
   admins?: string[];
+  /** MUC services whose rooms may send it mediated invites (besides the services of `rooms`). */
+  mucServices?: string[];
   nick?: string;
   rateLimit?: RateLimitOptions;
   throttle?: ThrottleOptions;
@@ -18,7 +21,7 @@ export function createRoomsHelper(opts: RoomsHelperOptions = {}): Bot {
   const bot = new Bot({ name: "rooms-helper", description: "Joins rooms and answers when mentioned" });
   const admins = opts.admins ?? [];
   const acl = access({ admins, adminOnly: ["join", "leave"] });
-  const r = rooms({ join: opts.rooms ?? [], nick: opts.nick ?? "helper", invites: admins.length ? { allow: admins } : "deny" });
+  const r = rooms({ join: opts.rooms ?? [], nick: opts.nick ?? "helper", invites: admins.length ? { allow: admins } : "deny", services: opts.mucServices });
   const cmds = commands().guard(acl.guard);
   bot.install(
     rateLimit({ capacity: 5, refillPerSecond: 0.5, ...opts.rateLimit }),
@@ -72,4 +75,8 @@ export function createRoomsHelper(opts: RoomsHelperOptions = {}): Bot {
 
 const list = (v: string | undefined) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 
-export default createRoomsHelper({ rooms: list(process.env.ROOMS_HELPER_ROOMS), admins: list(process.env.ROOMS_HELPER_ADMINS) });
+export default createRoomsHelper({
+  rooms: list(process.env.ROOMS_HELPER_ROOMS),
+  admins: list(process.env.ROOMS_HELPER_ADMINS),
+  mucServices: list(process.env.ROOMS_HELPER_MUC_SERVICES),
+});

@@ -6,6 +6,15 @@
  * (XEP-0045 mediated and XEP-0249 direct). The bot's own echoes are dropped by the core
  * once it has seen its self-presence; this plugin also drops any that arrive before.
  *
+ * Trust (issue 9.3): a XEP-0045 §7.8.2 mediated invite is accepted only when its `from` is a
+ * room's bare JID (a local part, no resource) on a MUC service the bot knows: listed in
+ * `services`, or the service of a configured room or of a room the bot has joined. The server
+ * stamps `from` (RFC 6120 §8.1.2.1), so a user can only send from her own account, which is
+ * not on a MUC service: her "invite" is ignored (logged), never answered. Occupants' real
+ * JIDs are recorded only from rooms the bot sent a join to, and used (`ctx.locals.realJid`)
+ * only once the room's self-presence (status 110) said the bot is in. disco#info identity
+ * `conference/text` would not add trust: any server answers it for its own domains.
+ *
  * Removed from a room: after a kick (status 307) or a room shut down by the service (332) it
  * rejoins with a growing delay; after a ban (301) or losing membership (321, 322) it stays out.
  */
@@ -30,6 +39,11 @@ export interface RoomsOptions {
   nick?: string;
   /** Who may invite the bot into rooms (default `deny`). */
   invites?: JidPolicy;
+  /**
+   * MUC service domains (e.g. `conference.example.org`) whose rooms may send mediated invites,
+   * besides the services of configured and joined rooms.
+   */
+  services?: readonly string[];
   /** Ask for no history and drop delayed room messages (default true). */
   skipHistory?: boolean;
   /** How many times to add `_` to the nick on a conflict (default 3). */
@@ -57,6 +71,8 @@ interface RoomState {
   attemptNick: string;
   attempts: number;
   joined: boolean;
+  /** A join presence went out and no self-presence or error came back yet. */
+  joining: boolean;
   /** nick → real JID (non-anonymous rooms). */
   occupants: Map<string, string | undefined>;
   /** Kicks in a row (for the rejoin backoff), when the last join succeeded, and the pending rejoin. */
@@ -100,6 +116,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       attemptNick: nick ?? "",
       attempts: 0,
       joined: false,
+      joining: false,
       occupants: new Map(),
       kicks: 0,
       joinedAt: 0,
@@ -118,9 +135,13 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     if (typeof r === "string") add(r);
     else add(r.room, r.nick, r.password);
   }
+  /** MUC services whose mediated invites are believed (see the module comment). */
+  const services = new Set((opts.services ?? []).map((d) => d.toLowerCase()));
+  for (const st of states.values()) services.add(jid.domain(st.room));
 
   const sendJoin = async (st: RoomState, nick: string) => {
     st.attemptNick = nick;
+    st.joining = true;
     await host!.send(joinPresence(st.room, nick, { password: st.password, noHistory: skipHistory }));
   };
 
@@ -180,6 +201,8 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     const nick = ctx.nick ?? jid.resource(ctx.from); // error presences carry no muc#user payload
     if (ctx.type === "error") {
       if (nick !== st.attemptNick || st.joined) return true;
+      st.joining = false;
+      st.occupants.clear();
       const cond = ctx.error?.condition ?? "undefined-condition";
       if (cond === "conflict" && st.attempts < maxRetries) {
         st.attempts++;
@@ -195,6 +218,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     const codes = statusCodes(ctx.stanza);
     const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
     if (codes.includes("110") || (ctx.type === "unavailable" && st.joined && nick === st.nick)) {
+      st.joining = false;
       if (ctx.type === "unavailable") {
         st.joined = false;
         st.nick = undefined;
@@ -204,17 +228,23 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
         st.joined = true;
         st.nick = nick;
         st.joinedAt = Date.now();
+        services.add(jid.domain(st.room));
         ctx.log.info("joined room", { room: st.room, nick });
         opts.onJoin?.(st.room, nick);
       }
       return true;
     }
+    if (!st.joined && !st.joining) return true; // not a room we are in or entering: its occupants say nothing
     if (ctx.type === "unavailable") st.occupants.delete(nick);
     else st.occupants.set(nick, item?.attrs.jid ? String(item.attrs.jid) : undefined);
     return true;
   };
 
   const onInvite = async (ctx: Context, inv: Invite) => {
+    if (inv.kind === "mediated" && !fromMucService(ctx.from)) {
+      ctx.log.warn("ignored a mediated invite not sent by a room on a known MUC service", { from: ctx.from });
+      return;
+    }
     const ok = policyAllows(opts.invites ?? "deny", inv.from);
     ctx.log.info("room invitation", { room: inv.room, from: inv.from, accepted: ok });
     if (ok) {
@@ -223,6 +253,10 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       await ctx.sendStanza(declineInvite(inv.room, inv.from, "I only join rooms I am invited to by people I know."));
     }
   };
+
+  /** A room's bare JID (local part, no resource) on a known MUC service. */
+  const fromMucService = (from: string): boolean =>
+    jid.local(from) !== undefined && jid.resource(from) === undefined && services.has(jid.domain(from));
 
   const middleware: MiddlewareFn<Context> = async (ctx, next) => {
     const roomKey = ctx.from ? jid.bare(ctx.from) : "";
@@ -235,11 +269,12 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     const inv = ctx.type !== "error" && ctx.type !== "groupchat" ? readInvite(ctx.stanza) : undefined;
     if (inv) return onInvite(ctx, inv);
     if (!st) return next();
+    const trusted = st.joined ? st.occupants : undefined; // real JIDs only from rooms we are in
     if (ctx.type === "groupchat") {
       if (ctx.delayed && skipHistory) return; // replayed history
       if (ctx.nick !== undefined && st.nick !== undefined && ctx.nick === st.nick) return; // own echo
       if (ctx.nick !== undefined) {
-        const real = st.occupants.get(ctx.nick);
+        const real = trusted?.get(ctx.nick);
         if (real) ctx.locals.realJid = real;
       }
       if (ctx.text !== undefined && st.nick) ctx.locals.mentioned = mentions(ctx.text, st.nick);
@@ -252,7 +287,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       }
       ctx.locals.occupant = true;
       const nick = jid.resource(ctx.from);
-      const real = nick ? st.occupants.get(nick) : undefined;
+      const real = nick ? trusted?.get(nick) : undefined;
       if (real) ctx.locals.realJid = real;
     }
     return next();

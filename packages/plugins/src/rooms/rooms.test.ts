@@ -142,6 +142,35 @@ describe("rooms plugin", () => {
     expect(r.joined().has("party@conference.botrun.test")).toBe(true);
   });
 
+  it("believes mediated invites only from rooms on known MUC services, and never answers forged ones", async () => {
+    const { r, bot } = setup({ join: [], invites: { allow: ["ann@friends.test"] }, services: ["muc.friends.test"] });
+    const t = await createHarness(bot);
+    const mediated = (from: string) => xml("message", { from }, xml("x", { xmlns: NS.mucUser }, xml("invite", { from: "ann@friends.test/x" })));
+    const forged = [await t.push(mediated("ann@friends.test")), await t.push(mediated("mallory@friends.test/pc")), await t.push(mediated("muc.friends.test")), await t.push(mediated("room@muc.friends.test/nick"))];
+    expect(forged.flat()).toEqual([]); // no join, no decline
+    await t.push(mediated("Room@MUC.friends.test"));
+    expect([...r.joined().keys()]).toEqual(["room@muc.friends.test"]);
+  });
+
+  it("takes occupants' real JIDs only from rooms it is entering or in, and uses them once joined", async () => {
+    const r = rooms({ join: [LOBBY] });
+    const bot = new Bot({ name: "roomie" });
+    bot.install(r);
+    bot.on("message:body", (ctx) => ctx.reply(String(ctx.locals.realJid ?? "unknown")));
+    const t = await createHarness(bot, { muc: false });
+    const occupant = (room: string, nick: string, real: string, self = false) =>
+      xml("presence", { from: `${room}/${nick}` }, xml("x", { xmlns: NS.mucUser }, xml("item", { jid: real, role: "participant" }), ...(self ? [xml("status", { code: "110" })] : [])));
+    await t.push(occupant(LOBBY, "dave", "dave@botrun.test/pc")); // XEP-0045 §7.2.3: occupants come before self-presence
+    await t.groupchat(LOBBY, "dave", "before the self-presence");
+    await t.push(occupant(LOBBY, "roomie", "bot@botrun.test/test", true));
+    await t.groupchat(LOBBY, "dave", "joined");
+    expect(t.replies()).toEqual(["unknown", "dave@botrun.test/pc"]);
+    await t.push(occupant(LOBBY, "roomie", "bot@botrun.test/test", true));
+    await t.push(xml("presence", { from: `${LOBBY}/roomie`, type: "unavailable" }, xml("x", { xmlns: NS.mucUser }, xml("status", { code: "110" }))));
+    await t.push(occupant(LOBBY, "eve", "boss@botrun.test/pc")); // not in the room any more, not rejoining
+    expect(r.occupants(LOBBY).size).toBe(0);
+  });
+
   it("refuses all invitations by default", async () => {
     const { r, bot } = setup({ join: [] });
     const t = await createHarness(bot);
