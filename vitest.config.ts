@@ -2,10 +2,17 @@
 // "real" (integration and end-to-end suites against real Prosody, OAuth and Redis servers).
 import { defineConfig } from "vitest/config";
 
+// The workspace runs @botrun/* from their TypeScript sources: their package.json `exports` serve
+// `src/` under the "@botrun/source" condition (published builds serve `dist/`). Vitest's defaults
+// for Node are ["node", "development|production"].
+const resolve = { conditions: ["@botrun/source", "node", "development|production"] };
+const workspaceSources = { resolve, ssr: { resolve } };
+
 export default defineConfig({
   test: {
     projects: [
       {
+        ...workspaceSources,
         test: {
           name: "offline",
           // Projects with different group orders run one after the other: the real-server suites
@@ -17,6 +24,7 @@ export default defineConfig({
         },
       },
       {
+        ...workspaceSources,
         test: {
           name: "real",
           sequence: { groupOrder: 1 },

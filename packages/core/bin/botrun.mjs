@@ -1,7 +1,19 @@
 #!/usr/bin/env node
-// botrun's executable: registers the TypeScript loader (so bot files need no build step), then runs the CLI.
-import { register } from "tsx/esm/api";
+// botrun's executable. Installed from a package it runs the compiled CLI (dist/; TypeScript bots
+// get the tsx loader when one is loaded). In the botrun repository (src/ beside this file) it runs
+// the sources through tsx, resolving @botrun/* to their sources (the "@botrun/source" condition).
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const source = new URL("../src/cli/main.ts", import.meta.url);
+let main;
+if (existsSync(source) && process.env.BOTRUN_COMPILED !== "1") {
+  const { register } = await import("tsx/esm/api");
+  register();
+  const { register: registerHooks } = await import("node:module");
+  const hook = "export const resolve = (s, c, next) => next(s, { ...c, conditions: [...c.conditions, '@botrun/source'] });";
+  registerHooks(`data:text/javascript,${encodeURIComponent(hook)}`);
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import("../dist/cli/main.js"));
+}
 process.exitCode = await main(process.argv.slice(2));
