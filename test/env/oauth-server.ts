@@ -2,11 +2,13 @@
 // Offers authorization_code (auto login + consent, no UI), refresh_token with rotation, RFC 7662
 // introspection, RFC 7009 revocation, a short configurable access-token TTL, token "styles"
 // (opaque, standard base64 with + / =, JWT-shaped base64url), an outage switch, and the legacy
-// OAuth WRAP pair (/wrap/access_token, /wrap/refresh) whose tokens introspection also accepts.
+// OAuth WRAP pair (/wrap/access_token, /wrap/refresh) whose tokens introspection also accepts,
+// and the RFC 8628 device authorization grant (./oauth-device.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import Provider from "oidc-provider";
+import { DEVICE_GRANT, DEVICE_PAGES, installDeviceFlow, type DeviceFlowControl } from "./oauth-device.ts";
 
 /** Shape of issued access-token values. */
 export type TokenStyle = "opaque" | "base64" | "jwt";
@@ -25,6 +27,8 @@ export interface OAuthServerOptions {
   tokenEndpointAuthMethod?: "client_secret_post" | "client_secret_basic" | "none";
   /** Registered redirect URI (loopback; any port is accepted); default "http://127.0.0.1/callback". */
   redirectUri?: string;
+  /** Device flow: `interval` sent to clients (s, default 1) and device code lifetime (s, default 600). */
+  device?: { interval?: number; codeTtl?: number };
 }
 
 /** Tokens minted by {@link OAuthServerHandle.issueTokens}. */
@@ -39,11 +43,15 @@ export interface OAuthServerHandle {
   issuer: string;
   tokenUrl: string;
   authorizeUrl: string;
+  /** RFC 8628 device authorization endpoint. */
+  deviceAuthorizationUrl: string;
+  /** Device-flow switches (interval, code lifetime, forced slow_down), polls seen, approve/deny. */
+  device: DeviceFlowControl;
   introspectionUrl: string;
   revocationUrl: string;
   wrapAccessTokenUrl: string;
   wrapRefreshUrl: string;
-  /** The app client (authorization_code + refresh_token). */
+  /** The app client (authorization_code, device_code, refresh_token). */
   clientId: string;
   clientSecret: string;
   redirectUri: string;
@@ -128,11 +136,12 @@ export async function startOAuthServer(opts: OAuthServerOptions = {}): Promise<O
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: "jwk" }), kid: "test", use: "sig", alg: "RS256" };
 
+  let device: DeviceFlowControl | undefined;
   const provider = new Provider(issuer, {
     clients: [
       {
         client_id: clientId, client_secret: clientSecret, application_type: "native",
-        redirect_uris: [redirectUri], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"],
+        redirect_uris: [redirectUri], grant_types: ["authorization_code", "refresh_token", DEVICE_GRANT], response_types: ["code"],
         token_endpoint_auth_method: opts.tokenEndpointAuthMethod ?? "client_secret_post",
       },
       {
@@ -148,6 +157,7 @@ export async function startOAuthServer(opts: OAuthServerOptions = {}): Promise<O
       devInteractions: { enabled: false },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true },
+      deviceFlow: { enabled: true, ...DEVICE_PAGES },
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
@@ -160,9 +170,12 @@ export async function startOAuthServer(opts: OAuthServerOptions = {}): Promise<O
       Session: 24 * 3600,
       Interaction: 600,
       IdToken: 3600,
+      DeviceCode: () => device?.codeTtl ?? 600,
     },
   });
   provider.on("server_error", () => { /* errors reach the HTTP client; keep test output free of tokens */ });
+  const deviceFlow = installDeviceFlow(provider, issuer, opts.device);
+  device = deviceFlow;
 
   // Token endpoint access tokens follow the current style; the original id generator sets `format`.
   const AT = provider.AccessToken.prototype as unknown as { generateTokenId: (this: unknown) => string };
@@ -334,6 +347,8 @@ export async function startOAuthServer(opts: OAuthServerOptions = {}): Promise<O
     issuer,
     tokenUrl: `${issuer}/token`,
     authorizeUrl: `${issuer}/auth`,
+    deviceAuthorizationUrl: `${issuer}/device/auth`,
+    device: deviceFlow,
     introspectionUrl: `${issuer}/token/introspection`,
     revocationUrl: `${issuer}/token/revocation`,
     wrapAccessTokenUrl: `${issuer}/wrap/access_token`,
