@@ -4,6 +4,7 @@
  */
 import type { Element } from "@xmpp/xml";
 import { bare } from "./jid.ts";
+import type { RequestOptions } from "./iq/requests.ts";
 import type { Logger } from "./logger.ts";
 import { message, NS, readStanzaError, type MessageType, type StanzaError } from "./stanza.ts";
 
@@ -19,6 +20,14 @@ export interface BotApi {
   readonly transport: string;
   /** Queue a stanza for delivery. */
   send(stanza: Element): Promise<void>;
+  /**
+   * Send an iq get/set and wait for its reply: resolves with the `type="result"` iq, rejects with
+   * a `StanzaError` for `type="error"`, an `IqTimeoutError` after `timeoutMs` (default 30 s), or an
+   * `IqRequestError` (not an iq get/set, too many pending, the bot stopped). An id is assigned when
+   * the iq has none. Works on every transport.
+   * `const res = await ctx.bot.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })))`
+   */
+  request(iq: Element, opts?: RequestOptions): Promise<Element>;
   /** The bot's logger. */
   readonly log: Logger;
 }

@@ -19,7 +19,21 @@ export { createConsoleLogger, redact, registerSecret, silentLogger, type LogFiel
 export type { Plugin, PluginHost, SendTransformer } from "./plugin.ts";
 export { KeyedSequencer } from "./runtime/chat-queue.ts";
 export { BotRuntime, type RuntimeEvents, type RuntimeOptions } from "./runtime/runtime.ts";
-export { message, presence, readStanzaError, stanzaId, xml, NS, type Element, type StanzaError } from "./stanza.ts";
+export {
+  message,
+  presence,
+  readStanzaError,
+  stanzaId,
+  xml,
+  NS,
+  iqResult,
+  iqError,
+  StanzaError,
+  type Element,
+  type StanzaErrorCondition,
+  type StanzaErrorType,
+} from "./stanza.ts";
+export { IqRequestError, IqTimeoutError, type RequestOptions } from "./iq/requests.ts";
 export type { Transport, TransportEvents } from "./transport.ts";
 export { TypedEmitter } from "./emitter.ts";
 export { ExitCode } from "./exit-codes.ts";

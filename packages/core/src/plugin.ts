@@ -6,6 +6,7 @@
 import type { Element } from "@xmpp/xml";
 import type { Middleware } from "./compose.ts";
 import type { BotApi, Context } from "./context.ts";
+import type { RequestOptions } from "./iq/requests.ts";
 import type { Logger } from "./logger.ts";
 
 /** What a plugin receives from the runtime. */
@@ -16,6 +17,8 @@ export interface PluginHost {
   readonly log: Logger;
   /** Queue a stanza for delivery. */
   send(stanza: Element): Promise<void>;
+  /** Send an iq get/set and wait for its result (see `BotApi.request`). */
+  request(iq: Element, opts?: RequestOptions): Promise<Element>;
   /** True once `stop()` began: plugins should stop producing output. */
   readonly stopping: boolean;
 }

@@ -13,6 +13,18 @@ export const NS = {
   stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
   receipts: "urn:xmpp:receipts",
   chatStates: "http://jabber.org/protocol/chatstates",
+  /** XEP-0359 unique and stable stanza ids (`origin-id`). */
+  sid: "urn:xmpp:sid:0",
+  /** XEP-0308 last message correction. */
+  correct: "urn:xmpp:message-correct:0",
+  discoInfo: "http://jabber.org/protocol/disco#info",
+  discoItems: "http://jabber.org/protocol/disco#items",
+  caps: "http://jabber.org/protocol/caps",
+  version: "jabber:iq:version",
+  time: "urn:xmpp:time",
+  ping: "urn:xmpp:ping",
+  last: "jabber:iq:last",
+  roster: "jabber:iq:roster",
 } as const;
 
 let counter = 0;
@@ -36,12 +48,17 @@ export interface MessageOptions {
   children?: Element[];
 }
 
-/** Build a `<message>` stanza. */
+/**
+ * Build a `<message>` stanza. It carries a XEP-0359 `<origin-id/>` (the stanza id), set here once,
+ * so that a resend of the same stanza after a reconnect carries the same one (receivers drop duplicates).
+ */
 export function message(opts: MessageOptions): Element {
+  const id = opts.id ?? stanzaId();
   const children: Element[] = [];
   if (opts.body !== undefined) children.push(xml("body", {}, opts.body));
   if (opts.children) children.push(...opts.children);
-  return xml("message", { to: opts.to, type: opts.type ?? "chat", id: opts.id ?? stanzaId() }, ...children);
+  children.push(xml("origin-id", { xmlns: NS.sid, id }));
+  return xml("message", { to: opts.to, type: opts.type ?? "chat", id }, ...children);
 }
 
 /** Presence types of RFC 6121 (`available` means no type attribute). */
@@ -78,25 +95,96 @@ export function presence(opts: PresenceOptions = {}): Element {
   return xml("presence", attrs, ...children);
 }
 
-/** An XMPP stanza error (RFC 6120 §8.3), as found in an `type="error"` stanza. */
-export interface StanzaError {
-  /** e.g. `cancel`, `modify`, `wait`, `auth`. */
-  type: string;
+/** Error types of RFC 6120 §8.3.2. */
+export type StanzaErrorType = "auth" | "cancel" | "continue" | "modify" | "wait";
+
+/** The defined conditions of RFC 6120 §8.3.3, each with the type the RFC gives it. */
+const DEFAULT_TYPES = {
+  "bad-request": "modify",
+  conflict: "cancel",
+  "feature-not-implemented": "cancel",
+  forbidden: "auth",
+  gone: "cancel",
+  "internal-server-error": "cancel",
+  "item-not-found": "cancel",
+  "jid-malformed": "modify",
+  "not-acceptable": "modify",
+  "not-allowed": "cancel",
+  "not-authorized": "auth",
+  "policy-violation": "modify",
+  "recipient-unavailable": "wait",
+  redirect: "modify",
+  "registration-required": "auth",
+  "remote-server-not-found": "cancel",
+  "remote-server-timeout": "wait",
+  "resource-constraint": "wait",
+  "service-unavailable": "cancel",
+  "subscription-required": "auth",
+  "undefined-condition": "cancel",
+  "unexpected-request": "wait",
+} as const satisfies Record<string, StanzaErrorType>;
+
+/** A defined condition of RFC 6120 §8.3.3. */
+export type StanzaErrorCondition = keyof typeof DEFAULT_TYPES;
+
+/**
+ * An XMPP stanza error (RFC 6120 §8.3): read from an `type="error"` stanza (`ctx.error`, a
+ * rejected `request()`), or thrown by an IQ handler to answer with it:
+ * `throw new StanzaError("item-not-found", "cancel", "no such note")`.
+ */
+export class StanzaError extends Error {
+  override readonly name = "StanzaError";
   /** The defined condition, e.g. `item-not-found`, `service-unavailable`. */
-  condition: string;
-  text: string | undefined;
+  readonly condition: string;
+  /** `cancel`, `modify`, `wait`, `auth` or `continue`. */
+  readonly type: string;
+  /** The human-readable `<text/>`, if any. */
+  readonly text: string | undefined;
+
+  /** `type` defaults to the one RFC 6120 §8.3.3 gives the condition (`cancel` for unknown ones). */
+  constructor(condition: StanzaErrorCondition | (string & {}), type?: StanzaErrorType | (string & {}), text?: string) {
+    super(text ? `${condition}: ${text}` : condition);
+    this.condition = condition;
+    this.type = type ?? (DEFAULT_TYPES as Record<string, string>)[condition] ?? "cancel";
+    this.text = text;
+  }
+
+  /** The `<error/>` element (RFC 6120 §8.3.2). */
+  toElement(): Element {
+    const err = xml("error", { type: this.type }, xml(this.condition, { xmlns: NS.stanzas }));
+    if (this.text) err.append(xml("text", { xmlns: NS.stanzas }, this.text));
+    return err;
+  }
 }
 
 /** Read the error of an error stanza; undefined when there is none. */
 export function readStanzaError(el: Element): StanzaError | undefined {
   if (el.attrs.type !== "error") return undefined;
   const err = el.getChild("error");
-  if (!err) return { type: "cancel", condition: "undefined-condition", text: undefined };
+  if (!err) return new StanzaError("undefined-condition", "cancel");
   let condition = "undefined-condition";
   let text: string | undefined;
   for (const child of err.getChildElements()) {
     if (child.name === "text") text = child.text();
     else if (child.attrs.xmlns === NS.stanzas) condition = child.name;
   }
-  return { type: String(err.attrs.type ?? "cancel"), condition, text };
+  return new StanzaError(condition, String(err.attrs.type ?? "cancel"), text);
+}
+
+/** The result answering the iq get/set `request` (RFC 6120 §8.2.3), with an optional payload. */
+export function iqResult(request: Element, payload?: Element): Element {
+  const el = xml("iq", replyAttrs(request, "result"));
+  if (payload) el.append(payload);
+  return el;
+}
+
+/** The error answering the iq get/set `request` (RFC 6120 §8.3). */
+export function iqError(request: Element, error: StanzaError): Element {
+  return xml("iq", replyAttrs(request, "error"), error.toElement());
+}
+
+function replyAttrs(request: Element, type: string): Record<string, string> {
+  const attrs: Record<string, string> = { type, id: String(request.attrs.id ?? "") };
+  if (request.attrs.from) attrs.to = String(request.attrs.from);
+  return attrs;
 }

@@ -9,6 +9,7 @@ import type { Readable, Writable } from "node:stream";
 import type { Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
 import { bare, local } from "../jid.ts";
+import { simulateIqReply } from "../iq/server-sim.ts";
 import { MucSimulator } from "../muc-sim.ts";
 import { presence as presenceStanza, stanzaId, xml } from "../stanza.ts";
 import type { Transport, TransportEvents } from "../transport.ts";
@@ -86,6 +87,9 @@ export class ConsoleTransport extends TypedEmitter<ConsoleTransportEvents> imple
   }
 
   async send(stanza: Element): Promise<void> {
+    // There is no server: the bot's iq requests are answered as one would (empty roster, ...).
+    const reply = simulateIqReply(stanza, this.#botJid);
+    if (reply) return void queueMicrotask(() => this.emit("stanza", reply));
     if (this.#muc.outbound(stanza)) {
       if (stanza.name === "message") this.#show(stanza);
       else if (this.#interactive) this.#info(`${this.#botName} ${stanza.attrs.type === "unavailable" ? "left" : "joined"} ${bare(String(stanza.attrs.to))}`);

@@ -8,6 +8,7 @@ import type { MiddlewareFn } from "../compose.ts";
 import { Context, type BotApi } from "../context.ts";
 import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
+import { IqRequests, type RequestOptions } from "../iq/requests.ts";
 import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
 import type { PluginHost, SendTransformer } from "../plugin.ts";
 import { NS } from "../stanza.ts";
@@ -69,6 +70,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   #handler: MiddlewareFn<C> | undefined;
   #send: (stanza: Element) => Promise<void>;
   #hosts = new Map<string, PluginHost>();
+  readonly #requests: IqRequests;
   #state: "idle" | "starting" | "running" | "stopping" | "stopped" = "idle";
   #stopPromise: Promise<void> | undefined;
   /** Counters for logs and metrics. */
@@ -86,6 +88,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#sequenceKey = opts.sequenceKey ?? chatKey;
     const runtime = this;
     this.#send = (stanza) => this.#toTransport(stanza);
+    this.#requests = new IqRequests({ send: (stanza) => this.send(stanza), self: () => this.transport.jid });
     this.api = {
       name: bot.name,
       get jid() {
@@ -94,6 +97,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       commandPrefixes: bot.commandPrefixes,
       transport: transport.kind,
       send: (stanza) => runtime.send(stanza),
+      request: (iq, o) => runtime.request(iq, o),
       log: this.log,
     };
   }
@@ -128,6 +132,11 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     return this.#send(stanza);
   }
 
+  /** Send an iq get/set and wait for its reply (see `BotApi.request`). */
+  request(iq: Element, opts?: RequestOptions): Promise<Element> {
+    return this.#requests.request(iq, opts);
+  }
+
   #toTransport(stanza: Element): Promise<void> {
     this.stats.sent++;
     this.emit("sent", stanza);
@@ -147,6 +156,9 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       this.log.debug("non-stanza element dropped", { element: stanza.name });
       return this.#drop("not-a-stanza", stanza);
     }
+    // Replies to our own requests are consumed here, before the per-chat queues: a handler
+    // awaiting one must not wait behind itself.
+    if (stanza.name === "iq" && this.#requests.settle(stanza)) return Promise.resolve();
     let ctx: C;
     try {
       ctx = new Context(stanza, this.api, this.log) as C;
@@ -208,6 +220,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     } catch (error) {
       this.log.error("transport stop failed", { error });
     }
+    this.#requests.close();
     this.#state = "stopped";
     this.emit("stopped", { exitCode });
   }
@@ -296,6 +309,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
         bot: this.api,
         log: this.log.child({ plugin: name }),
         send: (stanza) => runtime.send(stanza),
+        request: (iq, o) => runtime.request(iq, o),
         get stopping() {
           return runtime.#state === "stopping" || runtime.#state === "stopped";
         },

@@ -9,13 +9,15 @@
  * ```
  */
 import type { Element } from "@xmpp/xml";
+import type { StanzaError } from "../stanza.ts";
 import type { Bot } from "../bot.ts";
 import type { Context } from "../context.ts";
 import { bare, local, resource } from "../jid.ts";
 import { silentLogger, type Logger } from "../logger.ts";
+import { simulatedReply } from "../iq/server-sim.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
 import { NS, presence as presenceStanza, stanzaId, xml, type PresenceType } from "../stanza.ts";
-import { TestTransport } from "./test-transport.ts";
+import { TestTransport, type IqResponder } from "./test-transport.ts";
 
 /** Options of `createHarness`. */
 export interface HarnessOptions {
@@ -29,6 +31,17 @@ export interface HarnessOptions {
   dev?: boolean;
   /** Simulate MUC self-presence and echoes (default true). */
   muc?: boolean;
+  /** Answers the iq requests the bot sends (`ctx.bot.request`); default: as a server would. */
+  iq?: IqResponder;
+}
+
+/** Options of `Harness.iq`. */
+export interface IqPushOptions {
+  /** Sender; default the harness user. */
+  from?: string;
+  /** Addressee; default the bot's full JID. */
+  to?: string;
+  id?: string;
 }
 
 /** One line of a transcript: who said what (and to whom, for the bot's lines). */
@@ -55,7 +68,7 @@ export class Harness<C extends Context = Context> {
   #cursor = 0;
 
   constructor(bot: Bot<C>, opts: HarnessOptions = {}) {
-    this.transport = new TestTransport({ jid: opts.jid, muc: opts.muc });
+    this.transport = new TestTransport({ jid: opts.jid, muc: opts.muc, iq: opts.iq });
     this.runtime = new BotRuntime(bot, this.transport, { logger: opts.logger ?? silentLogger, dev: opts.dev ?? true });
     this.user = opts.user ?? "alice@botrun.test/phone";
     this.runtime.on("sent", (el) => {
@@ -112,6 +125,25 @@ export class Harness<C extends Context = Context> {
         xml("error", { type: "cancel" }, xml(condition, { xmlns: NS.stanzas })),
       ),
     );
+  }
+
+  /**
+   * Send the bot an iq get/set with `payload` as its child; resolves with the bot's reply (the iq
+   * result or error with the same id, to the sender). Throws when the bot sent none, or more than one.
+   * `const res = await t.iq("get", xml("query", { xmlns: "jabber:iq:version" }))`
+   */
+  async iq(type: "get" | "set", payload: Element, opts: IqPushOptions = {}): Promise<Element> {
+    const from = opts.from ?? this.user;
+    const id = opts.id ?? stanzaId();
+    const sent = await this.push(xml("iq", { from, to: opts.to ?? this.#botJid(), type, id }, payload));
+    const replies = sent.filter((el) => el.name === "iq" && el.attrs.id === id && el.attrs.to === from && (el.attrs.type === "result" || el.attrs.type === "error"));
+    if (replies.length !== 1) throw new Error(`expected one reply to iq ${id}, the bot sent ${replies.length}`);
+    return replies[0]!;
+  }
+
+  /** Answer an iq request the bot sent (found in `sent` or with `next()`): a payload, `null` (empty result) or an error. */
+  respond(request: Element, reply: Element | null | StanzaError): Promise<Element[]> {
+    return this.push(simulatedReply(request, reply, this.#botJid()));
   }
 
   /** Deliver any stanza; resolves when the bot (and any simulated room echo) has finished with it. */

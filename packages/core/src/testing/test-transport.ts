@@ -5,7 +5,9 @@
  */
 import type { Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
+import { simulatedReply, simulateIqReply } from "../iq/server-sim.ts";
 import { MucSimulator } from "../muc-sim.ts";
+import type { StanzaError } from "../stanza.ts";
 import type { Transport, TransportEvents } from "../transport.ts";
 
 /** Options of `TestTransport`. */
@@ -14,7 +16,16 @@ export interface TestTransportOptions {
   jid?: string;
   /** Simulate MUC self-presence and echoes (default true). */
   muc?: boolean;
+  /** Answers the bot's iq requests (see `IqResponder`). Default: as a server would (`simulateIqReply`). */
+  iq?: IqResponder;
 }
+
+/**
+ * Answers an iq get/set the bot sent: an element becomes the result's payload, `null` an empty
+ * result, a `StanzaError` an error reply; `undefined` leaves it unanswered (answer it later with
+ * `Harness.respond`).
+ */
+export type IqResponder = (iq: Element) => Element | null | StanzaError | undefined;
 
 /** A transport that keeps everything in memory. */
 export class TestTransport extends TypedEmitter<TransportEvents> implements Transport {
@@ -22,6 +33,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
   readonly sent: Element[] = [];
   readonly #jid: string;
   readonly #muc: MucSimulator | undefined;
+  readonly #iq: IqResponder | undefined;
   #online = false;
   #pending = 0;
   #waiters = new Set<() => void>();
@@ -29,6 +41,7 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
   constructor(opts: TestTransportOptions = {}) {
     super();
     this.#jid = opts.jid ?? "bot@botrun.test/test";
+    this.#iq = opts.iq;
     this.#muc = opts.muc === false ? undefined : new MucSimulator((el) => this.#later(el), () => this.#jid);
   }
 
@@ -55,6 +68,15 @@ export class TestTransport extends TypedEmitter<TransportEvents> implements Tran
     this.sent.push(stanza);
     for (const w of [...this.#waiters]) w();
     this.#muc?.outbound(stanza);
+    const reply = this.#answer(stanza);
+    if (reply) this.#later(reply);
+  }
+
+  #answer(stanza: Element): Element | undefined {
+    if (stanza.name !== "iq" || (stanza.attrs.type !== "get" && stanza.attrs.type !== "set")) return undefined;
+    if (!this.#iq) return simulateIqReply(stanza, this.#jid);
+    const r = this.#iq(stanza);
+    return r === undefined ? undefined : simulatedReply(stanza, r, this.#jid);
   }
 
   async stop(): Promise<void> {
