@@ -88,6 +88,31 @@ describe("rooms-helper bot", () => {
     expect([...t.transport.rooms.keys()]).toEqual([LOBBY, "team@conference.botrun.test"]);
   });
 
+  it("two bots in one room do not answer each other in a loop (issue 9.9)", async () => {
+    const quick = { throttle: { messagesPerSecond: 1000, perDestinationPerSecond: 1000, bytesPerSecond: 1e6 }, rateLimit: { capacity: 100 } };
+    const a = await createHarness(createRoomsHelper({ rooms: [LOBBY], nick: "helper", ...quick }));
+    // The other bot's nick is a word of the greeting ("Say"): every greeting mentions the other bot.
+    const b = await createHarness(createRoomsHelper({ rooms: [LOBBY], nick: "say", ...quick }), { jid: "bot2@botrun.test/test" });
+    const said: string[] = [];
+    const bridge = (from: typeof a, nick: string, to: typeof a) =>
+      from.runtime.on("sent", (el) => {
+        if (el.name !== "message" || el.attrs.type !== "groupchat") return;
+        said.push(`${nick}: ${el.getChildText("body")}`);
+        to.transport.receive(xml("message", { ...el.attrs, from: `${LOBBY}/${nick}`, to: "x@botrun.test" }, ...el.getChildElements()));
+      });
+    bridge(a, "helper", b);
+    bridge(b, "say", a);
+    await a.groupchat(LOBBY, "carol", "helper?");
+    for (let n = -1; n !== said.length && said.length < 50; ) {
+      n = said.length;
+      await a.settle();
+      await b.settle();
+    }
+    expect(said).toEqual(["helper: Hi carol! Say `!help` to see what I can do.", "say: Hi helper! Say `!help` to see what I can do."]);
+    await a.stop();
+    await b.stop();
+  });
+
   it("rejoins its rooms after a reconnect", async () => {
     const t = await createHarness(createRoomsHelper({ rooms: [LOBBY], ...fast }));
     await t.reconnect();

@@ -3,7 +3,7 @@
 // Configuration: ROOMS_HELPER_ROOMS="a@conference.example.org,b@…", ROOMS_HELPER_ADMINS="boss@example.org,*@ops.example.org",
 // ROOMS_HELPER_MUC_SERVICES="conference.example.org" (services whose rooms may invite it, besides those of its rooms).
 import { Bot } from "@botrun/core";
-import { access, commands, mentioned, rateLimit, rooms, throttle, type RateLimitOptions, type ThrottleOptions } from "@botrun/plugins";
+import { access, commands, mentioned, rateLimit, replyMarker, rooms, throttle, type RateLimitOptions, type ThrottleOptions } from "@botrun/plugins";
 
 /** Options of the rooms-helper bot. */
 export interface RoomsHelperOptions {
@@ -68,11 +68,23 @@ export function createRoomsHelper(opts: RoomsHelperOptions = {}): Bot {
     await r.leave(room, "asked to leave");
   });
 
-  // Mentioned without a command: say hello and point to help.
-  bot.on("message:groupchat:body", (ctx) => (mentioned(ctx) ? ctx.reply(`Hi ${ctx.nick}! Say \`!help\` to see what I can do.`) : undefined));
+  // Mentioned without a command: say hello and point to help, as a XEP-0461 reply (a bot replying to
+  // that is not mentioning us: no loop between two botrun bots), at most once a minute per occupant
+  // (no loop with bots that do not mark replies either).
+  const greeted = new Map<string, number>();
+  bot.on("message:groupchat:body", (ctx) => {
+    if (!mentioned(ctx)) return;
+    const now = Date.now();
+    if (now - (greeted.get(ctx.from) ?? -Infinity) < GREET_EVERY_MS) return;
+    greeted.delete(ctx.from);
+    greeted.set(ctx.from, now);
+    if (greeted.size > 1000) greeted.delete(greeted.keys().next().value!);
+    return ctx.reply(`Hi ${ctx.nick}! Say \`!help\` to see what I can do.`, { children: [replyMarker(ctx)] });
+  });
   return bot;
 }
 
+const GREET_EVERY_MS = 60_000;
 const list = (v: string | undefined) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 
 export default createRoomsHelper({

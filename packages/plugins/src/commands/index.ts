@@ -5,6 +5,13 @@
  * Commands have aliases, typed arguments with a usage line, per-command help, a
  * generated `help` command, guards (access control) and "did you mean" suggestions.
  *
+ * Manners (issue 8.5): in a room, `!word` that is not one of this router's commands is not
+ * addressed to this bot (another bot may own it): no "Unknown command" there, only to
+ * `nick: word` — and not even then when the message is a XEP-0461 reply to the bot's own message
+ * (bots answering bots, issue 9.9). A XEP-0308 correction (`<replace id/>`) of a message that
+ * already ran a command does not run it again, unless the command sets `corrections: "run"`;
+ * a correction of a message that ran nothing (a typo) is handled as a new message.
+ *
  * ```ts
  * const cmds = commands();
  * cmds.command("remind", { description: "Remind me", args: [{ name: "minutes", type: "integer" }, { name: "text", type: "rest" }] },
@@ -16,6 +23,8 @@ import { compose, jid, NS, splitArgs, toFn, type CommandContext, type Context, t
 import { ArgumentError, parseParams, usageOf, validateSpecs, type ArgSpec, type Params, type ParamsOf } from "./args.ts";
 import { closest } from "./suggest.ts";
 import { interceptSend } from "../util/intercept-send.ts";
+import { LruMap } from "../util/lru.ts";
+import { correctionOf, RoomNicks } from "../util/room-talk.ts";
 
 export { ArgumentError, usageOf, type ArgSpec, type ArgType, type Params, type ParamsOf } from "./args.ts";
 export { closest, editDistance } from "./suggest.ts";
@@ -52,6 +61,11 @@ export interface CommandSpec<A extends readonly ArgSpec[] = readonly ArgSpec[]> 
   where?: "any" | "chat" | "room";
   /** Free tags for guards (e.g. `admin`). */
   tags?: readonly string[];
+  /**
+   * A XEP-0308 correction of a message that ran this command: `ignore` it (default: the
+   * handler ran already) or `run` the handler again with the corrected text.
+   */
+  corrections?: "ignore" | "run";
 }
 
 /** A registered command, as guards and help see it. */
@@ -94,7 +108,9 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
   readonly #byName = new Map<string, Entry<C>>();
   readonly #canonical = new Map<string, Entry<C>>();
   readonly #guards: CommandGuard<C>[] = [];
-  readonly #roomNicks = new Map<string, string>();
+  readonly #roomNicks = new RoomNicks();
+  /** Messages (sender + id) that ran a command, to recognise their XEP-0308 corrections. */
+  readonly #ran = new LruMap<string, true>(2000);
   #builtinHelp = false;
 
   constructor(opts: CommandsOptions = {}) {
@@ -160,13 +176,21 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
   readonly middleware: MiddlewareFn<C> = (ctx, next) => this.#route(ctx, next);
 
   async #route(ctx: C, next: () => Promise<void>): Promise<void> {
-    this.#trackSelfPresence(ctx);
+    this.#roomNicks.track(ctx);
     if (ctx.kind !== "message" || ctx.text === undefined || ctx.type === "error" || ctx.delayed) return next();
     const parsed = this.#parse(ctx);
     if (!parsed) return next();
     const entry = this.#byName.get(parsed.name);
+    const corrects = correctionOf(ctx.stanza);
+    const ranKey = (id: unknown) => `${ctx.from}\u0000${String(id)}`;
+    if (corrects !== undefined && this.#ran.get(ranKey(corrects)) && entry?.info.spec.corrections !== "run") {
+      ctx.log.debug("correction of a command already run; not running it again", { command: parsed.name });
+      return;
+    }
     if (!entry) {
       if (parsed.via === "bare" || this.#opts.unknown === "pass") return next();
+      // In a room, `!word` is not addressed to us unless it is one of our commands; bots answering bots: no reply.
+      if (ctx.room && (parsed.via === "prefix" || this.#roomNicks.repliesToMe(ctx))) return next();
       // Let later handlers (e.g. core `bot.command`) have it; answer only if none replied.
       let replied = false;
       interceptSend(ctx, (el, send) => {
@@ -177,10 +201,9 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
       if (replied) return;
       const guess = closest(parsed.name, this.#visibleNames());
       const p = this.#prefixes(ctx)[0] ?? "!";
+      const typed = clip(parsed.name); // never echo a huge word back (the reply would outgrow the server's stanza limit)
       await ctx.reply(
-        guess
-          ? `Unknown command \`${parsed.name}\`. Did you mean \`${p}${guess}\`?`
-          : `Unknown command \`${parsed.name}\`. Say \`${p}help\` for the list.`,
+        guess ? `Unknown command \`${typed}\`. Did you mean \`${p}${guess}\`?` : `Unknown command \`${typed}\`. Say \`${p}help\` for the list.`,
       );
       return;
     }
@@ -213,6 +236,8 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     cctx.argsText = parsed.argsText;
     cctx.params = params;
     cctx.invocation = { typed: parsed.name, via: parsed.via };
+    if (ctx.stanza.attrs.id !== undefined) this.#ran.set(ranKey(ctx.stanza.attrs.id), true);
+    if (corrects !== undefined) this.#ran.set(ranKey(corrects), true);
     await entry.run(cctx, next);
   }
 
@@ -272,7 +297,7 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
       const l = ctx.bot.jid ? jid.local(ctx.bot.jid) : undefined;
       if (l) out.add(l);
     }
-    const nick = ctx.room ? this.#roomNicks.get(ctx.room) : undefined;
+    const nick = this.#roomNicks.get(ctx.room);
     if (nick) out.add(nick);
     return [...out].sort((a, b) => b.length - a.length);
   }
@@ -281,14 +306,6 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     const p = this.#opts.prefix;
     if (p !== undefined) return typeof p === "string" ? [p] : p;
     return ctx?.bot.commandPrefixes ?? ["!"];
-  }
-
-  #trackSelfPresence(ctx: C): void {
-    if (ctx.kind !== "presence" || !ctx.room || !ctx.nick) return;
-    const self = ctx.stanza.getChild("x", NS.mucUser)?.getChildren("status").some((s) => s.attrs.code === "110");
-    if (!self) return;
-    if (ctx.type === "unavailable") this.#roomNicks.delete(ctx.room);
-    else this.#roomNicks.set(ctx.room, ctx.nick);
   }
 
   #visibleNames(): string[] {
@@ -336,6 +353,11 @@ export function commands<C extends Context = Context>(opts: CommandsOptions = {}
 
 function normalise(name: string): string {
   return name.trim().toLowerCase();
+}
+
+/** At most 40 characters of what a user typed, for echoing it back. */
+function clip(s: string): string {
+  return s.length <= 40 ? s : `${s.slice(0, 40)}…`;
 }
 
 function capitalise(s: string): string {

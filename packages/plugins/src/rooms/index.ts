@@ -20,9 +20,11 @@
  */
 import { jid, NS, type Context, type MiddlewareFn, type Plugin, type PluginHost } from "@botrun/core";
 import { policyAllows, type JidPolicy } from "../util/jid-pattern.ts";
+import { mentions, repliesTo } from "../util/room-talk.ts";
 import { declineInvite, joinPresence, leavePresence, readInvite, statusCodes, type Invite } from "./stanzas.ts";
 
 export { NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
+export { mentions, NS_REPLY, repliesTo, replyMarker } from "../util/room-talk.ts";
 
 /** A room to join. */
 export interface RoomConfig {
@@ -93,7 +95,11 @@ export interface Rooms extends Plugin {
   occupants(room: string): Map<string, string | undefined>;
 }
 
-/** True when the stanza is a room message mentioning the bot's nick (set by the rooms plugin). */
+/**
+ * True when the stanza is a room message mentioning the bot's nick (set by the rooms plugin).
+ * A message that is a XEP-0461 reply to the bot's own message is not a mention: answer mentions
+ * with `ctx.reply(text, { children: [replyMarker(ctx)] })` and two bots cannot loop (issue 9.9).
+ */
 export function mentioned(ctx: Context): boolean {
   return ctx.locals.mentioned === true;
 }
@@ -277,7 +283,10 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
         const real = trusted?.get(ctx.nick);
         if (real) ctx.locals.realJid = real;
       }
-      if (ctx.text !== undefined && st.nick) ctx.locals.mentioned = mentions(ctx.text, st.nick);
+      if (ctx.text !== undefined && st.nick) {
+        const toMe = repliesTo(ctx.stanza)?.toLowerCase() === `${st.room}/${st.nick}`.toLowerCase();
+        ctx.locals.mentioned = !toMe && mentions(ctx.text, st.nick);
+      }
       return next();
     }
     if (ctx.type === "chat" || ctx.type === "normal") {
@@ -329,10 +338,4 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     },
   };
   return api;
-}
-
-/** True when `text` names `nick` as a word (`nick:`, `@nick`, `hey nick!`), case-insensitively. */
-export function mentions(text: string, nick: string): boolean {
-  const esc = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${esc}($|[^\\p{L}\\p{N}_])`, "iu").test(text);
 }

@@ -1,0 +1,71 @@
+/**
+ * Who is talking to whom in a room: the bot's own nick per room (from XEP-0045 self-presence,
+ * status 110), XEP-0461 reply markers, and whether a room message addresses the bot. Shared by
+ * the rooms plugin, the commands router and the rate limiter, so they agree on "addressed".
+ *
+ * Loop rule (issue 9.9): a bot's answer to a mention carries a XEP-0461 `<reply/>` to the
+ * message it answers; a message that is a reply to one of the bot's own messages never counts
+ * as a mention, and gets no "Unknown command". Two botrun bots greeting each other stop after
+ * one answer each.
+ */
+import { NS, xml, type Context, type Element } from "@botrun/core";
+
+/** XEP-0461 message replies. */
+export const NS_REPLY = "urn:xmpp:reply:0";
+/** XEP-0359 stanza ids, XEP-0308 corrections. */
+const NS_SID = "urn:xmpp:sid:0";
+export const NS_CORRECT = "urn:xmpp:message-correct:0";
+
+/** XEP-0461 `<reply to id/>` for an answer to `ctx`'s message (the room's XEP-0359 stanza-id when it stamped one). */
+export function replyMarker(ctx: Context): Element {
+  const room = ctx.room;
+  const stamped = room
+    ? ctx.stanza.getChildren("stanza-id", NS_SID).find((s) => String(s.attrs.by ?? "").toLowerCase() === room)?.attrs.id
+    : undefined;
+  const id = String(stamped ?? ctx.stanza.attrs.id ?? "");
+  return xml("reply", { xmlns: NS_REPLY, to: ctx.from, ...(id ? { id } : {}) });
+}
+
+/** The JID whose message this one replies to (XEP-0461 `<reply to>`), if any. */
+export function repliesTo(stanza: Element): string | undefined {
+  const to = stanza.getChild("reply", NS_REPLY)?.attrs.to;
+  return to ? String(to) : undefined;
+}
+
+/** The id of the message a XEP-0308 correction replaces, if `stanza` is one. */
+export function correctionOf(stanza: Element): string | undefined {
+  const id = stanza.getChild("replace", NS_CORRECT)?.attrs.id;
+  return id === undefined ? undefined : String(id);
+}
+
+/** The bot's nick in each room it is in, learned from self-presence. */
+export class RoomNicks {
+  readonly #nicks = new Map<string, string>();
+
+  /** Look at any stanza; remembers or forgets the bot's nick on self-presence. */
+  track(ctx: Context): void {
+    if (ctx.kind !== "presence" || !ctx.room || !ctx.nick) return;
+    const self = ctx.stanza.getChild("x", NS.mucUser)?.getChildren("status").some((s) => s.attrs.code === "110");
+    if (!self) return;
+    if (ctx.type === "unavailable") this.#nicks.delete(ctx.room);
+    else this.#nicks.set(ctx.room, ctx.nick);
+  }
+
+  /** The bot's nick in `room`. */
+  get(room: string | undefined): string | undefined {
+    return room ? this.#nicks.get(room) : undefined;
+  }
+
+  /** True when `ctx` (a room message) is a XEP-0461 reply to one of the bot's own messages. */
+  repliesToMe(ctx: Context): boolean {
+    const nick = this.get(ctx.room);
+    const to = repliesTo(ctx.stanza);
+    return nick !== undefined && to !== undefined && to.toLowerCase() === `${ctx.room}/${nick}`.toLowerCase();
+  }
+}
+
+/** True when `text` names `nick` as a word (`nick:`, `@nick`, `hey nick!`), case-insensitively. */
+export function mentions(text: string, nick: string): boolean {
+  const esc = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${esc}($|[^\\p{L}\\p{N}_])`, "iu").test(text);
+}
