@@ -26,6 +26,13 @@ describe("echo bot", () => {
     expect(t.sent[0]!.attrs).toMatchObject({ to: "lobby@conference.botrun.test", type: "groupchat" });
   });
 
+  it("sends no empty or whitespace-only reply", async () => {
+    const t = await createHarness(bot);
+    for (const text of ["", "   ", "\n\t ", "\u00a0"]) expect(await t.say(text)).toEqual([]);
+    await t.joinRoom("lobby@conference.botrun.test", "echo");
+    expect(await t.groupchat("lobby@conference.botrun.test", "carol", "  ")).toEqual([]);
+  });
+
   it("keeps each sender's conversation separate", async () => {
     const t = await createHarness(bot);
     await t.message("bob@example.org/laptop", "one");

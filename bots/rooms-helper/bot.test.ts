@@ -134,6 +134,8 @@ describe("rooms-helper bot", () => {
     const warnings = t.replies().filter((r) => r.startsWith("You are sending messages too fast"));
     const dice = t.replies().filter((r) => r.startsWith("🎲"));
     expect(warnings).toHaveLength(1); // warned once, not once per dropped message
+    const warning = t.sent.find((e) => e.getChildText("body")?.startsWith("You are sending"));
+    expect([warning?.attrs.to, warning?.attrs.type]).toEqual([`${LOBBY}/carol`, "chat"]); // privately, not to the room
     expect(dice.length).toBeGreaterThanOrEqual(5); // the burst of 5, plus what refilled meanwhile
     expect(dice.length).toBeLessThan(8); // but not everything
     await t.stop();

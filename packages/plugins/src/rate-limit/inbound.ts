@@ -2,8 +2,13 @@
  * Inbound flood control: a token bucket per sender. Past the limit a message is dropped
  * (`drop`), or the sender is told once to slow down and then dropped (`warn`). Memory
  * stays bounded: at most `maxSenders` buckets are kept, least recently seen forgotten first.
+ *
+ * In a room the warning never goes to the whole room (issue 8.5): it goes privately to the
+ * occupant (XEP-0045 §7.5, `room/nick`), and only when the dropped message was addressed to the
+ * bot (a command prefix, or a mention of its room nick); chatter among others gets no warning.
  */
-import { jid, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { jid, NS, xml, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { mentions, RoomNicks } from "../util/room-talk.ts";
 import { LruMap } from "../util/lru.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
@@ -53,6 +58,17 @@ export function rateLimit(opts: RateLimitOptions = {}): RateLimiter {
   const keyOf = opts.key ?? defaultRateKey;
   const mode = opts.mode ?? "warn";
   const warnText = opts.warnText ?? "You are sending messages too fast; I'll ignore some of them.";
+  const nicks = new RoomNicks();
+
+  /** Warn whoever addressed the bot: the sender in a chat, the occupant privately in a room, else nobody. */
+  const warn = (ctx: Context): Promise<void> | undefined => {
+    if (!ctx.room) return ctx.reply(warnText);
+    const text = ctx.text?.trimStart() ?? "";
+    const nick = nicks.get(ctx.room);
+    const addressed = ctx.bot.commandPrefixes.some((p) => p && text.startsWith(p)) || (nick !== undefined && mentions(text, nick));
+    if (!addressed) return undefined;
+    return ctx.reply(warnText, { type: "chat", children: [xml("x", { xmlns: NS.mucUser })] });
+  };
 
   const state = (key: string, now: number): SenderState => {
     let s = senders.get(key);
@@ -66,6 +82,7 @@ export function rateLimit(opts: RateLimitOptions = {}): RateLimiter {
   const take = (key: string, now = Date.now()): boolean => state(key, now).bucket.tryTake(now);
 
   const middleware: MiddlewareFn<Context> = async (ctx, next) => {
+    nicks.track(ctx);
     const key = keyOf(ctx);
     if (key === undefined) return next();
     const now = Date.now();
@@ -77,8 +94,11 @@ export function rateLimit(opts: RateLimitOptions = {}): RateLimiter {
     opts.onLimited?.(ctx, key);
     ctx.log.debug("rate limited", { key });
     if (mode === "warn" && !s.warned) {
-      s.warned = true;
-      await ctx.reply(warnText);
+      const sent = warn(ctx);
+      if (sent) {
+        s.warned = true;
+        await sent;
+      }
     }
   };
 

@@ -37,6 +37,22 @@ describe("inbound rate limit", () => {
     expect(t.replies().slice(4)).toEqual(["got m7", "got m8", "You are sending messages too fast; I'll ignore some of them."]);
   });
 
+  it("in a room, warns privately and only whoever addressed the bot; chatter floods get no warning", async () => {
+    const LOBBY = "lobby@conference.botrun.test";
+    const bot = new Bot({ name: "limited" });
+    bot.install(rateLimit({ capacity: 1, refillPerSecond: 0.01 }), rooms({ join: [LOBBY], nick: "lim" }));
+    const t = await createHarness(bot);
+    for (const text of ["chat 1", "chat 2", "chat 3"]) await t.groupchat(LOBBY, "carol", text);
+    for (const text of ["!x", "!y", "!z"]) await t.groupchat(LOBBY, "dave", text);
+    for (const text of ["hi", "lim: hello?", "lim?"]) await t.groupchat(LOBBY, "erin", text);
+    const warnings = t.sent.filter((e) => e.getChildText("body")?.startsWith("You are sending"));
+    expect(warnings.map((e) => [e.attrs.to, e.attrs.type])).toEqual([
+      [`${LOBBY}/dave`, "chat"],
+      [`${LOBBY}/erin`, "chat"],
+    ]);
+    expect(t.sent.filter((e) => e.attrs.type === "groupchat")).toEqual([]);
+  });
+
   it("drop mode is silent, and senders are limited independently", async () => {
     const t = await createHarness(echoBot(rateLimit({ capacity: 1, refillPerSecond: 0.1, mode: "drop" })));
     await t.message("a@x.test/1", "1");

@@ -6,8 +6,14 @@
  *
  * `<active/>` is added by a send transformer, so it also marks what other plugins send; a
  * handler counts as having replied when any message with a body went to its chat meanwhile.
+ *
+ * A standalone chat state carries a XEP-0334 `<no-store/>` hint: offline storage and archives
+ * must not keep it (a stale "is typing…" came back from offline storage after a restart).
  */
 import { jid, message, NS, xml, type Context, type MiddlewareFn, type Plugin, type SendTransformer } from "@botrun/core";
+
+/** XEP-0334 message processing hints. */
+export const NS_HINTS = "urn:xmpp:hints";
 
 /** Options of `chatStates()`. */
 export interface ChatStatesOptions {
@@ -30,7 +36,7 @@ export function chatStates(opts: ChatStatesOptions = {}): Plugin {
   /** Keyed by the chat a handler answers: a bare JID, a room, or `room/nick` for private messages. */
   const running = new Map<string, Running>();
   const state = (to: string, type: "chat" | "groupchat", name: string) =>
-    message({ to, type, children: [xml(name, { xmlns: NS.chatStates })] });
+    message({ to, type, children: [xml(name, { xmlns: NS.chatStates }), xml("no-store", { xmlns: NS_HINTS })] });
 
   const transformSend: SendTransformer = (el, next) => {
     const type = el.attrs.type;
