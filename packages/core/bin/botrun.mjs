@@ -9,6 +9,7 @@ let main;
 if (existsSync(source) && process.env.BOTRUN_COMPILED !== "1") {
   const { register } = await import("tsx/esm/api");
   register();
+  globalThis[Symbol.for("botrun.tsx")] = new Set(["esm"]);
   const { register: registerHooks } = await import("node:module");
   const hook = "export const resolve = (s, c, next) => next(s, { ...c, conditions: [...c.conditions, '@botrun/source'] });";
   registerHooks(`data:text/javascript,${encodeURIComponent(hook)}`);

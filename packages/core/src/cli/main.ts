@@ -9,11 +9,11 @@ import { ExitCode } from "../exit-codes.ts";
 import { LEVELS, type LogLevel } from "../logger.ts";
 import { createPinoLogger, logFormatFrom } from "../observability/pino-logger.ts";
 import { redirectConsole } from "../observability/console-redirect.ts";
-import { runAuthCommand } from "./commands/auth.ts";
+import { DEVICE_FLAG_HELP, runAuthCommand } from "./commands/auth.ts";
 import { runCheck } from "./commands/check.ts";
 import { botEnv } from "./env.ts";
 import { errorExitCode, oneLine } from "./errors.ts";
-import { listBots, loadBot } from "./resolve-bot.ts";
+import { describeBots, loadBot } from "./resolve-bot.ts";
 import { runBots } from "./run.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -56,7 +56,8 @@ export async function main(args: string[]): Promise<number> {
         y
           .positional("bot", { type: "string", demandOption: true })
           .option("browser", { type: "boolean", default: true, describe: "open a browser when there is one" })
-          .option("timeout", { type: "number", default: 600, describe: "seconds to wait for consent" }),
+          .option("timeout", { type: "number", default: 600, describe: "seconds to wait for consent" })
+          .option("device", { type: "boolean", describe: DEVICE_FLAG_HELP }),
       async (argv) => {
         try {
           const loaded = await loadBot(argv.bot as string, cwd);
@@ -66,6 +67,7 @@ export async function main(args: string[]): Promise<number> {
             env,
             timeoutMs: (argv.timeout as number) * 1000,
             ...(argv.browser ? {} : { opener: false as const }),
+            ...(argv.device !== undefined && { device: argv.device }),
           });
         } catch (error) {
           process.stderr.write(oneLine(error).replace(/^botrun:/, "botrun auth:") + "\n");
@@ -95,8 +97,9 @@ export async function main(args: string[]): Promise<number> {
       "List the bots found under bots/ folders",
       (y) => y,
       () => {
-        const bots = listBots(cwd);
-        process.stdout.write(bots.length ? bots.join("\n") + "\n" : "no bots found\n");
+        const bots = describeBots(cwd);
+        const width = Math.max(0, ...bots.map((b) => b.name.length));
+        process.stdout.write(bots.length ? bots.map((b) => `${b.name.padEnd(width)}  ${b.description}`.trimEnd()).join("\n") + "\n" : "no bots found\n");
       },
     )
     .option("env-file", { type: "string", array: true, describe: "extra .env file(s) to read" })

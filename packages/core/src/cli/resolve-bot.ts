@@ -1,6 +1,7 @@
 /**
  * Finding and loading a bot: a folder name under `bots/`, a path to a `.ts`/`.js` file or
- * folder, or an installed package name. TypeScript loads directly (the CLI registers tsx).
+ * folder, or an installed package name. TypeScript loads directly: tsx is registered (for ES
+ * modules and CommonJS) the first time a TypeScript bot is loaded.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -8,6 +9,7 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isBot, type Bot } from "../bot.ts";
 import type { Context } from "../context.ts";
+import { describeLoadError } from "./bot-load-error.ts";
 
 /** A bot that could not be found or loaded; the message is one line for the user. */
 export class BotNotFoundError extends Error {
@@ -41,13 +43,35 @@ export function botDirs(cwd: string): string[] {
 
 /** Names of the bots under the `bots/` folders visible from `cwd`. */
 export function listBots(cwd: string): string[] {
-  const names = new Set<string>();
+  return describeBots(cwd).map((b) => b.name);
+}
+
+/** The bots under the `bots/` folders visible from `cwd`, each with a one-line description. */
+export function describeBots(cwd: string): { name: string; description: string }[] {
+  const found = new Map<string, string>();
   for (const dir of botDirs(cwd)) {
     for (const name of readdirSync(dir)) {
-      if (entryOf(path.join(dir, name))) names.add(name);
+      const entry = found.has(name) ? undefined : entryOf(path.join(dir, name));
+      if (entry) found.set(name, descriptionOf(path.join(dir, name), entry));
     }
   }
-  return [...names].sort();
+  return [...found].sort(([a], [b]) => a.localeCompare(b)).map(([name, description]) => ({ name, description }));
+}
+
+/** package.json's description, else the entry file's first comment line. */
+function descriptionOf(dir: string, entry: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { description?: unknown };
+    if (typeof pkg.description === "string" && pkg.description) return pkg.description;
+  } catch {
+    /* no package.json: the file's comment */
+  }
+  try {
+    const first = readFileSync(entry, "utf8").split("\n", 1)[0] ?? "";
+    return /^\s*(?:\/\/|\/\*\*?)\s*(.*?)\s*(?:\*\/)?\s*$/.exec(first)?.[1] ?? "";
+  } catch {
+    return "";
+  }
 }
 
 /** The file to import for a bot folder, or undefined. */
@@ -102,11 +126,37 @@ export function resolveBotFile(spec: string, cwd: string): string {
 /** Import a bot. Its module's default export (or `bot` export) must be a `Bot`, or a function returning one. */
 export async function loadBot(spec: string, cwd = process.cwd()): Promise<LoadedBot> {
   const file = resolveBotFile(spec, cwd);
-  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; bot?: unknown };
+  if (/\.[cm]?tsx?$/.test(file)) await registerTypeScript();
+  let mod: { default?: unknown; bot?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as typeof mod;
+  } catch (error) {
+    const missing = /Cannot find (?:module|package) '(@botrun\/[a-z-]+)/.exec(error instanceof Error ? error.message : "")?.[1];
+    if (missing) {
+      throw new BotNotFoundError(`botrun: ${file} imports ${missing}, which is not installed there: run \`npm install ${missing}\` in the bot's project (or start one with \`botrun new <dir>\`)`);
+    }
+    throw describeLoadError(error, file) ?? error;
+  }
   let value = mod.default ?? mod.bot;
   if (typeof value === "function" && !isBot(value)) value = await (value as () => unknown)();
   if (!isBot(value)) {
     throw new BotNotFoundError(`botrun: ${file} does not export a bot: its default export must be a Bot (new Bot({ name }))`);
   }
   return { bot: value as Bot<Context>, file, dir: path.dirname(file) };
+}
+
+/** Which tsx hooks are registered; shared with bin/botrun.mjs, which registers the ESM one to run the sources. */
+const TSX_REGISTERED = Symbol.for("botrun.tsx");
+
+/**
+ * Registers tsx for ES modules and CommonJS (once; loaded only for a TypeScript bot). The CommonJS
+ * hook matters for a bot.ts without `"type": "module"` nearby: Node would otherwise fail with
+ * "Cannot require() ES Module … in a cycle".
+ */
+async function registerTypeScript(): Promise<void> {
+  const g = globalThis as { [TSX_REGISTERED]?: Set<string> };
+  const done = (g[TSX_REGISTERED] ??= new Set());
+  if (!done.has("esm")) (await import("tsx/esm/api")).register();
+  if (!done.has("cjs")) (await import("tsx/cjs/api")).register();
+  done.add("esm").add("cjs");
 }

