@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { AuthConfigError } from "./errors.ts";
+import { storeObtainedTokens } from "./consent-store.ts";
 import { scrub } from "./http.ts";
 import type { CodeExchanger, TokenSet, TokenStore } from "./types.ts";
 import { LIVE_WRAP_URLS } from "./wrap-endpoint.ts";
@@ -234,10 +235,8 @@ export async function runAuthorizationFlow(opts: AuthorizationFlowOptions): Prom
     const got = await received;
     try {
       const tokens = await opts.exchanger.exchangeCode(got.code, exchangeRedirect, verifier ? { codeVerifier: verifier } : {});
-      const stored: TokenSet = { ...tokens, meta: { ...tokens.meta, obtainedAt: tokens.meta?.obtainedAt ?? String(Date.now()) } };
-      await opts.store.save(opts.accountKey, stored);
+      const stored = await storeObtainedTokens(opts.store, opts.accountKey, tokens, out);
       got.res?.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!doctype html><p>botrun: authorized. You can close this tab.</p>\n");
-      if (!stored.refreshToken) out("warning: the server returned no refresh token (is offline access in the scope?); the bot will need `botrun auth` again when the access token expires");
       return { tokens: stored, via: got.via, redirectUri: exchangeRedirect };
     } catch (err) {
       got.res?.writeHead(500, { "content-type": "text/plain" }).end("botrun: exchanging the code failed; see the terminal.\n");

@@ -1,6 +1,7 @@
 /**
- * `botrun auth <bot>`: run the OAuth authorization-code flow for a bot and store its tokens
- * (under the bot's account key) in the token store, reading the `OAUTH_*` settings from the environment.
+ * `botrun auth <bot>`: run the OAuth consent flow for a bot (authorization code with a loopback
+ * redirect or a pasted code, or the RFC 8628 device flow) and store its tokens (under the bot's
+ * account key) in the token store, reading the `OAUTH_*` settings from the environment.
  */
 import type { Argv, CommandModule } from "yargs";
 import { ConfigError } from "../../config/errors.ts";
@@ -10,8 +11,12 @@ import { accountKeyFor, checkEndpointUrl } from "../../auth/create-provider.ts";
 import { createTokenStore, FileTokenStore } from "../../auth/file-store.ts";
 import { OAuth2TokenEndpoint } from "../../auth/oauth2-endpoint.ts";
 import { WrapTokenEndpoint } from "../../auth/wrap-endpoint.ts";
-import { runAuthorizationFlow, type AuthorizationResult } from "../../auth/authorize.ts";
-import { PermanentAuthError } from "../../auth/types.ts";
+import { DEFAULT_OAUTH2_SCOPE, runAuthorizationFlow, type AuthorizationResult } from "../../auth/authorize.ts";
+import { runDeviceFlow, type DeviceClock, type DeviceFlowResult } from "../../auth/device.ts";
+import { canShowQr, terminalQr, type QrRenderer } from "../../auth/device-qr.ts";
+import { discoverEndpoints } from "../../auth/metadata.ts";
+import { LIVE_OAUTH2_TOKEN_URL } from "../../auth/oauth2-endpoint.ts";
+import { PermanentAuthError, type TokenStore } from "../../auth/types.ts";
 import type { FetchLike } from "../../auth/http.ts";
 
 /** Inputs of `runAuthCommand`; everything but `botName` and `env` is injectable for tests. */
@@ -24,26 +29,60 @@ export interface AuthCommandOptions {
   timeoutMs?: number;
   fetch?: FetchLike;
   signal?: AbortSignal;
+  /**
+   * `true`: the device flow (`--device`); `false`: the code flow; undefined: the device flow when a
+   * device endpoint is known (OAUTH_DEVICE_URL or the issuer's metadata) and there is no terminal.
+   */
+  device?: boolean;
+  /** Whether a person sits at a terminal (stdin and stderr are TTYs); default from the process. */
+  interactive?: boolean;
+  /** QR renderer for `verification_uri_complete`; default `uqr` on a terminal that can show it. */
+  qr?: QrRenderer | false;
+  /** Clock of the device flow's polling (tests). */
+  clock?: DeviceClock;
+  /**
+   * Where the tokens go; default the BOTRUN_TOKEN_STORE store under the bot's key. Any
+   * `TokenStore` fits (a fleet account's store for a future `--account <jid>`); `where` is shown.
+   */
+  target?: { store: TokenStore; accountKey: string; where: string };
 }
 
+/** The outcome of `botrun auth`: the code flow's or the device flow's. */
+export type AuthCommandResult = AuthorizationResult | DeviceFlowResult;
+
 /**
- * Read `OAUTH_FLAVOR`, `OAUTH_TOKEN_URL`, `OAUTH_AUTHORIZE_URL`, `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`,
- * `OAUTH_SCOPE`, `OAUTH_REDIRECT_URI`, `BOTRUN_TOKEN_STORE`, run the flow and store the tokens.
+ * Read `OAUTH_FLAVOR`, `OAUTH_ISSUER`, `OAUTH_TOKEN_URL`, `OAUTH_AUTHORIZE_URL`, `OAUTH_DEVICE_URL`,
+ * `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`, `OAUTH_SCOPE`, `OAUTH_REDIRECT_URI`, `BOTRUN_TOKEN_STORE`,
+ * run the flow and store the tokens. Explicit endpoint settings win over the issuer's metadata.
  * For WRAP, `OAUTH_TOKEN_URL` is the verification-code exchange URL (AccessToken.aspx).
  */
-export async function runAuthCommand(opts: AuthCommandOptions): Promise<AuthorizationResult> {
+export async function runAuthCommand(opts: AuthCommandOptions): Promise<AuthCommandResult> {
   const get = (k: string) => opts.env[k]?.trim() || undefined;
   const flavor = (get("OAUTH_FLAVOR") ?? "oauth2").toLowerCase();
   if (flavor !== "oauth2" && flavor !== "wrap") throw new AuthConfigError(`OAUTH_FLAVOR must be "oauth2" or "wrap", not "${flavor}"`, "OAUTH_FLAVOR");
   const clientId = get("OAUTH_CLIENT_ID");
   if (!clientId) throw new AuthConfigError("OAUTH_CLIENT_ID is not set: `botrun auth` needs the OAuth client id", "OAUTH_CLIENT_ID");
   const clientSecret = get("OAUTH_CLIENT_SECRET");
-  const tokenUrl = get("OAUTH_TOKEN_URL");
-  if (tokenUrl) checkEndpointUrl(tokenUrl, "OAUTH_TOKEN_URL");
-  const authorizeUrl = get("OAUTH_AUTHORIZE_URL");
-  if (authorizeUrl) checkEndpointUrl(authorizeUrl, "OAUTH_AUTHORIZE_URL");
+  const endpoint = (k: string) => {
+    const v = get(k);
+    return v ? checkEndpointUrl(v, k) : undefined;
+  };
+  const explicitTokenUrl = endpoint("OAUTH_TOKEN_URL");
+  let tokenUrl = explicitTokenUrl;
+  let authorizeUrl = endpoint("OAUTH_AUTHORIZE_URL");
+  let deviceUrl = endpoint("OAUTH_DEVICE_URL");
   const clientAuth = get("OAUTH_CLIENT_AUTH");
   if (clientAuth && clientAuth !== "body" && clientAuth !== "basic") throw new AuthConfigError(`OAUTH_CLIENT_AUTH must be "body" or "basic"`, "OAUTH_CLIENT_AUTH");
+  const issuer = get("OAUTH_ISSUER");
+  if (issuer && flavor === "oauth2") {
+    // RFC 8414 discovery; a setting given explicitly wins over the metadata.
+    const found = await discoverEndpoints(issuer, opts.fetch ? { fetch: opts.fetch } : {});
+    tokenUrl ??= found.tokenEndpoint;
+    authorizeUrl ??= found.authorizationEndpoint;
+    deviceUrl ??= found.deviceAuthorizationEndpoint;
+  }
+  const interactive = opts.interactive ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const useDevice = opts.device ?? (flavor === "oauth2" && deviceUrl !== undefined && !interactive);
   const exchanger =
     flavor === "wrap"
       ? new WrapTokenEndpoint({
@@ -59,16 +98,48 @@ export async function runAuthCommand(opts: AuthCommandOptions): Promise<Authoriz
           ...(clientAuth && { clientAuth: clientAuth as "body" | "basic" }),
           ...(opts.fetch && { fetch: opts.fetch }),
         });
-  const store = createTokenStore(get("BOTRUN_TOKEN_STORE"));
+  const accountKey = opts.target?.accountKey ?? accountKeyFor(opts.botName);
+  const store = opts.target?.store ?? createTokenStore(get("BOTRUN_TOKEN_STORE"));
+  const where = opts.target?.where ?? (store instanceof FileTokenStore ? store.fileFor(accountKey) : "the token store");
   const out = opts.output ?? ((line: string) => process.stderr.write(line + "\n"));
   const scope = get("OAUTH_SCOPE");
   const redirectUri = get("OAUTH_REDIRECT_URI");
+  const done = (result: AuthCommandResult) => {
+    out(`Authorized ${opts.botName}: tokens stored in ${where}${result.tokens.refreshToken ? "" : " (no refresh token)"}.`);
+    if (tokenUrl && !explicitTokenUrl) out(`The bot refreshes them at ${tokenUrl}: set OAUTH_TOKEN_URL=${tokenUrl} in its environment.`);
+    return result;
+  };
+  if (useDevice) {
+    if (flavor === "wrap") throw new AuthConfigError("OAUTH_FLAVOR=wrap has no device flow: drop --device, or use an OAuth 2.0 server", "OAUTH_FLAVOR");
+    if (!deviceUrl) {
+      throw new AuthConfigError("--device needs the device authorization endpoint: set OAUTH_DEVICE_URL, or OAUTH_ISSUER whose metadata lists one", "OAUTH_DEVICE_URL");
+    }
+    return done(
+      await runDeviceFlow({
+        deviceUrl,
+        tokenUrl: tokenUrl ?? LIVE_OAUTH2_TOKEN_URL,
+        clientId,
+        ...(clientSecret && { clientSecret }),
+        ...(clientAuth && { clientAuth: clientAuth as "body" | "basic" }),
+        scope: scope ?? DEFAULT_OAUTH2_SCOPE,
+        store,
+        accountKey,
+        botName: opts.botName,
+        output: out,
+        qr: opts.qr ?? (!opts.output && canShowQr(process.stderr) ? terminalQr : false),
+        ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
+        ...(opts.fetch && { fetch: opts.fetch }),
+        ...(opts.clock && { clock: opts.clock }),
+        ...(opts.signal && { signal: opts.signal }),
+      }),
+    );
+  }
   const result = await runAuthorizationFlow({
     flavor,
     clientId,
     exchanger,
     store,
-    accountKey: accountKeyFor(opts.botName),
+    accountKey,
     output: out,
     ...(authorizeUrl && { authorizeUrl }),
     ...(scope && { scope }),
@@ -78,16 +149,19 @@ export async function runAuthCommand(opts: AuthCommandOptions): Promise<Authoriz
     ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
     ...(opts.signal && { signal: opts.signal }),
   });
-  const where = store instanceof FileTokenStore ? store.fileFor(accountKeyFor(opts.botName)) : "the token store";
-  out(`Authorized ${opts.botName}: tokens stored in ${where}${result.tokens.refreshToken ? "" : " (no refresh token)"}.`);
-  return result;
+  return done(result);
 }
+
+/** Help text of `--device`. */
+export const DEVICE_FLAG_HELP =
+  "device code flow (RFC 8628): approve on any device with a short code; default when a device endpoint is known and there is no terminal (--no-device: browser/paste)";
 
 /** Arguments of the `auth` command. */
 export interface AuthArgs {
   bot: string;
   browser: boolean;
   timeout: number;
+  device?: boolean;
 }
 
 /** yargs module of `botrun auth <bot>`; sets `process.exitCode` (2 config, 3 refused/expired, 1 other). */
@@ -98,7 +172,8 @@ export const authCommand: CommandModule<object, AuthArgs> = {
     y
       .positional("bot", { type: "string", demandOption: true, describe: "bot name (token store key)" })
       .option("browser", { type: "boolean", default: true, describe: "open a browser when one is available (--no-browser to only print the URL)" })
-      .option("timeout", { type: "number", default: 600, describe: "seconds to wait for the authorization" }) as unknown as Argv<AuthArgs>,
+      .option("timeout", { type: "number", default: 600, describe: "seconds to wait for the authorization" })
+      .option("device", { type: "boolean", describe: DEVICE_FLAG_HELP }) as unknown as Argv<AuthArgs>,
   handler: async (argv) => {
     try {
       await runAuthCommand({
@@ -106,6 +181,7 @@ export const authCommand: CommandModule<object, AuthArgs> = {
         env: process.env,
         timeoutMs: argv.timeout * 1000,
         ...(argv.browser ? {} : { opener: false as const }),
+        ...(argv.device !== undefined && { device: argv.device }),
       });
       process.exitCode = ExitCode.OK;
     } catch (err) {
