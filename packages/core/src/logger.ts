@@ -21,23 +21,85 @@ export interface Logger {
 }
 
 const SECRET_KEY = /(pass(word)?|secret|token|authorization|cookie|credential|api[-_]?key)/i;
-const known = new Set<string>();
-/** Most recent secrets kept; older ones (rotated tokens) fall out so masking stays cheap. */
-const MAX_SECRETS = 256;
+/** Long-lived secrets (passwords, client secrets, the current refresh token): kept for the process's life. */
+const pinned = new Set<string>();
+/** Short-lived secrets (access tokens, rotated refresh tokens): the most recent `MAX_ROTATING` are kept. */
+const rotating = new Set<string>();
+/** Bound of the short-lived set; older entries (expired access tokens) fall out. */
+const MAX_ROTATING = 256;
+/** Bound of the long-lived set (a safety net: a process has a handful). */
+const MAX_PINNED = 4096;
+/** Every masked form of every registered secret, longest first, as one pattern; rebuilt lazily. */
+let pattern: RegExp | undefined;
+let dirty = false;
 
-/** Register a secret value so that it is masked wherever the default logger or `redact` meets it. */
-export function registerSecret(value: string | undefined | null): void {
-  if (!value || value.length < 4) return;
-  known.delete(value);
-  known.add(value);
-  if (known.size > MAX_SECRETS) known.delete(known.values().next().value as string);
+/** Options of `registerSecret`. */
+export interface RegisterSecretOptions {
+  /**
+   * A short-lived value (an access token, a refresh token that was just rotated away): kept in a
+   * bounded most-recent set. Default false: long-lived, masked for the whole life of the process.
+   */
+  rotating?: boolean;
 }
 
-/** Mask registered secrets in a string. */
+/**
+ * The forms in which a secret may show up in text: as is, percent-encoded (encodeURIComponent,
+ * upper and lower case hex), form-encoded (`+` for space), base64 (padded and not) and base64url.
+ */
+export function secretForms(value: string): string[] {
+  const uri = encodeURIComponent(value);
+  const form = new URLSearchParams({ v: value }).toString().slice(2);
+  const padded = Buffer.from(value, "utf8").toString("base64");
+  const b64 = padded.replace(/=+$/, "");
+  const b64url = Buffer.from(value, "utf8").toString("base64url");
+  const lower = uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+  return [...new Set([value, uri, lower, form, uri.replace(/%20/g, "+"), padded, b64, b64url])];
+}
+
+/**
+ * Register a secret value so that it is masked (in every form of `secretForms`) wherever the
+ * default logger, the pino logger or `redact` meets it. Long-lived by default; pass
+ * `{ rotating: true }` for access tokens, and for a refresh token once it has been rotated away.
+ */
+export function registerSecret(value: string | undefined | null, opts: RegisterSecretOptions = {}): void {
+  if (!value || value.length < 4) return;
+  if (opts.rotating) {
+    pinned.delete(value);
+    rotating.delete(value);
+    rotating.add(value);
+    if (rotating.size > MAX_ROTATING) rotating.delete(rotating.values().next().value as string);
+  } else if (!rotating.has(value)) {
+    // A value already known as short-lived stays so (the transport re-registers the tokens it is handed).
+    if (pinned.has(value)) return;
+    pinned.add(value);
+    if (pinned.size > MAX_PINNED) pinned.delete(pinned.values().next().value as string);
+  } else {
+    rotating.delete(value);
+    rotating.add(value);
+  }
+  dirty = true;
+}
+
+/** Whether `value` is currently masked (tests and diagnostics). */
+export function isRegisteredSecret(value: string): boolean {
+  return pinned.has(value) || rotating.has(value);
+}
+
+function secretPattern(): RegExp | undefined {
+  if (dirty || pattern === undefined) {
+    dirty = false;
+    const forms = new Set<string>();
+    for (const set of [pinned, rotating]) for (const v of set) for (const f of secretForms(v)) forms.add(f);
+    const sorted = [...forms].sort((a, b) => b.length - a.length).map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    pattern = sorted.length ? new RegExp(sorted.join("|"), "g") : undefined;
+  }
+  return pattern;
+}
+
+/** Mask registered secrets (in every encoded form) in a string. */
 export function redactString(s: string): string {
-  let out = s;
-  for (const v of known) if (out.includes(v)) out = out.split(v).join("[redacted]");
-  return out;
+  const re = secretPattern();
+  return re ? s.replace(re, "[redacted]") : s;
 }
 
 /** Deep-copy `value` with secret-looking keys and registered secret values masked. */

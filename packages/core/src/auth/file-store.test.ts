@@ -1,5 +1,5 @@
-/** Tests of FileTokenStore / MemoryTokenStore / createTokenStore: modes, atomicity, concurrency, specs. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+/** Tests of FileTokenStore / MemoryTokenStore / createTokenStore: modes, atomicity, concurrency, specs, unsafe owners and modes. */
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -76,11 +76,68 @@ describe("FileTokenStore", () => {
 
   it("a corrupt file gives a clear error that does not echo its content", async () => {
     const store = new FileTokenStore(dir);
-    writeFileSync(store.fileFor("bot"), '{"refreshToken": "SECRET-RT-VALUE"');
+    writeFileSync(store.fileFor("bot"), '{"refreshToken": "SECRET-RT-VALUE"', { mode: 0o600 });
     const err = await store.load("bot").catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/not a valid token file/);
     expect((err as Error).message).not.toContain("SECRET-RT-VALUE");
+  });
+});
+
+describe("FileTokenStore refuses what other local users could have planted or can read", () => {
+  const asRoot = process.getuid?.() === 0;
+  const refusal = async (store: FileTokenStore, op: "load" | "save" = "load") => {
+    const err = await (op === "load" ? store.load("bot") : store.save("bot", { refreshToken: "RT-mine" })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError); // exit 2
+    return (err as Error).message;
+  };
+
+  it("a group- or world-writable directory: one line naming the path and `chmod 700`", async () => {
+    const d = path.join(dir, "shared");
+    mkdirSync(d);
+    chmodSync(d, 0o777);
+    const store = new FileTokenStore(d);
+    writeFileSync(store.fileFor("bot"), JSON.stringify({ refreshToken: "RT-planted" }), { mode: 0o600 });
+    const msg = await refusal(store);
+    expect(msg).toContain(d);
+    expect(msg).toContain(`chmod 700 ${d}`);
+    expect(msg).toContain("BOTRUN_TOKEN_STORE");
+    expect(msg).not.toContain("RT-planted");
+    expect(msg).not.toContain("\n");
+    chmodSync(d, 0o770);
+    expect(await refusal(store, "save")).toContain("writable by other users");
+    expect(JSON.parse(readFileSync(store.fileFor("bot"), "utf8"))).toEqual({ refreshToken: "RT-planted" }); // nothing written
+  });
+
+  it("a token file others can read: refused, naming the file and `chmod 600`", async () => {
+    const store = new FileTokenStore(dir);
+    writeFileSync(store.fileFor("bot"), JSON.stringify({ refreshToken: "RT-x" }));
+    chmodSync(store.fileFor("bot"), 0o644);
+    const msg = await refusal(store);
+    expect(msg).toContain(`chmod 600 ${store.fileFor("bot")}`);
+    expect(msg).toContain("mode 0644");
+  });
+
+  it("a symbolic link in place of the token file is not followed", async () => {
+    const store = new FileTokenStore(dir);
+    const elsewhere = path.join(dir, "elsewhere.json");
+    writeFileSync(elsewhere, JSON.stringify({ refreshToken: "RT-elsewhere" }), { mode: 0o600 });
+    symlinkSync(elsewhere, store.fileFor("bot"));
+    const msg = await refusal(store);
+    expect(msg).toMatch(/symbolic link/);
+    expect(msg).not.toContain("RT-elsewhere");
+  });
+
+  it.skipIf(!asRoot)("a file or directory owned by another user (uid 65534) is refused, naming the fix (chown)", async () => {
+    const store = new FileTokenStore(dir);
+    writeFileSync(store.fileFor("bot"), JSON.stringify({ refreshToken: "RT-other" }), { mode: 0o600 });
+    chownSync(store.fileFor("bot"), 65534, 65534);
+    const msg = await refusal(store);
+    expect(msg).toMatch(/belongs to uid 65534/);
+    expect(msg).toContain("chown");
+    rmSync(store.fileFor("bot"));
+    chownSync(dir, 65534, 65534);
+    expect(await refusal(store)).toMatch(new RegExp(`directory ${dir} belongs to uid 65534.*chown 0 ${dir}`));
   });
 });
 

@@ -1,14 +1,16 @@
 /**
  * Token stores: `FileTokenStore` (default; one JSON file per account key, atomic 0600 writes),
  * `MemoryTokenStore` (tests, ephemeral) and `createTokenStore(spec)` which picks one from a
- * `BOTRUN_TOKEN_STORE`-style spec.
+ * `BOTRUN_TOKEN_STORE`-style spec. Files and directories with an unsafe owner or mode, and
+ * symbolic links, are refused (file-safety.ts).
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { constants as fsc, promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthConfigError } from "./errors.ts";
+import { assertSafeDir, assertSafeFile } from "./file-safety.ts";
 import { RedisTokenStore } from "./redis-store.ts";
 import type { TokenSet, TokenStore } from "./types.ts";
 
@@ -86,12 +88,22 @@ export class FileTokenStore implements TokenStore {
 
   async load(key: string): Promise<TokenSet | undefined> {
     const file = this.fileFor(key);
+    if (!(await this.#checkDir())) return undefined;
     let text: string;
     try {
-      text = await fs.readFile(file, "utf8");
+      // O_NOFOLLOW: a symbolic link in place of the file is refused (ELOOP), never followed.
+      const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      try {
+        assertSafeFile(file, await fh.stat());
+        text = await fh.readFile("utf8");
+      } finally {
+        await fh.close();
+      }
     } catch (err) {
+      if (err instanceof AuthConfigError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return undefined;
+      if (code === "ELOOP") throw new AuthConfigError(`token store: ${file} is a symbolic link; it is not followed: replace it with the file itself (BOTRUN_TOKEN_STORE)`, "BOTRUN_TOKEN_STORE");
       const message = `token store: cannot read ${file}: ${code ?? "error"}`;
       // Unreadable because of how it is set up (permissions, a directory in the way): a configuration error, not worth retrying.
       if (code && UNREADABLE.has(code)) throw new AuthConfigError(`${message}; fix BOTRUN_TOKEN_STORE or the file's permissions`, "BOTRUN_TOKEN_STORE");
@@ -118,6 +130,21 @@ export class FileTokenStore implements TokenStore {
     });
   }
 
+  /** False when the directory does not exist; throws `AuthConfigError` when it is unsafe (owner, mode). */
+  async #checkDir(): Promise<boolean> {
+    let st;
+    try {
+      st = await fs.stat(this.dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return false;
+      if (code && UNREADABLE.has(code)) throw new AuthConfigError(`token store: cannot use directory ${this.dir}: ${code} (BOTRUN_TOKEN_STORE)`, "BOTRUN_TOKEN_STORE");
+      throw err;
+    }
+    assertSafeDir(this.dir, st);
+    return true;
+  }
+
   /** Run `op` after every earlier operation on `key` (whatever their outcome). */
   #serialise(key: string, op: () => Promise<void>): Promise<void> {
     const prev = this.#chains.get(key) ?? Promise.resolve();
@@ -134,6 +161,7 @@ export class FileTokenStore implements TokenStore {
     const file = this.fileFor(key);
     const data = JSON.stringify(toTokenSet(tokens), null, 2) + "\n";
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.#checkDir();
     const tmp = path.join(this.dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
     const fh = await fs.open(tmp, "wx", 0o600);
     try {

@@ -73,7 +73,7 @@ export class FunctionTokenProvider implements TokenProvider {
       this.#events.emit("refresh-failed", { error, permanent: false });
       throw error;
     }
-    registerSecret(accessToken);
+    registerSecret(accessToken, { rotating: true });
     const expiresAt = typeof r === "string" ? undefined : r.expiresAt;
     this.#cached = expiresAt !== undefined ? { accessToken, expiresAt } : undefined;
     this.#events.emit("refreshed", { expiresAt });

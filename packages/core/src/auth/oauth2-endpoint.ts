@@ -4,7 +4,7 @@
  * Errors are classified: `invalid_grant`/`invalid_client`/… → `PermanentAuthError`, 5xx/429/network → `TransientAuthError`.
  */
 import { TransientAuthError } from "./errors.ts";
-import { type FetchLike, isTransientStatus, postForm, safeHost, scrub, type FormResponse } from "./http.ts";
+import { expiresAtFrom, type FetchLike, isTransientStatus, postForm, safeHost, scrub, type FormResponse } from "./http.ts";
 import { type CodeExchanger, type EndpointRequestOptions, PermanentAuthError, type TokenEndpoint, type TokenSet } from "./types.ts";
 
 /** Live Connect's OAuth 2.0 token endpoint. */
@@ -101,8 +101,8 @@ export function parseOAuth2Response(res: FormResponse, issuedAt: number, host: s
       throw new TransientAuthError(`token endpoint ${host} returned HTTP ${res.status} without an access_token`, "invalid_response", { status: res.status });
     }
     const out: TokenSet = { accessToken: access, meta: { obtainedAt: String(issuedAt) } };
-    const exp = Number(json?.expires_in);
-    if (json?.expires_in !== undefined && Number.isFinite(exp) && exp > 0) out.expiresAt = issuedAt + exp * 1000;
+    const expiresAt = expiresAtFrom(issuedAt, json?.expires_in);
+    if (expiresAt !== undefined) out.expiresAt = expiresAt;
     if (typeof json?.refresh_token === "string" && json.refresh_token) out.refreshToken = json.refresh_token;
     for (const k of ["scope", "token_type", "user_id"] as const) {
       const v = json?.[k];

@@ -2,7 +2,8 @@
  * `RefreshingTokenProvider`: serves access tokens from a token store, refreshing them through a
  * `TokenEndpoint` ahead of expiry. Single-flight refreshes, rotated refresh tokens persisted before
  * the new access token is used, transient failures retried with capped full-jitter backoff while a
- * still-valid token keeps serving, and a permanent-failure latch (no endpoint calls ever after).
+ * still-valid token keeps serving, a permanent-failure latch (no endpoint calls ever after), and
+ * implausible token lifetimes clamped so that refreshes are never closer than `MIN_REFRESH_INTERVAL_MS`.
  */
 import { TypedEmitter } from "../emitter.ts";
 import { type Logger, registerSecret, silentLogger } from "../logger.ts";
@@ -34,6 +35,11 @@ export interface RefreshingTokenProviderOptions {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const ROTATING = { rotating: true } as const;
+/** Scheduled refreshes are at least this far apart (a hostile `expires_in: 0.001` must not spin). */
+export const MIN_REFRESH_INTERVAL_MS = 30_000;
+/** Token lifetimes below this (`expires_in` 0, negative, 0.001) are raised to it, with one log line. */
+export const MIN_TOKEN_LIFETIME_MS = 1000;
 const DEFAULT_MARGIN_MS = 5 * 60_000;
 /** Error codes meaning the grant itself is dead (re-consent needed), as opposed to a bad client. */
 const DEAD_GRANT = /invalid_grant|expired|revoked/i;
@@ -49,7 +55,11 @@ export class RefreshingTokenProvider implements TokenProvider {
   #tokens: TokenSet = {};
   /** The in-memory tokens hold a rotation not yet saved: nothing may be handed out until it is. */
   #unsaved = false;
-  #latched: PermanentAuthError | undefined;
+  /** Permanent failure or a fatal configuration error (a redirecting endpoint): no endpoint calls ever after. */
+  #latched: PermanentAuthError | AuthConfigError | undefined;
+  /** When the last successful refresh finished (epoch ms). */
+  #refreshedAt = Number.NEGATIVE_INFINITY;
+  #clampLogged = false;
   #inflight: Promise<Error | undefined> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
@@ -64,7 +74,7 @@ export class RefreshingTokenProvider implements TokenProvider {
     this.#log = (opts.logger ?? silentLogger).child({ component: "auth", account: opts.accountKey });
     this.#bot = opts.botName ?? opts.accountKey;
     registerSecret(opts.seed?.refreshToken);
-    registerSecret(opts.seed?.accessToken);
+    registerSecret(opts.seed?.accessToken, ROTATING);
   }
 
   /** Subscribe to `refreshed` / `refresh-failed`. */
@@ -96,7 +106,9 @@ export class RefreshingTokenProvider implements TokenProvider {
     const now = this.#now();
     const usable = this.#usable(now);
     if (usable) {
-      if (!this.#fresh(now) && !this.#stopped && !this.#inflight && now >= this.#retryAt) void this.#attempt();
+      if (!this.#fresh(now) && !this.#stopped && !this.#inflight && now >= this.#retryAt && now >= this.#refreshedAt + MIN_REFRESH_INTERVAL_MS) {
+        void this.#attempt();
+      }
       return usable;
     }
     if (this.#stopped) throw new Error("token provider stopped: no access token available");
@@ -157,9 +169,16 @@ export class RefreshingTokenProvider implements TokenProvider {
   }
 
   #adopt(tokens: TokenSet): void {
-    registerSecret(tokens.accessToken);
-    registerSecret(tokens.refreshToken);
+    registerSecret(tokens.accessToken, ROTATING);
+    this.#useRefreshToken(tokens.refreshToken);
     this.#tokens = tokens;
+  }
+
+  /** The current refresh token is masked for as long as it is current; a rotated-away one joins the bounded set. */
+  #useRefreshToken(next: string | undefined): void {
+    const old = this.#tokens.refreshToken;
+    registerSecret(next);
+    if (old && old !== next) registerSecret(old, ROTATING);
   }
 
   async #persistPending(): Promise<void> {
@@ -227,11 +246,13 @@ export class RefreshingTokenProvider implements TokenProvider {
       got = await this.#o.endpoint.refresh(refreshToken, { signal: AbortSignal.timeout(timeout) });
     } catch (err) {
       if (err instanceof PermanentAuthError) return this.#latch(err, true);
+      if (err instanceof AuthConfigError) return this.#fatalConfig(err);
       return this.#transient(err);
     }
     if (!got.accessToken) return this.#transient(new TransientAuthError("token endpoint returned no access token", "invalid_response"));
-    registerSecret(got.accessToken);
-    registerSecret(got.refreshToken);
+    got = this.#clampLifetime(got);
+    registerSecret(got.accessToken, ROTATING);
+    this.#useRefreshToken(got.refreshToken ?? refreshToken);
     const meta: Record<string, string> = { ...this.#tokens.meta, ...got.meta };
     delete meta.invalid;
     delete meta.source;
@@ -249,9 +270,28 @@ export class RefreshingTokenProvider implements TokenProvider {
     this.#failures = 0;
     this.#retryAt = 0;
     this.#lastError = undefined;
+    this.#refreshedAt = this.#now();
     this.#log.info("access token refreshed", { expiresAt: next.expiresAt, rotated: got.refreshToken !== undefined });
     this.#events.emit("refreshed", { expiresAt: next.expiresAt });
     return undefined;
+  }
+
+  /**
+   * Raise a lifetime below `MIN_TOKEN_LIFETIME_MS` to it (one warning, then debug lines). The
+   * background refresh is paced by `MIN_REFRESH_INTERVAL_MS` anyway; this keeps the token usable.
+   */
+  #clampLifetime(got: TokenSet): TokenSet {
+    if (got.expiresAt === undefined) return got;
+    const obtained = Number(got.meta?.obtainedAt ?? this.#now());
+    const from = Number.isFinite(obtained) ? obtained : this.#now();
+    const lifetime = got.expiresAt - from;
+    if (lifetime >= MIN_TOKEN_LIFETIME_MS) return got;
+    const clamped = MIN_TOKEN_LIFETIME_MS;
+    const fields = { expiresInS: lifetime / 1000, usedS: clamped / 1000 };
+    if (this.#clampLogged) this.#log.debug("implausible token lifetime clamped", fields);
+    else this.#log.warn("token endpoint gave an implausible expires_in; clamped (later ones logged at debug)", fields);
+    this.#clampLogged = true;
+    return { ...got, expiresAt: from + clamped };
   }
 
   /** Another process (or `botrun auth`) may have stored newer tokens: use them instead of refreshing. */
@@ -312,6 +352,15 @@ export class RefreshingTokenProvider implements TokenProvider {
     return err;
   }
 
+  /** A configuration error from the endpoint (it redirects): fatal, like a permanent failure, but exit 2. */
+  #fatalConfig(err: AuthConfigError): AuthConfigError {
+    this.#latched = err;
+    this.stop();
+    this.#log.error(err.message);
+    this.#events.emit("refresh-failed", { error: err, permanent: true });
+    return err;
+  }
+
   #schedule(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -321,7 +370,7 @@ export class RefreshingTokenProvider implements TokenProvider {
     if (this.#failures > 0) at = this.#retryAt;
     else if (this.#unsaved || !this.#tokens.accessToken) at = now;
     else if (this.#tokens.expiresAt === undefined) return;
-    else at = this.#tokens.expiresAt - this.#margin();
+    else at = Math.max(this.#tokens.expiresAt - this.#margin(), this.#refreshedAt + MIN_REFRESH_INTERVAL_MS);
     if (!this.#tokens.refreshToken && !this.#unsaved) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - now));
     this.#timer = setTimeout(() => {

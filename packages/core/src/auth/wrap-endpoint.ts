@@ -4,7 +4,7 @@
  * `error_code` / `wrap_error_reason` error classification.
  */
 import { TransientAuthError } from "./errors.ts";
-import { type FetchLike, type FormResponse, isTransientStatus, postForm, safeHost, scrub } from "./http.ts";
+import { expiresAtFrom, type FetchLike, type FormResponse, isTransientStatus, postForm, safeHost, scrub } from "./http.ts";
 import { type CodeExchanger, type EndpointRequestOptions, PermanentAuthError, type TokenEndpoint, type TokenSet } from "./types.ts";
 
 /** consent.live.com WRAP endpoints (legacy). */
@@ -87,8 +87,8 @@ export function parseWrapResponse(res: FormResponse, issuedAt: number, host: str
   const reason = scrub(reasonRaw, secrets);
   if (res.status >= 200 && res.status < 300 && access) {
     const out: TokenSet = { accessToken: access, meta: { obtainedAt: String(issuedAt) } };
-    const exp = Number(form.get("wrap_access_token_expires_in"));
-    if (form.has("wrap_access_token_expires_in") && Number.isFinite(exp) && exp > 0) out.expiresAt = issuedAt + exp * 1000;
+    const expiresAt = expiresAtFrom(issuedAt, form.get("wrap_access_token_expires_in"));
+    if (expiresAt !== undefined) out.expiresAt = expiresAt;
     const rt = form.get("wrap_refresh_token");
     if (rt) out.refreshToken = rt;
     const uid = form.get("uid");

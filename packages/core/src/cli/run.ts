@@ -59,7 +59,7 @@ function registerTokensOf(tp: TokenProvider): void {
   const get = tp.getAccessToken.bind(tp);
   tp.getAccessToken = async (o) => {
     const token = await get(o);
-    registerSecret(token);
+    registerSecret(token, { rotating: true });
     return token;
   };
 }
