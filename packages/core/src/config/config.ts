@@ -34,6 +34,8 @@
  * | `OAUTH_REFRESH_TOKEN` | A refresh token (seeds the token store) | none |
  * | `OAUTH_SCOPE` | Requested scopes | none |
  * | `OAUTH_REDIRECT_URI` | Redirect URI for `botrun auth` | none |
+ * | `OAUTH_DEVICE_URL` | RFC 8628 device authorization endpoint for `botrun auth --device` (http/https) | none |
+ * | `OAUTH_ISSUER` | Authorization server whose RFC 8414 metadata gives `botrun auth` its endpoints (http/https) | none |
  * | `BOTRUN_TOKEN_STORE` | Path of the token store file | none |
  */
 import { readFileSync } from "node:fs";
@@ -57,6 +59,10 @@ export interface OAuthConfig {
   refreshToken?: string;
   scope?: string;
   redirectUri?: string;
+  /** Device authorization endpoint (RFC 8628), for `botrun auth`. */
+  deviceUrl?: string;
+  /** Issuer whose RFC 8414 metadata `botrun auth` reads. */
+  issuer?: string;
 }
 
 /** Timers and limits of the XMPP transport, all in milliseconds or counts. */
@@ -148,6 +154,8 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): BotConfig | undef
     refreshToken: str(e, "OAUTH_REFRESH_TOKEN"),
     scope: str(e, "OAUTH_SCOPE"),
     redirectUri: str(e, "OAUTH_REDIRECT_URI"),
+    deviceUrl: url(e, "OAUTH_DEVICE_URL", ["http:", "https:"])?.href,
+    issuer: url(e, "OAUTH_ISSUER", ["http:", "https:"])?.href,
   };
   const tokenStore = str(e, "BOTRUN_TOKEN_STORE");
   const refreshable = Boolean(oauth.refreshToken || (oauth.tokenUrl && tokenStore));
