@@ -1,7 +1,9 @@
 /**
  * Assembles an xmpp.js 0.14 client from its parts, mirroring `@xmpp/client/index.js` but with our
  * own sockets (CA, TCP_NODELAY), STARTTLS, SASL (raw-token X-MESSENGER-OAUTH2, forced mechanism,
- * timeout) and no @xmpp/reconnect (the transport runs its own loop). SASL2/FAST/bind2 are left out.
+ * timeout), no @xmpp/reconnect (the transport runs its own loop), and safe input: UTF-8 decoded as
+ * a stream, a parser that never throws and bounds depth, a non-recursive debug trace.
+ * SASL2/FAST/bind2 are left out.
  */
 import { Client } from "@xmpp/client-core";
 import xml, { type Element } from "@xmpp/xml";
@@ -10,8 +12,10 @@ import _streamFeatures from "@xmpp/stream-features";
 import _iqCaller from "@xmpp/iq/caller.js";
 import _resourceBinding from "@xmpp/resource-binding";
 import _streamManagement from "@xmpp/stream-management";
-import debug from "@xmpp/debug";
 import { makeConnectionClasses, type TlsSettings } from "./sockets.ts";
+import { decodeInboundAsStream, type DecodingEntity } from "./stream-decoder.ts";
+import { isTruncated, MAX_STANZA_DEPTH, specificStreamErrors } from "./parser.ts";
+import { traceEntity } from "./debug-trace.ts";
 import { starttlsFeature } from "./starttls.ts";
 import { NS_SASL, saslFeature, type SaslFeatureOptions } from "./sasl.ts";
 
@@ -90,6 +94,17 @@ export interface AssembleOptions {
   debug?: boolean;
   /** Told when STARTTLS begins its handshake. */
   onTlsStep?: () => void;
+  /** Told (once per element) when an inbound element nested too deep is dropped; default: one `console.warn` line. */
+  onDropped?: (what: DroppedElement) => void;
+}
+
+/** An inbound element dropped before any handler saw it. */
+export interface DroppedElement {
+  name: string;
+  type?: string;
+  id?: string;
+  from?: string;
+  reason: string;
 }
 
 type Factory = (...args: unknown[]) => unknown;
@@ -136,10 +151,27 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
     timeout: opts.timeoutMs,
   });
   entity.transports.push(...makeConnectionClasses(opts.tls));
+  decodeInboundAsStream(entity as unknown as DecodingEntity);
+  specificStreamErrors(entity as unknown as Parameters<typeof specificStreamErrors>[0]);
 
   const middleware = (_middleware as unknown as Factory)({ entity }) as {
     use(fn: unknown): void;
   };
+  // First of all middleware: an element the parser truncated (nested deeper than MAX_STANZA_DEPTH)
+  // is dropped, still counted for XEP-0198 (handled, so never redelivered: resetting the stream
+  // instead would meet the same stanza again on every reconnect). An iq get/set must be answered
+  // (RFC 6120 §8.2.3): <policy-violation/>, "violated some local service policy" (§8.3.3.12).
+  const onDropped = opts.onDropped ?? ((d: DroppedElement) => console.warn(`botrun: dropped an inbound ${d.name}: ${d.reason}`, d));
+  middleware.use(async ({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
+    if (!isTruncated(stanza)) return next();
+    const { type, id, from } = stanza.attrs as Record<string, string | undefined>;
+    onDropped({ name: stanza.name, type, id, from, reason: `nested deeper than ${MAX_STANZA_DEPTH} levels` });
+    if (stanza.name === "iq" && (type === "get" || type === "set")) {
+      const error = xml("error", { type: "modify" }, xml("policy-violation", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }));
+      await entity.send(markInternal(xml("iq", { type: "error", id, ...(from ? { to: from } : {}) }, error))).catch(() => {});
+    }
+    return undefined;
+  });
   const streamFeatures = (_streamFeatures as unknown as Factory)({ middleware }) as {
     use(name: string, ns: string, fn: unknown): void;
   };
@@ -166,7 +198,7 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
     return next();
   });
 
-  if (opts.debug) debug(entity, true);
+  if (opts.debug) traceEntity(entity);
 
   return {
     entity,

@@ -1,12 +1,13 @@
 /**
  * Socket classes for xmpp.js connections: plain TCP (`xmpp://`, STARTTLS later) and direct TLS
  * (`xmpps://`). Unlike xmpp.js's own, they pass this connection's TLS options (CA, server name) and
- * set TCP_NODELAY on every socket, including after STARTTLS.
+ * set TCP_NODELAY on every socket, including after STARTTLS, and parse with `WireParser`.
  */
 import net from "node:net";
 import tls from "node:tls";
 import { EventEmitter } from "node:events";
 import ConnectionTCP from "@xmpp/connection-tcp";
+import { WireParser } from "./parser.ts";
 
 /** TLS settings of one connection. */
 export interface TlsSettings {
@@ -84,6 +85,7 @@ export function makeConnectionClasses(settings: TlsSettings): unknown[] {
   }
   (Tcp.prototype as unknown as { Socket: unknown }).Socket = PlainSocket;
   (Tcp.prototype as unknown as { NS: string }).NS = "jabber:client";
+  (Tcp.prototype as unknown as { Parser: unknown }).Parser = WireParser;
 
   class DirectTls extends ConnectionTCP {
     override socketParameters(service: string) {
@@ -97,6 +99,7 @@ export function makeConnectionClasses(settings: TlsSettings): unknown[] {
     }
   };
   (DirectTls.prototype as unknown as { NS: string }).NS = "jabber:client";
+  (DirectTls.prototype as unknown as { Parser: unknown }).Parser = WireParser;
   return [Tcp, DirectTls];
 }
 

@@ -1,0 +1,146 @@
+/**
+ * The XML stream parser botrun reads the wire with: @xmpp/xml's parser made safe against hostile
+ * input. A parser error never throws out of `write()` (ltx throws on `&bogus;`); it becomes one
+ * `error` event carrying the RFC 6120 §4.9.3 stream error condition, and the rest of the stream
+ * is ignored. Elements deeper than `MAX_STANZA_DEPTH` are not built, so every recursive walk over
+ * a received element (clone, toString, getNS, the debug trace) is bounded.
+ */
+import { Parser, type Element } from "@xmpp/xml";
+
+/**
+ * Deepest element kept, counting the top-level stanza as level 1. Real stanzas are far shallower
+ * (a carbon-copied or archived message: message/result/forwarded/message/body is 5 levels).
+ */
+export const MAX_STANZA_DEPTH = 100;
+
+/** RFC 6120 §4.9.3 conditions a parser failure maps to. */
+export type ParserCondition = "not-well-formed" | "restricted-xml";
+
+/** A parse failure on the wire; `condition` is the stream error botrun answers with. */
+export class WireXmlError extends Error {
+  override readonly name = "XMLError";
+  constructor(
+    readonly condition: ParserCondition,
+    detail: string,
+  ) {
+    super(`${condition}: ${detail}`);
+  }
+}
+
+/** Characters an XML declaration may take before the stream header. */
+const MAX_PRELUDE = 1024;
+
+const TRUNCATED = Symbol("botrun.truncated");
+
+/** True for a top-level element whose subtree went deeper than `MAX_STANZA_DEPTH` (children beyond it were dropped). */
+export const isTruncated = (el: Element): boolean => Boolean((el as { [TRUNCATED]?: boolean })[TRUNCATED]);
+
+/** Map what ltx throws to a stream error condition. */
+function classify(err: unknown): WireXmlError {
+  const message = err instanceof Error ? err.message : String(err);
+  // RFC 6120 §11.1: no entity references but the five predefined ones -> <restricted-xml/> (§4.9.3.18).
+  if (/Illegal XML entity/.test(message)) return new WireXmlError("restricted-xml", message);
+  // Anything else (a character reference to a character XML forbids, ...): §4.9.3.13.
+  return new WireXmlError("not-well-formed", message);
+}
+
+/** @xmpp/xml's stream parser, hardened (see the module comment). One per stream. */
+export class WireParser extends Parser {
+  /** The first failure; set once, after which input is ignored. */
+  failure: WireXmlError | undefined;
+  /** Depth of the cursor below the stream root (0: between stanzas). */
+  #depth = 0;
+  /** Open elements inside a pruned subtree (not built). */
+  #skipped = 0;
+  #truncated = false;
+  /** Input before the stream header, held while an XML declaration is incomplete. */
+  #prelude = "";
+
+  override write(data: string): void {
+    if (this.failure) return;
+    if (!this.root) {
+      // ltx looks for the "?>" of `<?xml ...?>` inside one write only: split across two, it would
+      // swallow the stream header. Hold the prelude until the declaration is complete.
+      const prelude = (this.#prelude += data).trimStart();
+      if (prelude === "" || prelude === "<" || (prelude.startsWith("<?") && !prelude.includes("?>"))) {
+        if (prelude.length > MAX_PRELUDE) this.#fail(new WireXmlError("not-well-formed", "no stream header"));
+        return;
+      }
+      data = this.#prelude;
+      this.#prelude = "";
+    }
+    try {
+      this.parser.write(data);
+    } catch (err) {
+      this.#fail(classify(err));
+    }
+  }
+
+  override onStartElement(name: string, attrs?: Record<string, string>): void {
+    if (this.failure) return;
+    if (this.#skipped > 0 || (this.root && this.#depth >= MAX_STANZA_DEPTH)) {
+      this.#skipped++;
+      this.#truncated = true;
+      return;
+    }
+    const inStream = this.root !== null;
+    super.onStartElement(name, attrs);
+    if (inStream) this.#depth++;
+  }
+
+  override onEndElement(name: string): void {
+    if (this.failure) return;
+    if (this.#skipped > 0) {
+      this.#skipped--;
+      return;
+    }
+    const { cursor, root } = this;
+    if (!cursor || name !== cursor.name) {
+      this.#fail(new WireXmlError("not-well-formed", cursor ? `</${name}> closes <${cursor.name}>` : `</${name}> before the stream`));
+      return;
+    }
+    if (cursor !== root) {
+      this.#depth--;
+      if (this.#depth === 0 && this.#truncated) {
+        Object.assign(cursor, { [TRUNCATED]: true });
+        this.#truncated = false;
+      }
+    }
+    super.onEndElement(name);
+  }
+
+  override onText(str: string): void {
+    if (this.failure || this.#skipped > 0) return;
+    const { cursor, root } = this;
+    if (!cursor) {
+      if (str.trim() !== "") this.#fail(new WireXmlError("not-well-formed", "text before the stream header"));
+      return;
+    }
+    // Between stanzas: whitespace keepalives (RFC 6120 §4.6.1). Not kept, so they cannot pile up on the root.
+    if (cursor === root) return;
+    super.onText(str);
+  }
+
+  #fail(err: WireXmlError): void {
+    this.failure = err;
+    this.emit("error", err);
+  }
+}
+
+/** The part of an xmpp.js entity `specificStreamErrors` changes. */
+interface StreamErrorEntity {
+  parser: unknown;
+  _streamError(condition: string, children?: unknown): Promise<unknown>;
+}
+
+/**
+ * xmpp.js answers every parser error with `<bad-format/>`; RFC 6120 §4.9.3.1 recommends the more
+ * specific condition, which the failed `WireParser` knows (it is still attached when xmpp.js sends).
+ */
+export function specificStreamErrors(entity: StreamErrorEntity): void {
+  const streamError = entity._streamError.bind(entity);
+  entity._streamError = (condition, children) => {
+    const failure = entity.parser instanceof WireParser ? entity.parser.failure : undefined;
+    return streamError(condition === "bad-format" && failure ? failure.condition : condition, children);
+  };
+}
