@@ -2,12 +2,18 @@
  * File storage for sessions: one JSON file per key in a directory, written atomically
  * (temp file + rename) with mode 0600, so a crash never leaves half a file.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { StorageAdapter } from "./storage.ts";
 
-/** Stores each key as `<dir>/<base64url(key)>.json`. */
+/**
+ * Longest base64url file name stem: with `.json` and the temp suffix it stays far below the usual
+ * 255-byte file name limit (a 200-character JID local part used to fail with ENAMETOOLONG).
+ */
+const MAX_STEM = 160;
+
+/** Stores each key as `<dir>/<base64url(key)>.json`, or `<dir>/~<sha256(key)>.json` for long keys. */
 export class FileStorage<T> implements StorageAdapter<T> {
   readonly dir: string;
   #ready: Promise<unknown> | undefined;
@@ -17,7 +23,9 @@ export class FileStorage<T> implements StorageAdapter<T> {
 
   /** The file holding `key`. */
   pathOf(key: string): string {
-    return join(this.dir, `${Buffer.from(key, "utf8").toString("base64url")}.json`);
+    const stem = Buffer.from(key, "utf8").toString("base64url");
+    // `~` is not in the base64url alphabet: a hashed name never collides with a short key's.
+    return join(this.dir, `${stem.length <= MAX_STEM ? stem : `~${createHash("sha256").update(key, "utf8").digest("hex")}`}.json`);
   }
 
   async read(key: string): Promise<T | undefined> {

@@ -40,6 +40,19 @@ export interface SessionOptions<S> {
   name?: string;
 }
 
+/**
+ * Save `ctx`'s session now, before replying, so that a reply never claims what a failed write lost
+ * (`await saveSession(ctx); await ctx.reply("Saved.")`). Rejects with the storage's error. The
+ * usual save after the handler then only writes what changed since.
+ */
+export async function saveSession(ctx: Context, property = "session"): Promise<void> {
+  const save = ctx.locals[saveKey(property)];
+  if (typeof save !== "function") throw new Error(`saveSession: no session "${property}" on this context`);
+  await (save as () => Promise<void>)();
+}
+
+const saveKey = (prop: string) => `session:save:${prop}`;
+
 /** Compute the session key of a context. */
 export function sessionKeyOf(ctx: Context, key: SessionKey = "chat"): string | undefined {
   if (typeof key === "function") return key(ctx);
@@ -60,10 +73,18 @@ export function session<S, C extends Context = Context>(opts: SessionOptions<S>)
     if (key === undefined) return next();
     await lock.run(key, async () => {
       const stored = await storage.read(key);
-      const before = stored === undefined ? undefined : JSON.stringify(stored);
+      let before = stored === undefined ? undefined : JSON.stringify(stored);
       const value = stored ?? opts.initial();
       const bag = ctx as unknown as Record<string, unknown>;
       bag[prop] = value;
+      ctx.locals[saveKey(prop)] = async () => {
+        const now = bag[prop];
+        if (now === undefined || now === null) return;
+        const json = JSON.stringify(now);
+        if (json === before) return;
+        await storage.write(key, now as S);
+        before = json;
+      };
       await next();
       const after = bag[prop];
       if (after === undefined || after === null) {
@@ -71,7 +92,7 @@ export function session<S, C extends Context = Context>(opts: SessionOptions<S>)
         return;
       }
       const json = JSON.stringify(after);
-      if (json !== before && !(stored === undefined && json === JSON.stringify(opts.initial()))) {
+      if (json !== before && !(before === undefined && json === JSON.stringify(opts.initial()))) {
         await storage.write(key, after as S);
       }
     });

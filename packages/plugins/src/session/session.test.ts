@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Bot, xml, type Context } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { fileStorage, memoryStorage, session, type SessionFlavor, type StorageAdapter } from "./index.ts";
+import { fileStorage, memoryStorage, saveSession, session, type SessionFlavor, type StorageAdapter } from "./index.ts";
 
 type S = { count: number };
 type Ctx = Context & SessionFlavor<S>;
@@ -124,6 +124,32 @@ describe("session plugin", () => {
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/\.json$/); // no temp files left behind
     expect((await stat(join(dir, files[0]!))).mode & 0o777).toBe(0o600);
+  });
+
+  it("file storage hashes long keys into short file names, and saveSession writes before the reply", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "session-long-"));
+    try {
+      const fs = fileStorage<string[]>(dir);
+      const [a, b] = [`user:${"a".repeat(300)}@x.test`, `user:${"a".repeat(299)}b@x.test`];
+      await fs.write(a, ["one"]);
+      await fs.write(b, ["two"]);
+      expect([await fs.read(a), await fs.read(b)]).toEqual([["one"], ["two"]]);
+      expect((await readdir(dir)).every((n) => n.startsWith("~") && n.length < 80)).toBe(true);
+      expect(fs.pathOf("user:short@x.test")).toBe(join(dir, `${Buffer.from("user:short@x.test").toString("base64url")}.json`));
+
+      const bot = new Bot<Context & SessionFlavor<string[]>>({ name: "s" });
+      bot.install(session<string[], Context & SessionFlavor<string[]>>({ initial: () => [], storage: fs, key: "user" }));
+      bot.on("message:body", async (ctx) => {
+        ctx.session.push(ctx.text);
+        await saveSession(ctx);
+        await ctx.reply(`stored: ${JSON.stringify(await fs.read(`user:${"a".repeat(300)}@x.test`))}`);
+      });
+      const t = await createHarness(bot);
+      await t.message(`${"a".repeat(300)}@x.test/pc`, "three");
+      expect(t.replies()).toEqual(['stored: ["one","three"]']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("file storage returns undefined for a missing key and deletes idempotently", async () => {
