@@ -1,11 +1,13 @@
-// The README's example bot is real code: it is kept verbatim in a fixture and tested here.
-import { readFileSync } from "node:fs";
+// The README's examples are real code: kept verbatim in fixtures and tested here; the plugin
+// example, pasted into a new folder under bots/ (no package.json), runs with the real CLI.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHarness } from "@botrun/core/testing";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import bot from "./fixtures/readme-bot.ts";
 import pluginsBot from "./fixtures/readme-plugins-bot.ts";
+import { botrun } from "./helpers/botrun-cli.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -27,7 +29,7 @@ describe("README example bot", () => {
   });
 
   it("the plugin example joins its room and keeps a count per chat", async () => {
-    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-plugins-bot.ts"), "utf8").split("\n").slice(1, -2).join("\n");
+    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-plugins-bot.ts"), "utf8").split("\n").slice(1).join("\n");
     expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(fixture.trim());
     const t = await createHarness(pluginsBot);
     expect([...t.transport.rooms.keys()]).toEqual(["lobby@conference.example.org"]);
@@ -36,4 +38,37 @@ describe("README example bot", () => {
     await t.message("bob@example.org/x", "!count");
     expect(t.replies()).toEqual(["1", "2", "1"]);
   });
+});
+
+describe("README commands", () => {
+  it("never let npx fetch an unrelated package: every npx runs the checkout's botrun or the pinned pnpm", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const uses = [...readme.matchAll(/npx (\S+(?: \S+)?)/g)].map((m) => m[1]!);
+    expect(uses.length).toBeGreaterThan(2);
+    expect(uses.filter((u) => !/^--no-install botrun|^-y pnpm@\d+\.\d+\.\d+$/.test(u) && u !== "--no-install` (or")).toEqual([]);
+  });
+});
+
+describe("README plugin example pasted into a new bot folder", () => {
+  const dir = path.join(ROOT, "bots", `.readme-example-${process.pid}`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs with botrun: @botrun/plugins resolves without a package.json of its own", async () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const block = /## Plugins[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "bot.ts"), block);
+    const r = await botrun([path.join(dir, "bot.ts")], { input: "!count\n!count\n" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1\n2\n");
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("README test example, run against bots/echo", async () => {
+  it("is the fixture, verbatim but for the import path", () => {
+    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-test-example.ts"), "utf8").split("\n").slice(1).join("\n");
+    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(fixture.replace("../../../bots/echo/bot.ts", "./bot.ts").trim());
+  });
+  await import("./fixtures/readme-test-example.ts");
 });

@@ -51,7 +51,7 @@ export function describeBots(cwd: string): { name: string; description: string }
   const found = new Map<string, string>();
   for (const dir of botDirs(cwd)) {
     for (const name of readdirSync(dir)) {
-      const entry = found.has(name) ? undefined : entryOf(path.join(dir, name));
+      const entry = found.has(name) || name.startsWith(".") ? undefined : entryOf(path.join(dir, name));
       if (entry) found.set(name, descriptionOf(path.join(dir, name), entry));
     }
   }
