@@ -1,6 +1,7 @@
 /**
  * The terminal QR code of `botrun auth --device`: renders `verification_uri_complete` with the
- * optional `uqr` package (zero dependencies) when it is installed; without it, or when the
+ * optional `uqr` package (zero dependencies; light modules drawn as blocks, for dark terminals)
+ * when it is installed; without it, or when the
  * output is not a terminal that can show one, the caller prints the link as a plain line.
  */
 
@@ -31,7 +32,7 @@ export const terminalQr: QrRenderer = async (text) => {
     return undefined;
   }
   try {
-    return mod.renderUnicodeCompact(text, { ecc: "L", border: 1 }).split("\n").filter((l) => l.length > 0);
+    return mod.renderUnicodeCompact(text, { ecc: "L", border: 2 }).split("\n").filter((l) => l.length > 0);
   } catch {
     return undefined; // too long to encode: the plain link is printed instead
   }
