@@ -1,8 +1,8 @@
 /**
  * The terminal QR code of `botrun auth --device`: renders `verification_uri_complete` with the
  * optional `uqr` package (zero dependencies; light modules drawn as blocks, for dark terminals)
- * when it is installed; without it, or when the
- * output is not a terminal that can show one, the caller prints the link as a plain line.
+ * when it is installed; without it, or when the output is not a terminal that can show one,
+ * the caller prints the link as a plain line.
  */
 
 /** Renders `text` as terminal lines, or resolves undefined when no QR code can be shown. */
