@@ -47,4 +47,6 @@ export interface Plugin<C extends Context = Context> {
   online?(host: PluginHost, session: { jid: string }): void | Promise<void>;
   /** Called once on shutdown, before the transport closes: stop timers, flush state. */
   stop?(host: PluginHost): void | Promise<void>;
+  /** Outgoing stanzas the plugin holds back (e.g. a throttle's queue): added to the `botrun_throttle_depth` gauge. */
+  queued?(): number;
 }

@@ -28,6 +28,8 @@ export interface BotStatus {
 
 /** The event source of a bot's runtime (a `BotRuntime`). */
 export interface RuntimeLike {
+  /** The bot definition; its plugins' `queued()` feed `botrun_throttle_depth`. */
+  readonly bot?: { readonly plugins: readonly { queued?(): number }[] };
   on<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
   off<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
 }
@@ -94,6 +96,17 @@ export class ServiceMetrics {
       registers,
       collect() {
         for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.transport.outboxDepth ?? 0);
+      },
+    });
+    new Gauge({
+      name: "botrun_throttle_depth",
+      help: "Outgoing stanzas held back by plugins (the outbound throttle's queue), before the outbox",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) {
+          this.set({ bot: bot.name }, (bot.runtime.bot?.plugins ?? []).reduce((n, p) => n + (p.queued?.() ?? 0), 0));
+        }
       },
     });
     new Gauge({
