@@ -5,7 +5,9 @@
  */
 import { parseCommand } from "./args.ts";
 import { compose, toFn, type Middleware, type MiddlewareFn, type MiddlewareObj, type NextFunction } from "./compose.ts";
+import type { Element } from "@xmpp/xml";
 import type { Context } from "./context.ts";
+import { iqResult } from "./stanza.ts";
 import { matchFilter, type Filter, type FilterQuery } from "./filters.ts";
 
 /** A predicate, possibly async. */
@@ -20,6 +22,15 @@ export type CommandContext<C extends Context> = C & {
 };
 /** Context after `hears()`: `match` is set. */
 export type HearsContext<C extends Context> = C & { match: RegExpMatchArray | string; text: string };
+
+/** Context inside `iq()`: an iq get or set, with its one child element as `payload`. */
+export type IqContext<C extends Context> = C & { kind: "iq"; type: "get" | "set"; payload: Element };
+
+/**
+ * Handler of `iq()`: returns the result's payload (nothing for an empty result), or throws a
+ * `StanzaError` to answer with that error; any other error is answered with `internal-server-error`.
+ */
+export type IqHandler<C> = (ctx: C) => Element | undefined | void | Promise<Element | undefined | void>;
 
 /** Error handler of `errorBoundary`. */
 export type ErrorHandler<C> = (error: unknown, ctx: C, next: NextFunction) => unknown;
@@ -115,6 +126,22 @@ export class Composer<C extends Context = Context> implements MiddlewareObj<C> {
       return false;
     };
     return this.filter(pred, ...middleware);
+  }
+
+  /**
+   * Answer iq requests of `type` whose child element has `namespace` (RFC 6120 §8.2.3): the
+   * handler's return value is the result's payload. A get/set nothing answers gets
+   * `service-unavailable` from the runtime; results and errors are never answered.
+   * `bot.iq("get", "urn:example:weather", (ctx) => xml("weather", { xmlns: "urn:example:weather" }, "sunny"))`
+   */
+  iq(type: "get" | "set" | readonly ("get" | "set")[], namespace: string, handler: IqHandler<IqContext<C>>): Composer<IqContext<C>> {
+    const types: readonly string[] = typeof type === "string" ? [type] : type;
+    const pred = (ctx: C): ctx is IqContext<C> =>
+      ctx.kind === "iq" && types.includes(ctx.type) && ctx.payload !== undefined && ctx.payload.attrs.xmlns === namespace;
+    return this.filter(pred, async (ctx) => {
+      const payload = await handler(ctx);
+      await ctx.sendStanza(iqResult(ctx.stanza, payload ?? undefined));
+    });
   }
 
   /** Choose middleware per stanza at run time (e.g. per-chat feature flags). */

@@ -72,6 +72,10 @@ export class Context {
   readonly delayed: boolean;
   /** The stanza error of an error stanza. */
   readonly error: StanzaError | undefined;
+  /** An iq's child element (the query of a get/set, the payload of a result), if any. */
+  readonly payload: Element | undefined;
+  /** For a XEP-0308 correction: the id of the message it replaces. */
+  readonly correction: string | undefined;
   /** Presence show value (`online` when absent) for presence stanzas. */
   readonly show: Show | undefined;
   /** Presence status text. */
@@ -106,16 +110,22 @@ export class Context {
     let delayed = false;
     let show: string | undefined;
     let status: string | undefined;
+    let payload: Element | undefined;
+    let correction: string | undefined;
     for (const child of stanza.children) {
       if (typeof child === "string") continue;
+      payload ??= child;
       const n = child.name;
       if (n === "body") body ??= child.text();
+      else if (n === "replace") correction ??= child.attrs.xmlns === NS.correct ? optString(child.attrs.id) : undefined;
       else if (n === "x") mucUser ||= child.attrs.xmlns === NS.mucUser;
       else if (n === "delay") delayed ||= child.attrs.xmlns === NS.delay;
       else if (n === "show") show ??= child.text();
       else if (n === "status") status ??= child.text();
     }
     this.text = this.kind === "message" ? body : undefined;
+    this.payload = this.kind === "iq" ? payload : undefined;
+    this.correction = this.kind === "message" ? correction : undefined;
     const isRoom = this.type === "groupchat" || (this.kind === "presence" && mucUser);
     const slash = this.from.indexOf("/");
     if (isRoom) {
@@ -146,9 +156,15 @@ export class Context {
 
   /**
    * Reply where the stanza came from: to the room for group chat; otherwise to the sender's
-   * full JID, i.e. the device that wrote (RFC 6121 §5.1), falling back to `chat`.
+   * full JID, i.e. the device that wrote (RFC 6121 §5.1), falling back to `chat`. Sends nothing
+   * (logged at debug) when the message is a `headline` or an `error`.
    */
   reply(text: string, opts: SendOptions = {}): Promise<void> {
+    // RFC 6121 §5.2.2: a client SHOULD NOT reply to a headline; never answer an error (no loops).
+    if (this.kind === "message" && (this.type === "headline" || this.type === "error")) {
+      this.log.debug("no reply to a message of this type", { type: this.type });
+      return Promise.resolve();
+    }
     const type = opts.type ?? (this.room && this.kind === "message" ? "groupchat" : "chat");
     const to = type === "groupchat" ? (this.room ?? this.chat) : this.kind === "message" && this.from ? this.from : this.chat;
     return this.bot.send(message({ to, type, body: text, children: opts.children }));
@@ -163,4 +179,8 @@ export class Context {
   sendStanza(stanza: Element): Promise<void> {
     return this.bot.send(stanza);
   }
+}
+
+function optString(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
 }

@@ -3,7 +3,7 @@
  * narrow the context type, so that `ctx.text` is a `string` inside `on("message:body")`.
  */
 import type { Context, Show } from "./context.ts";
-import type { StanzaError } from "./stanza.ts";
+import type { Element, StanzaError } from "./stanza.ts";
 
 interface MessageShape {
   kind: "message";
@@ -50,8 +50,8 @@ export interface FilterShapes {
   "presence:unsubscribed": PresenceShape & { type: "unsubscribed" };
   "presence:error": PresenceShape & ErrorShape;
   iq: { kind: "iq" };
-  "iq:get": { kind: "iq"; type: "get" };
-  "iq:set": { kind: "iq"; type: "set" };
+  "iq:get": { kind: "iq"; type: "get"; payload: Element };
+  "iq:set": { kind: "iq"; type: "set"; payload: Element };
   "iq:result": { kind: "iq"; type: "result" };
   "iq:error": { kind: "iq" } & ErrorShape;
   error: ErrorShape;

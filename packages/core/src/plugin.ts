@@ -6,6 +6,7 @@
 import type { Element } from "@xmpp/xml";
 import type { Middleware } from "./compose.ts";
 import type { BotApi, Context } from "./context.ts";
+import type { DiscoIdentity, DiscoProvider } from "./iq/disco-info.ts";
 import type { RequestOptions } from "./iq/requests.ts";
 import type { Logger } from "./logger.ts";
 
@@ -38,6 +39,12 @@ export interface Plugin<C extends Context = Context> {
   readonly middleware?: Middleware<C>;
   /** Wraps every stanza the bot sends (see `SendTransformer`). */
   readonly transformSend?: SendTransformer;
+  /** XEP-0030 features (namespaces) the plugin implements: listed in disco#info and the XEP-0115 caps hash. */
+  readonly features?: readonly string[];
+  /** XEP-0030 identities beside the bot's own `client/bot`. */
+  readonly identities?: readonly DiscoIdentity[];
+  /** Disco items and the info of the plugin's own nodes (e.g. XEP-0050 command nodes). */
+  readonly disco?: DiscoProvider;
   /** Called once when the bot starts, before the transport connects. */
   start?(host: PluginHost): void | Promise<void>;
   /**

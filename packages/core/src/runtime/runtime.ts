@@ -4,15 +4,20 @@
  */
 import type { Element } from "@xmpp/xml";
 import { BotError, type Bot } from "../bot.ts";
-import type { MiddlewareFn } from "../compose.ts";
+import { compose, toFn, type MiddlewareFn } from "../compose.ts";
 import { Context, type BotApi } from "../context.ts";
 import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
+import { capsVer } from "../iq/caps.ts";
+import { collectInfo, type DiscoInfo } from "../iq/disco-info.ts";
+import { IqLedger } from "../iq/ledger.ts";
 import { IqRequests, type RequestOptions } from "../iq/requests.ts";
+import type { BuiltinEnv } from "../iq/responder.ts";
 import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
-import type { PluginHost, SendTransformer } from "../plugin.ts";
-import { NS } from "../stanza.ts";
+import type { Plugin, PluginHost, SendTransformer } from "../plugin.ts";
+import { iqError, NS, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
+import { BUILTINS } from "./builtins.ts";
 import { KeyedSequencer } from "./chat-queue.ts";
 
 /** Options of `BotRuntime`. */
@@ -38,6 +43,8 @@ export interface RuntimeOptions {
    * stuck handler cannot block a conversation forever (it keeps running). Default 60 s; 0 = never.
    */
   handlerTimeoutMs?: number;
+  /** The operating system reported in XEP-0092 software-version replies; not reported by default. */
+  versionOs?: string;
 }
 
 /** Events of the runtime, for metrics and tests. */
@@ -71,6 +78,11 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   #send: (stanza: Element) => Promise<void>;
   #hosts = new Map<string, PluginHost>();
   readonly #requests: IqRequests;
+  readonly #ledger = new IqLedger();
+  readonly #builtins: readonly Plugin[];
+  #info: DiscoInfo = { identities: [], features: [] };
+  #ver = "";
+  #lastMessageAt: number | undefined;
   #state: "idle" | "starting" | "running" | "stopping" | "stopped" = "idle";
   #stopPromise: Promise<void> | undefined;
   /** Counters for logs and metrics. */
@@ -89,6 +101,16 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     const runtime = this;
     this.#send = (stanza) => this.#toTransport(stanza);
     this.#requests = new IqRequests({ send: (stanza) => this.send(stanza), self: () => this.transport.jid });
+    const env: BuiltinEnv = {
+      botName: bot.name,
+      info: () => this.#info,
+      capsVer: () => this.#ver,
+      plugins: () => this.#plugins() as unknown as readonly Plugin[],
+      versionOs: opts.versionOs,
+      startedAt: Date.now(),
+      lastMessageAt: () => this.#lastMessageAt,
+    };
+    this.#builtins = BUILTINS.map((make) => make(env));
     this.api = {
       name: bot.name,
       get jid() {
@@ -116,20 +138,37 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   async start(): Promise<void> {
     if (this.#state !== "idle") throw new Error(`runtime already ${this.#state}`);
     this.#state = "starting";
-    this.#handler = this.bot.compileWith(
+    const own = this.bot.compileWith(
       this.#dev ? { onUnawaitedNext: (e) => this.log.warn(e.message, { hint: "add `await` before next()" }) } : {},
     );
-    this.#send = composeSend(this.bot.sendTransformers, (stanza) => this.#toTransport(stanza));
+    const builtinMw = this.#builtins.flatMap((p) => (p.middleware ? [toFn(p.middleware) as MiddlewareFn<C>] : []));
+    this.#handler = builtinMw.length ? compose([...builtinMw, own]) : own;
+    const builtinTx = this.#builtins.flatMap((p) => (p.transformSend ? [p.transformSend] : []));
+    this.#send = composeSend([...this.bot.sendTransformers, ...builtinTx], (stanza) => this.#toTransport(stanza));
+    this.#info = collectInfo(this.bot.name, this.#plugins());
+    this.#ver = capsVer(this.#info);
     this.transport.on("stanza", (el) => void this.handle(el));
     this.transport.on("online", ({ jid }) => this.#track(this.#onOnline(jid)));
-    for (const plugin of this.bot.plugins) await plugin.start?.(this.#host(plugin.name));
+    for (const plugin of this.#plugins()) await plugin.start?.(this.#host(plugin.name));
     this.#state = "running";
     await this.transport.start();
   }
 
-  /** Send a stanza through the bot's send transformers to the transport. */
+  /**
+   * Send a stanza through the bot's send transformers to the transport. A second answer to an
+   * inbound iq is dropped here (RFC 6120 §8.2.3: exactly one reply), whoever sends it.
+   */
   send(stanza: Element): Promise<void> {
+    if (!this.#ledger.admit(stanza)) {
+      this.log.warn("dropped a second reply to an iq (an iq is answered once)", { id: stanza.attrs.id, type: stanza.attrs.type });
+      return Promise.resolve();
+    }
     return this.#send(stanza);
+  }
+
+  /** The built-in plugins, then the bot's. */
+  #plugins(): readonly Plugin<C>[] {
+    return [...(this.#builtins as readonly Plugin<C>[]), ...this.bot.plugins];
   }
 
   /** Send an iq get/set and wait for its reply (see `BotApi.request`). */
@@ -139,6 +178,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   #toTransport(stanza: Element): Promise<void> {
     this.stats.sent++;
+    if (stanza.name === "message") this.#lastMessageAt = Date.now();
     this.emit("sent", stanza);
     return this.transport.send(stanza);
   }
@@ -159,6 +199,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     // Replies to our own requests are consumed here, before the per-chat queues: a handler
     // awaiting one must not wait behind itself.
     if (stanza.name === "iq" && this.#requests.settle(stanza)) return Promise.resolve();
+    if (stanza.name === "iq" && !this.#wellFormedIq(stanza)) return this.#drop("malformed-iq", stanza);
     let ctx: C;
     try {
       ctx = new Context(stanza, this.api, this.log) as C;
@@ -207,7 +248,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     const drained = await withTimeout(this.idle(), this.#drainTimeoutMs);
     if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
     // Each plugin's stop gets what is left of the budget (at least PLUGIN_STOP_MIN_MS): a stuck one cannot keep the transport open.
-    for (const plugin of [...this.bot.plugins].reverse()) {
+    for (const plugin of [...this.#plugins()].reverse()) {
       if (!plugin.stop) continue;
       const ms = Math.max(deadline - Date.now(), PLUGIN_STOP_MIN_MS);
       const stopped = Promise.resolve()
@@ -246,15 +287,51 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   async #runPipeline(ctx: C): Promise<void> {
     const t0 = performance.now();
+    const iqKey = ctx.kind === "iq" && (ctx.type === "get" || ctx.type === "set") ? this.#ledger.open(ctx.stanza) : undefined;
     let failure: unknown;
     try {
       await this.#handler!(ctx, done);
     } catch (error) {
       failure = error ?? new Error("handler rejected with no reason");
-      this.#report(error, ctx);
+      // A StanzaError thrown while answering an iq is the answer, not a failure.
+      if (!(iqKey !== undefined && error instanceof StanzaError)) this.#report(error, ctx);
     }
+    if (iqKey !== undefined) await this.#answerIq(ctx, iqKey, failure);
     this.stats.handled++;
     this.emit("handled", { ctx, durationMs: performance.now() - t0, error: failure });
+  }
+
+  /**
+   * An iq get/set whose pipeline ended unanswered gets its answer here (RFC 6120 §8.2.3): the
+   * StanzaError a handler threw, `internal-server-error` for any other error, else
+   * `service-unavailable` (§8.4: nothing here handles that namespace).
+   */
+  async #answerIq(ctx: C, key: string, failure: unknown): Promise<void> {
+    try {
+      if (this.#ledger.answered(key)) return;
+      const error =
+        failure instanceof StanzaError
+          ? failure
+          : new StanzaError(failure === undefined ? "service-unavailable" : "internal-server-error", "cancel");
+      await this.send(iqError(ctx.stanza, error));
+    } catch (error) {
+      this.log.warn("could not answer an iq", { error });
+    } finally {
+      this.#ledger.close(key);
+    }
+  }
+
+  /**
+   * An iq needs an id, and a get/set exactly one child element (RFC 6120 §8.2.3); a get/set
+   * without is answered `bad-request` (when it has an id) and not handled further.
+   */
+  #wellFormedIq(stanza: Element): boolean {
+    const type = stanza.attrs.type;
+    if (typeof stanza.attrs.id !== "string" || stanza.attrs.id === "") return false;
+    if (type !== "get" && type !== "set") return type === "result" || type === "error";
+    if (stanza.getChildElements().length === 1) return true;
+    void this.send(iqError(stanza, new StanzaError("bad-request", "modify", "an iq get/set carries exactly one child element"))).catch(() => {});
+    return false;
   }
 
   #report(error: unknown, ctx: C): void {
@@ -292,7 +369,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   async #onOnline(jid: string): Promise<void> {
     this.log.info("online", { jid: bare(jid) });
-    for (const plugin of this.bot.plugins) {
+    for (const plugin of this.#plugins()) {
       try {
         await plugin.online?.(this.#host(plugin.name), { jid });
       } catch (error) {

@@ -15,7 +15,7 @@ import type { Context } from "../context.ts";
 import { bare, local, resource } from "../jid.ts";
 import { silentLogger, type Logger } from "../logger.ts";
 import { simulatedReply } from "../iq/server-sim.ts";
-import { BotRuntime } from "../runtime/runtime.ts";
+import { BotRuntime, type RuntimeOptions } from "../runtime/runtime.ts";
 import { NS, presence as presenceStanza, stanzaId, xml, type PresenceType } from "../stanza.ts";
 import { TestTransport, type IqResponder } from "./test-transport.ts";
 
@@ -33,6 +33,8 @@ export interface HarnessOptions {
   muc?: boolean;
   /** Answers the iq requests the bot sends (`ctx.bot.request`); default: as a server would. */
   iq?: IqResponder;
+  /** Further runtime options (e.g. `versionOs`). */
+  runtime?: Omit<RuntimeOptions, "logger" | "dev">;
 }
 
 /** Options of `Harness.iq`. */
@@ -69,7 +71,7 @@ export class Harness<C extends Context = Context> {
 
   constructor(bot: Bot<C>, opts: HarnessOptions = {}) {
     this.transport = new TestTransport({ jid: opts.jid, muc: opts.muc, iq: opts.iq });
-    this.runtime = new BotRuntime(bot, this.transport, { logger: opts.logger ?? silentLogger, dev: opts.dev ?? true });
+    this.runtime = new BotRuntime(bot, this.transport, { ...opts.runtime, logger: opts.logger ?? silentLogger, dev: opts.dev ?? true });
     this.user = opts.user ?? "alice@botrun.test/phone";
     this.runtime.on("sent", (el) => {
       const body = el.name === "message" ? el.getChildText("body") : null;

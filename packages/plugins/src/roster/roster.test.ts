@@ -16,7 +16,8 @@ function setup(opts: RosterOptions = {}) {
   );
   return { r, bot };
 }
-const stanzas = (els: readonly { toString(): string }[]) => els.map((e) => e.toString());
+// Without the XEP-0115 caps the runtime adds to every available presence (tested in core).
+const stanzas = (els: readonly { toString(): string }[]) => els.map((e) => e.toString().replace(/<c xmlns="http:\/\/jabber.org\/protocol\/caps"[^>]*\/>/, ""));
 
 describe("roster plugin", () => {
   it("accept-all answers subscribed and subscribes back once", async () => {

@@ -1,0 +1,28 @@
+/**
+ * The core's built-in plugins: the runtime installs them before the bot's own plugins, in this
+ * order (their middleware first in the pipeline, their send transformers nearest the transport).
+ * To add one, add a line: a factory taking the runtime's `BuiltinEnv`.
+ */
+import { addCaps } from "../iq/caps.ts";
+import { discoInfoResponder, discoItemsResponder } from "../iq/disco.ts";
+import { lastResponder } from "../iq/last.ts";
+import { pingResponder } from "../iq/ping.ts";
+import { responderPlugin, type BuiltinEnv } from "../iq/responder.ts";
+import { timeResponder } from "../iq/time.ts";
+import { versionResponder } from "../iq/version.ts";
+import type { Plugin } from "../plugin.ts";
+import { NS } from "../stanza.ts";
+import { originIds } from "./origin-id.ts";
+
+/** XEP-0115: caps in every available presence the bot sends. */
+function entityCaps(env: BuiltinEnv): Plugin {
+  return { name: "core:caps", features: [NS.caps], transformSend: (stanza, next) => next(addCaps(stanza, env.capsVer())) };
+}
+
+/** The built-in plugins, in install order. */
+export const BUILTINS: ReadonlyArray<(env: BuiltinEnv) => Plugin> = [
+  (env) =>
+    responderPlugin("core:iq", [discoInfoResponder, discoItemsResponder, versionResponder, timeResponder, lastResponder, pingResponder], env),
+  entityCaps,
+  originIds,
+];
