@@ -156,6 +156,14 @@ describe("device authorization grant (RFC 8628)", () => {
     expect(tokenPolls()).toHaveLength(0);
   });
 
+  it("a redirect from the device endpoint is not followed: a configuration error naming OAUTH_DEVICE_URL", async () => {
+    authorization = { status: 307, headers: { location: "https://elsewhere.example.com/device" } };
+    const err = await run().done.catch((e: unknown) => e);
+    expect(err).toMatchObject({ setting: "OAUTH_DEVICE_URL" });
+    expect((err as Error).message).not.toContain(SECRET);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("a device authorization response without the required members is rejected, naming them", async () => {
     authorization = { status: 200, json: { device_code: "x", expires_in: 600 } };
     const err = await run().done.catch((e: unknown) => e);

@@ -87,7 +87,7 @@ export async function runDeviceFlow(opts: DeviceFlowOptions): Promise<DeviceFlow
 
   // 1. The device code (RFC 8628 §3.1, §3.2).
   const started = clock.now();
-  const res = await postForm(fetchImpl, opts.deviceUrl, { ...clientForm, scope: opts.scope }, { headers, ...(opts.signal && { signal: opts.signal }) });
+  const res = await postForm(fetchImpl, opts.deviceUrl, { ...clientForm, scope: opts.scope }, { headers, setting: "OAUTH_DEVICE_URL", ...(opts.signal && { signal: opts.signal }) });
   const auth = parseDeviceAuthorization(res, safeHost(opts.deviceUrl), opts.clientSecret);
   const expiresAt = started + auth.expiresInMs;
   const giveUpAt = opts.timeoutMs !== undefined ? Math.min(expiresAt, started + opts.timeoutMs) : expiresAt;
