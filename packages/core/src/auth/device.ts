@@ -8,7 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { AuthorizationError } from "./authorize.ts";
 import { storeObtainedTokens } from "./consent-store.ts";
 import { TransientAuthError } from "./errors.ts";
-import { type FetchLike, type FormResponse, postForm, safeHost } from "./http.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS, type FetchLike, type FormResponse, postForm, safeHost } from "./http.ts";
 import type { QrRenderer } from "./device-qr.ts";
 import { parseOAuth2Response } from "./oauth2-endpoint.ts";
 import type { TokenSet, TokenStore } from "./types.ts";
@@ -87,7 +87,7 @@ export async function runDeviceFlow(opts: DeviceFlowOptions): Promise<DeviceFlow
 
   // 1. The device code (RFC 8628 §3.1, §3.2).
   const started = clock.now();
-  const res = await postForm(fetchImpl, opts.deviceUrl, { ...clientForm, scope: opts.scope }, { headers, setting: "OAUTH_DEVICE_URL", ...(opts.signal && { signal: opts.signal }) });
+  const res = await postForm(fetchImpl, opts.deviceUrl, { ...clientForm, scope: opts.scope }, { headers, setting: "OAUTH_DEVICE_URL", signal: requestSignal(opts.signal) });
   const auth = parseDeviceAuthorization(res, safeHost(opts.deviceUrl), opts.clientSecret);
   const expiresAt = started + auth.expiresInMs;
   const giveUpAt = opts.timeoutMs !== undefined ? Math.min(expiresAt, started + opts.timeoutMs) : expiresAt;
@@ -124,6 +124,7 @@ export async function runDeviceFlow(opts: DeviceFlowOptions): Promise<DeviceFlow
     try {
       outcome = await pollOnce(fetchImpl, opts.tokenUrl, { ...clientForm, grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode }, headers, clock, opts);
     } catch (err) {
+      if (opts.signal?.aborted) throw new AuthorizationError("authorization aborted", "aborted");
       if (err instanceof TransientAuthError) outcome = { transient: err };
       else throw err;
     }
@@ -168,11 +169,17 @@ async function pollOnce(
   opts: DeviceFlowOptions,
 ): Promise<{ tokens: TokenSet } | { error: string }> {
   const issuedAt = clock.now();
-  const res = await postForm(fetchImpl, tokenUrl, form, { headers, ...(opts.signal && { signal: opts.signal }) });
+  const res = await postForm(fetchImpl, tokenUrl, form, { headers, signal: requestSignal(opts.signal) });
   // Some servers (GitHub's) send the §3.5 errors with HTTP 200: look at `error` whatever the status.
   const error = jsonObject(res.body)?.error;
   if (typeof error === "string" && ["authorization_pending", "slow_down", "access_denied", "expired_token"].includes(error)) return { error };
   return { tokens: parseOAuth2Response(res, issuedAt, safeHost(tokenUrl), [form.device_code, opts.clientSecret]) };
+}
+
+/** Each request ends after the default request timeout, or when the flow is aborted. */
+function requestSignal(flow: AbortSignal | undefined): AbortSignal {
+  const timeout = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS);
+  return flow ? AbortSignal.any([flow, timeout]) : timeout;
 }
 
 function clientAuthentication(opts: DeviceFlowOptions): { form: Record<string, string | undefined>; headers: Record<string, string> } {
