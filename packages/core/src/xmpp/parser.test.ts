@@ -3,7 +3,7 @@
 // stanzas dropped, iq get/set answered), whitespace between stanzas is not kept.
 import { describe, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
-import { MAX_STANZA_DEPTH, WireParser, WireXmlError, isTruncated } from "./parser.ts";
+import { MAX_STANZA_CHARS, MAX_STANZA_DEPTH, WireParser, WireXmlError, isTruncated } from "./parser.ts";
 import type { DroppedElement } from "./client.ts";
 import { wiredClient } from "./wired-client.test-util.ts";
 
@@ -60,6 +60,17 @@ describe("WireParser", () => {
     const { elements } = parse(HEADER, `<message>${"<a>".repeat(n)}${"</a>".repeat(n)}</message>`);
     expect(isTruncated(elements[0]!)).toBe(false);
     expect(depthOf(elements[0]!)).toBe(MAX_STANZA_DEPTH);
+  });
+
+  it("ends the stream with <policy-violation/> on an element larger than MAX_STANZA_CHARS, not before", () => {
+    // Tag-rich 64 KB reads, like a big roster (ltx scans a long text run slowly).
+    const chunk = `<i>${"y".repeat(1017)}</i>`.repeat(64);
+    const big = Array.from({ length: MAX_STANZA_CHARS / chunk.length }, () => chunk);
+    const ok = parse(HEADER, "<message>", ...big.slice(1), "</message>", "<message>", ...big.slice(1), "</message>");
+    expect(ok.errors).toEqual([]);
+    expect(ok.elements).toHaveLength(2);
+    const { errors } = parse(HEADER, "<message>", ...big, "z");
+    expect(errors.map((e) => e.condition)).toEqual(["policy-violation"]);
   });
 
   it("reads an XML declaration split across writes", () => {

@@ -3,7 +3,8 @@
  * input. A parser error never throws out of `write()` (ltx throws on `&bogus;`); it becomes one
  * `error` event carrying the RFC 6120 §4.9.3 stream error condition, and the rest of the stream
  * is ignored. Elements deeper than `MAX_STANZA_DEPTH` are not built, so every recursive walk over
- * a received element (clone, toString, getNS, the debug trace) is bounded.
+ * a received element (clone, toString, getNS, the debug trace) is bounded; one larger than
+ * `MAX_STANZA_CHARS` ends the stream.
  */
 import { Parser, type Element } from "@xmpp/xml";
 
@@ -13,8 +14,14 @@ import { Parser, type Element } from "@xmpp/xml";
  */
 export const MAX_STANZA_DEPTH = 100;
 
+/**
+ * Characters one top-level element may take. Not a protocol limit (servers cap what clients send,
+ * not what they deliver) but a bound on what a hostile server can make us hold in memory.
+ */
+export const MAX_STANZA_CHARS = 4 * 1024 * 1024;
+
 /** RFC 6120 §4.9.3 conditions a parser failure maps to. */
-export type ParserCondition = "not-well-formed" | "restricted-xml";
+export type ParserCondition = "not-well-formed" | "restricted-xml" | "policy-violation";
 
 /** A parse failure on the wire; `condition` is the stream error botrun answers with. */
 export class WireXmlError extends Error {
@@ -53,6 +60,8 @@ export class WireParser extends Parser {
   /** Open elements inside a pruned subtree (not built). */
   #skipped = 0;
   #truncated = false;
+  /** Characters written since the last top-level element ended (approximately: counted per write). */
+  #sinceElement = 0;
   /** Input before the stream header, held while an XML declaration is incomplete. */
   #prelude = "";
 
@@ -69,10 +78,16 @@ export class WireParser extends Parser {
       data = this.#prelude;
       this.#prelude = "";
     }
+    this.#sinceElement += data.length;
     try {
       this.parser.write(data);
     } catch (err) {
       this.#fail(classify(err));
+      return;
+    }
+    // RFC 6120 §4.9.3.14: "a stanza exceeds a configured size limit".
+    if (this.#depth > 0 && this.#sinceElement > MAX_STANZA_CHARS) {
+      this.#fail(new WireXmlError("policy-violation", `an element larger than ${MAX_STANZA_CHARS} characters`));
     }
   }
 
@@ -101,8 +116,9 @@ export class WireParser extends Parser {
     }
     if (cursor !== root) {
       this.#depth--;
-      if (this.#depth === 0 && this.#truncated) {
-        Object.assign(cursor, { [TRUNCATED]: true });
+      if (this.#depth === 0) {
+        this.#sinceElement = 0;
+        if (this.#truncated) Object.assign(cursor, { [TRUNCATED]: true });
         this.#truncated = false;
       }
     }
