@@ -13,6 +13,8 @@ export interface RedisLike {
   set(key: string, value: string): Promise<unknown>;
   del(key: string): Promise<unknown>;
   quit(): Promise<unknown>;
+  /** Drop the connection at once (ioredis); used when `quit()` does not complete. */
+  disconnect?(): void;
 }
 
 /** Options of `RedisTokenStore`. */
@@ -24,6 +26,9 @@ export interface RedisTokenStoreOptions {
   /** Key prefix; default `botrun:tokens:`. */
   prefix?: string;
 }
+
+/** How long `close()` waits for Redis to answer QUIT before dropping the connection. */
+const QUIT_TIMEOUT_MS = 1000;
 
 /** Tokens in Redis, one JSON value per account key. */
 export class RedisTokenStore implements TokenStore {
@@ -56,10 +61,24 @@ export class RedisTokenStore implements TokenStore {
     await (await this.#redis()).del(this.#prefix + key);
   }
 
-  /** Close the connection this store opened (not a client passed in). */
+  /**
+   * Close the connection this store opened (not a client passed in): QUIT, and if Redis does not
+   * answer within `QUIT_TIMEOUT_MS` (down, unreachable), drop the socket. Idempotent.
+   */
   async close(): Promise<void> {
     if (!this.#client || this.#opts.client) return;
-    await (await this.#client).quit().catch(() => undefined);
+    const client = await this.#client.catch(() => undefined);
+    this.#client = Promise.reject(new Error("token store closed")); // no new connection after close
+    this.#client.catch(() => undefined);
+    if (!client) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const quit = client.quit().then(
+      () => true,
+      () => false,
+    );
+    const done = await Promise.race([quit, new Promise<false>((r) => (timer = setTimeout(() => r(false), QUIT_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    if (!done) client.disconnect?.();
   }
 
   #redis(): Promise<RedisLike> {

@@ -36,6 +36,8 @@ export interface RefreshingTokenProviderOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const ROTATING = { rotating: true } as const;
+/** How long `close()` waits for an in-flight refresh to be saved. */
+const CLOSE_WAIT_MS = 2000;
 /** Scheduled refreshes are at least this far apart (a hostile `expires_in: 0.001` must not spin). */
 export const MIN_REFRESH_INTERVAL_MS = 30_000;
 /** Token lifetimes below this (`expires_in` 0, negative, 0.001) are raised to it, with one log line. */
@@ -138,6 +140,21 @@ export class RefreshingTokenProvider implements TokenProvider {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * `stop()`, let an in-flight refresh finish and be saved (at most `CLOSE_WAIT_MS`), then close
+   * the store (a Redis store's connection would otherwise keep the process alive).
+   */
+  async close(): Promise<void> {
+    this.stop();
+    const inflight = this.#inflight;
+    if (inflight) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([inflight, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    await this.#o.store.close?.();
   }
 
   #load(): Promise<void> {

@@ -18,6 +18,8 @@ export interface TokenStore {
   load(key: string): Promise<TokenSet | undefined>;
   save(key: string, tokens: TokenSet): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Release what the store holds open (a Redis connection), so that the process can exit. Optional. */
+  close?(): Promise<void>;
 }
 
 /** Events of a token provider. */
@@ -38,6 +40,8 @@ export interface TokenProvider {
   start?(): void;
   /** Stop timers; no further calls to the token endpoint. */
   stop?(): void;
+  /** `stop()`, then close the token store (bounded); the CLI calls it when the bot stops, also on a fatal error. */
+  close?(): Promise<void>;
   on?<K extends keyof TokenProviderEvents>(event: K, listener: (p: TokenProviderEvents[K]) => void): unknown;
 }
 

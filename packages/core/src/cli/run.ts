@@ -1,6 +1,7 @@
 /**
  * `botrun <bot...>`: load each bot, give it its own transport and runtime, run until a
- * signal (SIGINT/SIGTERM), the end of piped input, or a fatal error; stop gracefully.
+ * signal (SIGINT/SIGTERM/SIGHUP), the end of piped input, or a fatal error; stop gracefully
+ * within a budget (BOTRUN_DRAIN_TIMEOUT + XMPP_STOP_TIMEOUT + 3 s), close the token stores, exit.
  * One bot failing does not stop the others; the exit code reports the first failure once all
  * have stopped. Logs go through pino (JSON or pretty), secrets are registered for masking, and
  * an opt-in HTTP endpoint serves /healthz, /readyz and /metrics.
@@ -20,6 +21,7 @@ import { botEnv, type Env } from "./env.ts";
 import { loadBot } from "./resolve-bot.ts";
 import { buildTransport, type TransportMode } from "./transport-factory.ts";
 import { errorExitCode, oneLine } from "./errors.ts";
+import { exitWhenIdle, STOP_SLACK_MS, StopDeadline, StopLogGate } from "./process-stop.ts";
 
 /** Options of `runBots`. */
 export interface RunOptions {
@@ -34,7 +36,10 @@ export interface RunOptions {
   errorLine?: (line: string) => void;
   /** Log through this logger instead of a pino logger built from the environment. */
   logger?: Logger;
-  /** Install SIGINT/SIGTERM handlers (default true). */
+  /**
+   * Own the process (default true): SIGINT/SIGTERM/SIGHUP handlers, the stop budget (past it the
+   * process exits), and an exit once every bot has stopped even if abandoned work is left.
+   */
   signals?: boolean;
   /** Serve /healthz, /readyz, /metrics on this port (0: any free port); default `BOTRUN_HTTP_PORT`, else off. */
   httpPort?: number;
@@ -64,6 +69,28 @@ function registerTokensOf(tp: TokenProvider): void {
   };
 }
 
+/** Default of BOTRUN_DRAIN_TIMEOUT: how long handlers may run on after a stop began. */
+const DEFAULT_DRAIN_MS = 10_000;
+
+/** BOTRUN_DRAIN_TIMEOUT in ms (seconds in the environment); throws ConfigError naming it. */
+function drainTimeoutMs(env: Env): number {
+  const v = env.BOTRUN_DRAIN_TIMEOUT?.trim();
+  if (!v) return DEFAULT_DRAIN_MS;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 3600) throw new ConfigError("BOTRUN_DRAIN_TIMEOUT", "seconds (0-3600)", v);
+  return Math.round(n * 1000);
+}
+
+/** Stop the provider's refreshes and close its token store (a Redis connection); never throws. */
+async function closeProvider(tp: TokenProvider): Promise<void> {
+  try {
+    if (tp.close) await tp.close();
+    else tp.stop?.();
+  } catch {
+    /* closing is best effort: the process is ending */
+  }
+}
+
 /** Parse a port setting; throws ConfigError naming `setting`. */
 function parsePort(value: string | number | undefined, setting: string): number | undefined {
   if (value === undefined || value === "") return undefined;
@@ -78,6 +105,9 @@ export async function runBots(opts: RunOptions): Promise<number> {
   const errorLine = opts.errorLine ?? ((l: string) => process.stderr.write(l + "\n"));
   const runtimes: BotRuntime[] = [];
   const providers = new Map<BotRuntime, TokenProvider>();
+  const gate = new StopLogGate();
+  /** Per bot: the longest its stop may take (drain + XMPP_STOP_TIMEOUT). */
+  let stopBudgetMs = 0;
   let consoleBots = 0;
   let anyDebug = false;
   let processEnv: Env | undefined;
@@ -95,17 +125,19 @@ export async function runBots(opts: RunOptions): Promise<number> {
       anyDebug ||= debug;
       const level = opts.logLevel ?? (envLevel as LogLevel | undefined) ?? (debug ? "debug" : opts.mode === "console" || !hasServer(env) ? "warn" : "info");
       if (runtimes.length === 0) processLevel = level;
-      const base = opts.logger ?? createPinoLogger({ level, format: logFormatFrom(env) });
+      const base = gate.wrap(opts.logger ?? createPinoLogger({ level, format: logFormatFrom(env) }));
       const logger = base.child({ bot: loaded.bot.name });
-      const { transport, tokenProvider } = await buildTransport({ botName: loaded.bot.name, env, mode: opts.mode, debug, logger });
+      const drainMs = drainTimeoutMs(env);
+      const { transport, tokenProvider, config } = await buildTransport({ botName: loaded.bot.name, env, mode: opts.mode, debug, logger });
+      stopBudgetMs = Math.max(stopBudgetMs, drainMs + (config?.tuning.stopTimeoutMs ?? 0));
       if (transport.kind === "console" && ++consoleBots > 1) {
-        tokenProvider?.stop?.();
+        if (tokenProvider) await closeProvider(tokenProvider);
         throw new ConfigError("XMPP_SERVICE", `a server for all but one bot: only one bot can use the terminal chat (set ${loaded.bot.name.toUpperCase()}_XMPP_SERVICE)`);
       }
       // BotRuntime adds the `bot` field itself.
       // Piped terminal input: replies in input order, even when `/as` switches between chats.
       const piped = transport instanceof ConsoleTransport && !transport.interactive;
-      const rt = new BotRuntime(loaded.bot, transport, { logger: base, ...(piped ? { sequenceKey: () => "console" } : {}) });
+      const rt = new BotRuntime(loaded.bot, transport, { logger: base, drainTimeoutMs: drainMs, ...(piped ? { sequenceKey: () => "console" } : {}) });
       if (tokenProvider) {
         registerTokensOf(tokenProvider);
         providers.set(rt, tokenProvider);
@@ -113,13 +145,15 @@ export async function runBots(opts: RunOptions): Promise<number> {
       runtimes.push(rt);
     }
   } catch (error) {
-    for (const p of providers.values()) p.stop?.();
+    await Promise.all([...providers.values()].map(closeProvider));
     errorLine(oneLine(error));
     return errorExitCode(error);
   }
 
   const penv = processEnv ?? opts.env ?? process.env;
-  const processLogger = opts.logger ?? createPinoLogger({ level: processLevel, format: logFormatFrom(penv) });
+  /** Ungated: the lines about the stop itself. */
+  const rawLogger = opts.logger ?? createPinoLogger({ level: processLevel, format: logFormatFrom(penv) });
+  const processLogger = gate.wrap(rawLogger);
   const restoreConsole = anyDebug
     ? redirectConsole(opts.logger ?? createPinoLogger({ level: "debug", format: logFormatFrom(penv) }))
     : undefined;
@@ -144,7 +178,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
       opts.onHttpListening?.(http.url);
     }
   } catch (error) {
-    for (const p of providers.values()) p.stop?.();
+    await Promise.all([...providers.values()].map(closeProvider));
     process.off("unhandledRejection", onUnhandled);
     restoreConsole?.();
     const code = (error as NodeJS.ErrnoException).code;
@@ -156,22 +190,45 @@ export async function runBots(opts: RunOptions): Promise<number> {
     return errorExitCode(error);
   }
 
+  const owns = opts.signals !== false;
   const codes: number[] = [];
+  const exitCode = () => codes.find((c) => c !== 0) ?? ExitCode.OK;
+  // The whole stop is bounded: past the budget the process exits with what it has.
+  const budgetMs = stopBudgetMs + STOP_SLACK_MS;
+  const deadline = new StopDeadline(budgetMs, () => {
+    rawLogger.warn("stop did not finish within its budget; exiting now", {
+      budgetS: budgetMs / 1000,
+      budget: "BOTRUN_DRAIN_TIMEOUT + XMPP_STOP_TIMEOUT + 3 s",
+    });
+    gate.summary(rawLogger);
+    process.exit(exitCode());
+  });
+  const stopping = new Set<BotRuntime>();
+  const stopBot = (rt: BotRuntime, code: number): Promise<void> => {
+    stopping.add(rt);
+    if (stopping.size === runtimes.length) {
+      // The process is stopping: from here on, each distinct log line once.
+      gate.close();
+      if (owns) deadline.arm();
+    }
+    return rt.stop(code);
+  };
   const finished = runtimes.map(
     (rt) =>
       new Promise<void>((resolve) => {
         rt.once("stopped", ({ exitCode }) => {
           codes.push(exitCode);
-          // This bot is done: stop refreshing its tokens now, the others carry on.
-          providers.get(rt)?.stop?.();
+          stopping.add(rt);
           if (runtimes.length > 1) processLogger.info("bot stopped", { bot: rt.bot.name, exitCode });
-          resolve();
+          // This bot is done: stop refreshing its tokens and close its store now, the others carry on.
+          const tp = providers.get(rt);
+          void (tp ? closeProvider(tp) : Promise.resolve()).then(resolve);
         });
         rt.transport.on("fatal", ({ error, exitCode }) => {
           errorLine(oneLine(error, rt.bot.name));
-          void rt.stop(exitCode);
+          void stopBot(rt, exitCode);
         });
-        (rt.transport as { on(e: "end", l: () => void): unknown }).on("end", () => void rt.stop(ExitCode.OK));
+        (rt.transport as { on(e: "end", l: () => void): unknown }).on("end", () => void stopBot(rt, ExitCode.OK));
       }),
   );
 
@@ -181,13 +238,11 @@ export async function runBots(opts: RunOptions): Promise<number> {
       errorLine(`botrun: second ${sig}, exiting at once`);
       process.exit(ExitCode.FAILURE);
     }
-    processLogger.info("stopping", { signal: sig });
-    for (const rt of runtimes) void rt.stop(ExitCode.OK);
+    processLogger.info("stopping", { signal: sig, budgetS: budgetMs / 1000 });
+    for (const rt of runtimes) void stopBot(rt, ExitCode.OK);
   };
-  if (opts.signals !== false) {
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  }
+  const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  if (owns) for (const sig of SIGNALS) process.on(sig, onSignal);
 
   await Promise.all(
     runtimes.map(async (rt) => {
@@ -195,22 +250,24 @@ export async function runBots(opts: RunOptions): Promise<number> {
         await rt.start();
       } catch (error) {
         // Stopped (a signal, the end of input) before it was connected: not an error.
-        if (error instanceof TransportStoppedError) return rt.stop(ExitCode.OK);
+        if (error instanceof TransportStoppedError) return stopBot(rt, ExitCode.OK);
         errorLine(oneLine(error, rt.bot.name));
-        await rt.stop(errorExitCode(error));
+        await stopBot(rt, errorExitCode(error));
       }
     }),
   );
   await Promise.all(finished);
-  for (const p of providers.values()) p.stop?.();
+  await Promise.all([...providers.values()].map(closeProvider));
   await http?.close();
-  if (opts.signals !== false) {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  if (owns) for (const sig of SIGNALS) process.off(sig, onSignal);
   process.off("unhandledRejection", onUnhandled);
   restoreConsole?.();
-  return codes.find((c) => c !== 0) ?? ExitCode.OK;
+  gate.summary(rawLogger);
+  deadline.disarm();
+  const code = exitCode();
+  // Everything botrun opened is closed; what still runs is abandoned work (a backlog of handlers).
+  if (owns) exitWhenIdle(code, rawLogger);
+  return code;
 }
 
 function hasServer(env: Env): boolean {

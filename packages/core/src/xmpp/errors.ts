@@ -1,8 +1,8 @@
 /** Errors of the XMPP transport. Messages are one line and never contain secrets. */
 import { ExitCode } from "../exit-codes.ts";
 
-/** The connection steps before a session exists, in order. */
-export type ConnectStep = "DNS" | "TCP connect" | "TLS" | "stream features" | "SASL" | "resource binding";
+/** The connection steps before a session exists, in order (`token`: fetching the OAuth access token for SASL). */
+export type ConnectStep = "DNS" | "TCP connect" | "TLS" | "stream features" | "token" | "SASL" | "resource binding";
 
 const TLS_CODES = new Set([
   "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -68,6 +68,8 @@ export class TransportStoppedError extends Error {
 export function classifyError(err: unknown, current: ConnectStep): XmppConnectError {
   if (err instanceof XmppConnectError) return err;
   const e = err as NodeJS.ErrnoException & { condition?: string; reason?: string };
+  // The token endpoint failed transiently (auth/errors.ts): its own step, whatever its text says.
+  if (e?.name === "TransientAuthError") return new XmppConnectError("token", e.message, ExitCode.UNAVAILABLE, { cause: err });
   const code = e?.code ?? "";
   const text = e?.message ?? String(err);
   if (TLS_CODES.has(code) || /certificate|SSL|TLS/i.test(text)) {

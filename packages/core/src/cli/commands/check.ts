@@ -1,13 +1,16 @@
 /**
  * `botrun check <bot>`: validate a bot's configuration, then connect, authenticate, bind and
- * disconnect once, printing one line per step (`config ok`, `DNS/SRV ok: host:port`, `TCP ok`,
- * `TLS ok`, `SASL <mechanism> ok`, `bound <jid>`, `disconnected`). The failing step is printed
- * as `<step> failed: <reason>`; the exit code follows exit-codes.ts.
+ * disconnect once, printing one line per step (`config ok`, `token ok` with an OAuth token source,
+ * `DNS/SRV ok: host:port`, `TCP ok`, `TLS ok`, `SASL <mechanism> ok`, `bound <jid>`,
+ * `disconnected`). The failing step is printed as `<step> failed: <reason>`, never for a step
+ * already reported ok; the exit code follows exit-codes.ts (token endpoint: transient 4, consent 3,
+ * configuration 2).
  */
 import { lookup } from "node:dns/promises";
 import * as tls from "node:tls";
 import type net from "node:net";
 import { createTokenProvider, tokenConfigFromEnv } from "../../auth/create-provider.ts";
+import { TransientAuthError } from "../../auth/errors.ts";
 import type { TokenProvider } from "../../auth/types.ts";
 import { ConfigError, loadConfig, type BotConfig } from "../../config/index.ts";
 import { ExitCode } from "../../exit-codes.ts";
@@ -38,14 +41,34 @@ const STEP_LABEL: Record<string, string> = {
   "TCP connect": "TCP",
   TLS: "TLS",
   "stream features": "stream",
+  token: "token",
   SASL: "SASL",
   "resource binding": "bind",
 };
+/** The labels in the order they are printed. */
+const ORDER = ["config", "token", "DNS/SRV", "TCP", "TLS", "stream", "SASL", "bind"];
+
+/** Exit code of a token-provider failure: transient endpoint trouble is 4 (try later), the rest as usual. */
+function tokenExitCode(error: unknown): number {
+  return error instanceof TransientAuthError ? ExitCode.UNAVAILABLE : errorExitCode(error);
+}
 
 /** Run the check; resolves with the exit code. */
 export async function runCheck(opts: CheckOptions): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + "\n"));
   const say = (l: string) => out(redactString(l));
+  /** Steps reported ok (or off), by label. */
+  const ok = new Set<string>();
+  const pass = (label: string, l: string) => {
+    ok.add(label);
+    say(l);
+  };
+  /** A failure of a step already reported ok belongs to the step after the last one that passed. */
+  const failedStep = (label: string) => {
+    if (!ok.has(label)) return label;
+    const last = Math.max(...[...ok].map((o) => ORDER.indexOf(o)));
+    return ORDER[last + 1] ?? "connect";
+  };
   let config: BotConfig;
   let tokenProvider: TokenProvider | undefined;
   try {
@@ -59,10 +82,23 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
       tokenProvider = createTokenProvider({ ...tokenConfigFromEnv(env, loaded.bot.name), logger: opts.logger });
     }
     const who = config.username ? `${config.username}@${config.domain}` : config.domain;
-    say(`config ok: ${loaded.bot.name} as ${who}, ${config.mechanism}`);
+    pass("config", `config ok: ${loaded.bot.name} as ${who}, ${config.mechanism}`);
   } catch (error) {
     say(`config failed: ${oneLine(error).replace(/^botrun( \[[^\]]*\])?: /, "")}`);
     return errorExitCode(error);
+  }
+
+  // The OAuth token first: its endpoint is a step of its own (not "TLS", not "SASL").
+  if (tokenProvider) {
+    try {
+      await tokenProvider.getAccessToken();
+      const exp = (tokenProvider as { expiresAt?: number }).expiresAt;
+      pass("token", `token ok: access token obtained${exp !== undefined ? `, valid for ${Math.max(0, Math.round((exp - Date.now()) / 1000))} s` : ""}`);
+    } catch (error) {
+      say(`token failed: ${oneLine(error).replace(/^botrun( \[[^\]]*\])?: /, "")}`);
+      await tokenProvider.close?.();
+      return tokenExitCode(error);
+    }
   }
 
   // DNS / SRV: what the transport will try first.
@@ -74,9 +110,9 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     if (config.service) await lookup(u.host);
     first = `${u.host}:${u.port ?? (u.protocol === "xmpps:" ? 5223 : 5222)}`;
     const how = config.service ? "XMPP_SERVICE" : candidates.length > 1 ? `SRV, ${candidates.length} candidates` : "SRV";
-    say(`DNS/SRV ok: ${first} (${how})`);
+    pass("DNS/SRV", `DNS/SRV ok: ${first} (${how})`);
   } catch (error) {
-    tokenProvider?.stop?.();
+    await tokenProvider?.close?.();
     say(`DNS/SRV failed: ${oneLine(error).replace(/^botrun: /, "")}`);
     return ExitCode.UNAVAILABLE;
   }
@@ -87,12 +123,12 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     const remote = `${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"}`;
     if (!tcpSaid) {
       tcpSaid = true;
-      say(`TCP ok: ${remote}`);
+      pass("TCP", `TCP ok: ${remote}`);
     }
     if (s instanceof tls.TLSSocket && !tlsSaid) {
       tlsSaid = true;
       const cipher = s.getCipher();
-      say(`TLS ok: ${s.getProtocol() ?? "TLS"}${cipher?.name ? ` ${cipher.name}` : ""}, certificate verified for ${config.domain}`);
+      pass("TLS", `TLS ok: ${s.getProtocol() ?? "TLS"}${cipher?.name ? ` ${cipher.name}` : ""}, certificate verified for ${config.domain}`);
     }
   };
   const transport = createXmppTransport({
@@ -103,25 +139,25 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     onBeforeSasl: (ctx) => {
       if (!ctx.secure && !tlsSaid) {
         tlsSaid = true;
-        say("TLS off: unencrypted stream (allowed by XMPP_ALLOW_INSECURE)");
+        pass("TLS", "TLS off: unencrypted stream (allowed by XMPP_ALLOW_INSECURE)");
       }
     },
   });
   try {
     await transport.start();
-    say(`SASL ${config.mechanism} ok`);
-    say(`bound ${transport.jid ?? "?"}`);
+    pass("SASL", `SASL ${config.mechanism} ok`);
+    pass("bind", `bound ${transport.jid ?? "?"}`);
   } catch (error) {
     const step = (error as { step?: string }).step;
-    const label = step ? (STEP_LABEL[step] ?? step) : "connect";
+    const label = failedStep(step ? (STEP_LABEL[step] ?? step) : "connect");
     const msg = oneLine(error).replace(/^botrun: /, "").replace(new RegExp(`^${escape(step ?? "")}: `), "");
     say(`${label} failed: ${msg}`);
     await transport.stop().catch(() => {});
-    tokenProvider?.stop?.();
-    return errorExitCode(error);
+    await tokenProvider?.close?.();
+    return step === "token" ? tokenExitCode((error as { cause?: unknown }).cause ?? error) : errorExitCode(error);
   }
   await transport.stop();
-  tokenProvider?.stop?.();
+  await tokenProvider?.close?.();
   say("disconnected");
   return ExitCode.OK;
 }
