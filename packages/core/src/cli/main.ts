@@ -11,6 +11,7 @@ import { createPinoLogger, logFormatFrom } from "../observability/pino-logger.ts
 import { redirectConsole } from "../observability/console-redirect.ts";
 import { DEVICE_FLAG_HELP, runAuthCommand } from "./commands/auth.ts";
 import { runCheck } from "./commands/check.ts";
+import { runNew } from "./commands/new.ts";
 import { botEnv } from "./env.ts";
 import { errorExitCode, oneLine } from "./errors.ts";
 import { describeBots, loadBot } from "./resolve-bot.ts";
@@ -102,6 +103,14 @@ export async function main(args: string[]): Promise<number> {
         process.stdout.write(bots.length ? bots.map((b) => `${b.name.padEnd(width)}  ${b.description}`.trimEnd()).join("\n") + "\n" : "no bots found\n");
       },
     )
+    .command(
+      "new <dir>",
+      "Create a bot project in a new folder: bot.ts, its tests, .env.example, README, package.json",
+      (y) => y.positional("dir", { type: "string", demandOption: true }),
+      (argv) => {
+        code = runNew({ dir: argv.dir as string, cwd });
+      },
+    )
     .option("env-file", { type: "string", array: true, describe: "extra .env file(s) to read" })
     .option("debug", { type: "boolean", describe: "log the XMPP stanza trace (SASL payloads hidden); same as XMPP_DEBUG=1" })
     .option("log-level", { type: "string", choices: LEVELS as unknown as string[], describe: "log level (default: info, warn in the terminal chat)" })
@@ -110,6 +119,7 @@ export async function main(args: string[]): Promise<number> {
     .example("$0 echo notes", "run two bots in one process (per-bot settings: ECHO_XMPP_SERVICE, NOTES_XMPP_SERVICE…)")
     .example("$0 auth echo", "authorize the echo bot's account with OAuth")
     .example("$0 check echo", "check the echo bot's settings and login, step by step")
+    .example("$0 new my-bot", "start a bot project in ./my-bot (npm install && npm start)")
     .example("$0 echo --http-port 9464", "run with /healthz, /readyz and /metrics on 127.0.0.1:9464")
     .epilogue("Exit codes: 0 stopped cleanly, 1 internal error (restart), 2 configuration error (fix it), 3 re-authorization needed (run botrun auth), 4 server unreachable at start (retry).")
     .strict()
