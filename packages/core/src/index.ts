@@ -10,7 +10,15 @@ export {
   type MiddlewareObj,
   type NextFunction,
 } from "./compose.ts";
-export { Composer, type CommandContext, type ErrorHandler, type HearsContext, type Predicate } from "./composer.ts";
+export {
+  Composer,
+  type CommandContext,
+  type ErrorHandler,
+  type HearsContext,
+  type IqContext,
+  type IqHandler,
+  type Predicate,
+} from "./composer.ts";
 export { Context, type BotApi, type SendOptions, type Show, type StanzaKind } from "./context.ts";
 export { FILTER_QUERIES, matchFilter, type Filter, type FilterQuery, type FilterShapes } from "./filters.ts";
 export { parseCommand, splitArgs, type ParsedCommand } from "./args.ts";
@@ -34,6 +42,9 @@ export {
   type StanzaErrorType,
 } from "./stanza.ts";
 export { IqRequestError, IqTimeoutError, type RequestOptions } from "./iq/requests.ts";
+export { capsVer, CAPS_NODE } from "./iq/caps.ts";
+export type { DiscoForm, DiscoIdentity, DiscoInfo, DiscoItem, DiscoProvider } from "./iq/disco-info.ts";
+export { BOTRUN_VERSION } from "./iq/version.ts";
 export type { Transport, TransportEvents } from "./transport.ts";
 export { TypedEmitter } from "./emitter.ts";
 export { ExitCode } from "./exit-codes.ts";

@@ -10,56 +10,20 @@ import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
 import { capsVer } from "../iq/caps.ts";
 import { collectInfo, type DiscoInfo } from "../iq/disco-info.ts";
-import { IqLedger } from "../iq/ledger.ts";
+import { IqAnswers } from "../iq/answer.ts";
 import { IqRequests, type RequestOptions } from "../iq/requests.ts";
 import type { BuiltinEnv } from "../iq/responder.ts";
 import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
-import type { Plugin, PluginHost, SendTransformer } from "../plugin.ts";
-import { iqError, NS, StanzaError } from "../stanza.ts";
+import type { Plugin, PluginHost } from "../plugin.ts";
+import { StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { BUILTINS } from "./builtins.ts";
 import { KeyedSequencer } from "./chat-queue.ts";
+import { OwnEchoFilter } from "./own-echo.ts";
+import type { RuntimeEvents, RuntimeOptions } from "./options.ts";
+import { composeSend, withTimeout } from "./send-chain.ts";
 
-/** Options of `BotRuntime`. */
-export interface RuntimeOptions {
-  logger?: Logger;
-  /** Development mode: warn about middlewares that forgot `await next()`. Default: NODE_ENV !== "production". */
-  dev?: boolean;
-  /**
-   * How long `stop()` waits for running handlers and then plugins' `stop` hooks (each gets what is
-   * left, at least 1 s; one still running after that is logged and left behind). Default 10 s.
-   */
-  drainTimeoutMs?: number;
-  /** Handle each chat's stanzas in arrival order (default true). */
-  sequential?: boolean;
-  /**
-   * With `sequential`: stanzas with the same key are handled one after another, different keys
-   * concurrently. Default: the chat (`ctx.chat || ctx.from`). A constant key handles everything in
-   * arrival order (the CLI does this for piped terminal input).
-   */
-  sequenceKey?: (ctx: Context) => string;
-  /**
-   * After this long a handler still running is logged and its chat's queue moves on, so one
-   * stuck handler cannot block a conversation forever (it keeps running). Default 60 s; 0 = never.
-   */
-  handlerTimeoutMs?: number;
-  /** The operating system reported in XEP-0092 software-version replies; not reported by default. */
-  versionOs?: string;
-}
-
-/** Events of the runtime, for metrics and tests. */
-export interface RuntimeEvents {
-  /** A stanza finished its trip through the pipeline. */
-  handled: { ctx: Context; durationMs: number; error: unknown };
-  /** A handler threw or rejected. */
-  "handler-error": { error: unknown; stanza: Element };
-  /** A stanza was handed to the transport (after the send transformers). */
-  sent: Element;
-  /** A stanza was dropped before the pipeline (own echo, malformed, stopping). */
-  dropped: { reason: string; stanza: Element };
-  /** The runtime stopped. */
-  stopped: { exitCode: number };
-}
+export type { RuntimeEvents, RuntimeOptions } from "./options.ts";
 
 /** Runs one bot on one transport. */
 export class BotRuntime<C extends Context = Context> extends TypedEmitter<RuntimeEvents> {
@@ -73,12 +37,12 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   readonly #sequencer: KeyedSequencer | undefined;
   readonly #sequenceKey: (ctx: Context) => string;
   readonly #inflight = new Set<Promise<void>>();
-  readonly #ownNicks = new Map<string, string>();
+  readonly #echoes = new OwnEchoFilter();
   #handler: MiddlewareFn<C> | undefined;
   #send: (stanza: Element) => Promise<void>;
   #hosts = new Map<string, PluginHost>();
   readonly #requests: IqRequests;
-  readonly #ledger = new IqLedger();
+  readonly #answers: IqAnswers;
   readonly #builtins: readonly Plugin[];
   #info: DiscoInfo = { identities: [], features: [] };
   #ver = "";
@@ -101,6 +65,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     const runtime = this;
     this.#send = (stanza) => this.#toTransport(stanza);
     this.#requests = new IqRequests({ send: (stanza) => this.send(stanza), self: () => this.transport.jid });
+    this.#answers = new IqAnswers((stanza) => this.send(stanza), this.log);
     const env: BuiltinEnv = {
       botName: bot.name,
       info: () => this.#info,
@@ -159,11 +124,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
    * inbound iq is dropped here (RFC 6120 §8.2.3: exactly one reply), whoever sends it.
    */
   send(stanza: Element): Promise<void> {
-    if (!this.#ledger.admit(stanza)) {
-      this.log.warn("dropped a second reply to an iq (an iq is answered once)", { id: stanza.attrs.id, type: stanza.attrs.type });
-      return Promise.resolve();
-    }
-    return this.#send(stanza);
+    return this.#answers.admit(stanza) ? this.#send(stanza) : Promise.resolve();
   }
 
   /** The built-in plugins, then the bot's. */
@@ -199,7 +160,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     // Replies to our own requests are consumed here, before the per-chat queues: a handler
     // awaiting one must not wait behind itself.
     if (stanza.name === "iq" && this.#requests.settle(stanza)) return Promise.resolve();
-    if (stanza.name === "iq" && !this.#wellFormedIq(stanza)) return this.#drop("malformed-iq", stanza);
+    if (stanza.name === "iq" && !this.#answers.wellFormed(stanza)) return this.#drop("malformed-iq", stanza);
     let ctx: C;
     try {
       ctx = new Context(stanza, this.api, this.log) as C;
@@ -207,7 +168,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       this.log.warn("malformed stanza dropped", { error, stanza: stanza.toString().slice(0, 500) });
       return this.#drop("malformed", stanza);
     }
-    if (this.#isOwnEcho(ctx)) return this.#drop("own-echo", stanza);
+    if (this.#echoes.isOwnEcho(ctx, this.transport.jid)) return this.#drop("own-echo", stanza);
     // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
     const p = this.#sequencer ? this.#sequencer.run(this.#sequenceKey(ctx), () => this.#run(ctx)) : this.#run(ctx);
     this.#track(p);
@@ -287,7 +248,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   async #runPipeline(ctx: C): Promise<void> {
     const t0 = performance.now();
-    const iqKey = ctx.kind === "iq" && (ctx.type === "get" || ctx.type === "set") ? this.#ledger.open(ctx.stanza) : undefined;
+    const iqKey = this.#answers.open(ctx);
     let failure: unknown;
     try {
       await this.#handler!(ctx, done);
@@ -296,42 +257,9 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       // A StanzaError thrown while answering an iq is the answer, not a failure.
       if (!(iqKey !== undefined && error instanceof StanzaError)) this.#report(error, ctx);
     }
-    if (iqKey !== undefined) await this.#answerIq(ctx, iqKey, failure);
+    if (iqKey !== undefined) await this.#answers.finish(ctx, iqKey, failure);
     this.stats.handled++;
     this.emit("handled", { ctx, durationMs: performance.now() - t0, error: failure });
-  }
-
-  /**
-   * An iq get/set whose pipeline ended unanswered gets its answer here (RFC 6120 §8.2.3): the
-   * StanzaError a handler threw, `internal-server-error` for any other error, else
-   * `service-unavailable` (§8.4: nothing here handles that namespace).
-   */
-  async #answerIq(ctx: C, key: string, failure: unknown): Promise<void> {
-    try {
-      if (this.#ledger.answered(key)) return;
-      const error =
-        failure instanceof StanzaError
-          ? failure
-          : new StanzaError(failure === undefined ? "service-unavailable" : "internal-server-error", "cancel");
-      await this.send(iqError(ctx.stanza, error));
-    } catch (error) {
-      this.log.warn("could not answer an iq", { error });
-    } finally {
-      this.#ledger.close(key);
-    }
-  }
-
-  /**
-   * An iq needs an id, and a get/set exactly one child element (RFC 6120 §8.2.3); a get/set
-   * without is answered `bad-request` (when it has an id) and not handled further.
-   */
-  #wellFormedIq(stanza: Element): boolean {
-    const type = stanza.attrs.type;
-    if (typeof stanza.attrs.id !== "string" || stanza.attrs.id === "") return false;
-    if (type !== "get" && type !== "set") return type === "result" || type === "error";
-    if (stanza.getChildElements().length === 1) return true;
-    void this.send(iqError(stanza, new StanzaError("bad-request", "modify", "an iq get/set carries exactly one child element"))).catch(() => {});
-    return false;
   }
 
   #report(error: unknown, ctx: C): void {
@@ -349,22 +277,6 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     } catch (e) {
       this.log.error("error hook failed", { error: e });
     }
-  }
-
-  /** Drop the bot's own messages echoed by a room, learned from MUC self-presence (status 110). */
-  #isOwnEcho(ctx: C): boolean {
-    const self = this.transport.jid;
-    if (ctx.kind === "presence" && ctx.room && ctx.nick) {
-      const x = ctx.stanza.getChild("x", NS.mucUser);
-      const selfPresence = x?.getChildren("status").some((s) => s.attrs.code === "110");
-      if (selfPresence) {
-        if (ctx.type === "unavailable") this.#ownNicks.delete(ctx.room);
-        else this.#ownNicks.set(ctx.room, ctx.nick);
-      }
-      return false;
-    }
-    if (ctx.kind === "message" && ctx.room) return ctx.nick !== undefined && this.#ownNicks.get(ctx.room) === ctx.nick;
-    return self !== undefined && ctx.from === self;
   }
 
   async #onOnline(jid: string): Promise<void> {
@@ -408,31 +320,3 @@ const done = (): Promise<void> => Promise.resolve();
 const chatKey = (ctx: Context): string => ctx.chat || ctx.from;
 /** The least time a plugin's stop gets, even when draining handlers used up the stop budget. */
 const PLUGIN_STOP_MIN_MS = 1000;
-
-/** Chain send transformers around the final send, the first one outermost. */
-function composeSend(transformers: readonly SendTransformer[], last: (stanza: Element) => Promise<void>) {
-  let send = last;
-  for (let i = transformers.length - 1; i >= 0; i--) {
-    const transform = transformers[i]!;
-    const next = send;
-    send = (stanza) => transform(stanza, next);
-  }
-  return send;
-}
-
-function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    t.unref?.();
-    p.then(
-      () => {
-        clearTimeout(t);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(t);
-        resolve(true);
-      },
-    );
-  });
-}

@@ -1,0 +1,45 @@
+/** Options and events of `BotRuntime`. */
+import type { Element } from "@xmpp/xml";
+import type { Context } from "../context.ts";
+import type { Logger } from "../logger.ts";
+
+/** Options of `BotRuntime`. */
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Development mode: warn about middlewares that forgot `await next()`. Default: NODE_ENV !== "production". */
+  dev?: boolean;
+  /**
+   * How long `stop()` waits for running handlers and then plugins' `stop` hooks (each gets what is
+   * left, at least 1 s; one still running after that is logged and left behind). Default 10 s.
+   */
+  drainTimeoutMs?: number;
+  /** Handle each chat's stanzas in arrival order (default true). */
+  sequential?: boolean;
+  /**
+   * With `sequential`: stanzas with the same key are handled one after another, different keys
+   * concurrently. Default: the chat (`ctx.chat || ctx.from`). A constant key handles everything in
+   * arrival order (the CLI does this for piped terminal input).
+   */
+  sequenceKey?: (ctx: Context) => string;
+  /**
+   * After this long a handler still running is logged and its chat's queue moves on, so one
+   * stuck handler cannot block a conversation forever (it keeps running). Default 60 s; 0 = never.
+   */
+  handlerTimeoutMs?: number;
+  /** The operating system reported in XEP-0092 software-version replies; not reported by default. */
+  versionOs?: string;
+}
+
+/** Events of the runtime, for metrics and tests. */
+export interface RuntimeEvents {
+  /** A stanza finished its trip through the pipeline. */
+  handled: { ctx: Context; durationMs: number; error: unknown };
+  /** A handler threw or rejected. */
+  "handler-error": { error: unknown; stanza: Element };
+  /** A stanza was handed to the transport (after the send transformers). */
+  sent: Element;
+  /** A stanza was dropped before the pipeline (own echo, malformed, stopping). */
+  dropped: { reason: string; stanza: Element };
+  /** The runtime stopped. */
+  stopped: { exitCode: number };
+}

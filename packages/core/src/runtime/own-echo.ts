@@ -1,0 +1,23 @@
+/** Recognises the bot's own stanzas coming back: room echoes (nick learned from MUC self-presence, status 110) and its own JID. */
+import type { Context } from "../context.ts";
+import { NS } from "../stanza.ts";
+
+/** Remembers the bot's nick per room. */
+export class OwnEchoFilter {
+  readonly #ownNicks = new Map<string, string>();
+
+  /** True for the bot's own message echoed by a room, or a stanza from its own full JID `self`. */
+  isOwnEcho(ctx: Context, self: string | undefined): boolean {
+    if (ctx.kind === "presence" && ctx.room && ctx.nick) {
+      const x = ctx.stanza.getChild("x", NS.mucUser);
+      const selfPresence = x?.getChildren("status").some((s) => s.attrs.code === "110");
+      if (selfPresence) {
+        if (ctx.type === "unavailable") this.#ownNicks.delete(ctx.room);
+        else this.#ownNicks.set(ctx.room, ctx.nick);
+      }
+      return false;
+    }
+    if (ctx.kind === "message" && ctx.room) return ctx.nick !== undefined && this.#ownNicks.get(ctx.room) === ctx.nick;
+    return self !== undefined && ctx.from === self;
+  }
+}
