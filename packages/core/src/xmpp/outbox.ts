@@ -6,8 +6,10 @@
  * written, a stanza is written at once, skipping the queue (the echo path).
  *
  * Overflow policy (`XMPP_OUTBOX_LIMIT`, `XMPP_OUTBOX_OVERFLOW`), never a silent drop:
- * - `reject` (default): `push()` rejects with `OutboxFullError` and a warning is logged.
+ * - `reject` (default): `push()` rejects with `OutboxFullError` (a one-line error, no stack) and a
+ *   warning with the count of rejections is logged at most once per 10 s (not once per stanza).
  * - `block`: `push()` waits until there is room (back-pressure on the caller).
+ * Before either applies, the transport slows its intake (`onDepth` feeds its `IntakeGate`).
  *
  * Delivery: a stanza whose write fails goes back to its original place (by sequence number) and
  * the outbox pauses until `resume()`; writes already under way on the dead socket fail too and
@@ -20,6 +22,7 @@ import PQueue from "p-queue";
 import type { Logger } from "../logger.ts";
 import { OutboxFullError, TransportStoppedError } from "./errors.ts";
 import type { OutboxOverflow } from "../config/config.ts";
+import { LogEvery } from "./log-every.ts";
 
 /** Options of `Outbox`. */
 export interface OutboxOptions {
@@ -30,6 +33,8 @@ export interface OutboxOptions {
   logger: Logger;
   /** Stanzas that may be written but not yet confirmed written at once (default 32). */
   window?: number;
+  /** Told the depth after every change (the transport's intake back-pressure). */
+  onDepth?(depth: number): void;
 }
 
 const SEQ = Symbol("botrun.outbox.seq");
@@ -45,6 +50,9 @@ export class Outbox {
   #online = false;
   #seq = 0;
   #closed = false;
+  /** `push()` calls rejected with `OutboxFullError` (a metric). */
+  rejected = 0;
+  readonly #fullLog: LogEvery;
   /** Called whenever a write settles or the queue shrinks (drain and block waiters). */
   readonly #waiters = new Set<() => void>();
   readonly #onDirectWritten = (): void => {
@@ -57,6 +65,10 @@ export class Outbox {
     this.#queue = new PQueue({ concurrency: opts.window ?? 32, autoStart: false });
     // "next" fires after p-queue has updated its counts: wake drain and block waiters then.
     this.#queue.on("next", () => this.#notify());
+    this.#fullLog = new LogEvery({
+      intervalMs: 10_000,
+      write: (n) => opts.logger.warn("outbox full: stanzas rejected with OutboxFullError", { limit: opts.limit, rejected: n }),
+    });
   }
 
   /** Stanzas waiting or being written. */
@@ -69,8 +81,11 @@ export class Outbox {
     if (this.#closed) throw new TransportStoppedError();
     while (this.depth >= this.#opts.limit) {
       if (this.#opts.overflow === "reject") {
-        this.#opts.logger.warn("outbox full, stanza rejected", { limit: this.#opts.limit });
-        throw new OutboxFullError(this.#opts.limit);
+        this.rejected++;
+        this.#fullLog.hit();
+        const e = new OutboxFullError(this.#opts.limit);
+        e.stack = `${e.name}: ${e.message}`; // one line wherever it is logged: the stack says nothing here
+        throw e;
       }
       await this.#changed();
       if (this.#closed) throw new TransportStoppedError();
@@ -79,6 +94,7 @@ export class Outbox {
     t[SEQ] = ++this.#seq;
     if (this.#online && this.#direct === 0 && this.#queue.size === 0 && this.#queue.pending === 0) this.#writeDirect(t);
     else this.#enqueue(t);
+    this.#opts.onDepth?.(this.depth);
   }
 
   /** Put back a stanza that was written but never acknowledged (failed XEP-0198 resumption). */
@@ -103,6 +119,7 @@ export class Outbox {
   /** Refuse further pushes (stopping). Held stanzas stay until `clear()`. */
   close(): void {
     this.#closed = true;
+    this.#fullLog.flush();
     this.#notify();
   }
 
@@ -168,6 +185,7 @@ export class Outbox {
   }
 
   #notify(): void {
+    this.#opts.onDepth?.(this.depth);
     if (this.#waiters.size === 0) return;
     const ws = [...this.#waiters];
     this.#waiters.clear();

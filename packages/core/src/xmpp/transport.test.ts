@@ -147,7 +147,7 @@ describe("XMPP transport against a scripted server", () => {
   it("a token provider's configuration error is fatal CONFIG at once (no refresh token yet, corrupt token store)", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "botrun-store-"));
     try {
-      writeFileSync(path.join(dir, "echo.json"), '{"refreshToken": "SECRET-RT');
+      writeFileSync(path.join(dir, "echo.json"), '{"refreshToken": "SECRET-RT', { mode: 0o600 });
       for (const storeSpec of ["memory:", dir]) {
         server = await startFakeServer({ mechanisms: ["X-MESSENGER-OAUTH2"] });
         const tp = createTokenProvider({ clientId: "cid", storeSpec, accountKey: "echo", tokenUrl: "http://127.0.0.1:9/token" });

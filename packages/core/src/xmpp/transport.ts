@@ -2,6 +2,8 @@
  * The XMPP transport: one bot account over xmpp.js 0.14 with our own SASL, reconnect loop
  * (full-jitter backoff + watchdog), dead-link detection (XEP-0199 ping, XEP-0198 ack timeout),
  * XEP-0198 resumption, an outbox that survives disconnects, and a bounded graceful stop.
+ * Outgoing stanzas over the server's size limit are dropped before they are written (stanza-limit.ts);
+ * a full outbox slows the intake (intake.ts); redeliveries are recognised in redelivery.ts.
  */
 import xml, { type Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
@@ -16,6 +18,10 @@ import { backoffDelay } from "./backoff.ts";
 import { classifyError, TransportStoppedError, XmppAuthError, XmppConnectError, type ConnectStep } from "./errors.ts";
 import { startKeepalive, type Keepalive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
+import { IntakeGate, setSocketReading } from "./intake.ts";
+import { RedeliveryFilter } from "./redelivery.ts";
+import { advertisedMaxBytes, effectiveLimit, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
+import { INSECURE_LOOPBACK_ONLY, isLoopbackHost } from "../config/loopback.ts";
 import type { SaslChoice } from "./sasl.ts";
 import type { SaslCredentials } from "./sasl-mechanisms.ts";
 import { destroySocket, parse } from "./sockets.ts";
@@ -66,6 +72,24 @@ export interface XmppTransport extends Transport {
   readonly unackedCount: number;
   /** True when XEP-0198 is enabled on the current stream. */
   readonly streamManagement: boolean;
+  /** Largest outgoing stanza accepted now, UTF-8 bytes (XEP-0478 limit, `XMPP_MAX_STANZA_BYTES` or the default). */
+  readonly maxStanzaBytes: number;
+  /** Counters and states for metrics. */
+  readonly stats: XmppTransportStats;
+}
+
+/** What the transport counts (read by the metrics). */
+export interface XmppTransportStats {
+  /** Outgoing stanzas dropped before sending: larger than `maxStanzaBytes`. */
+  readonly droppedTooLarge: number;
+  /** Outgoing stanzas the server refused (stream closed with `policy-violation`), dropped, not sent again. */
+  readonly droppedRefused: number;
+  /** `send()` calls rejected with `OutboxFullError`. */
+  readonly outboxRejected: number;
+  /** Times the intake was paused because the outbox was over its high-water mark. */
+  readonly intakePauses: number;
+  /** True while the socket is not read (outbox over its high-water mark). */
+  readonly intakePaused: boolean;
 }
 
 type State = "new" | "connecting" | "online" | "waiting" | "stopping" | "stopped" | "fatal";
@@ -73,8 +97,8 @@ type Outcome = "online" | "resumed";
 
 const NS_SM = "urn:xmpp:sm:3";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
-/** How many recent inbound message ids are remembered to drop redeliveries. */
-const SEEN_LIMIT = 5000;
+/** RFC 6120 §13.12: servers accept stanzas of at least this size, so a refused smaller one is not "too big". */
+const MIN_STANZA_LIMIT = 10_000;
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
 const MAX_REDIRECTS = 5;
 const PERMANENT_SASL = new Set([
@@ -144,8 +168,12 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #baseNonzaListeners = new Set<unknown>();
   /** `error` listeners of a fresh client (ours, @xmpp/debug's); others are waits of xmpp.js. */
   #baseErrorListeners = new Set<unknown>();
-  /** Recent inbound message keys (bare sender + id), oldest first, for `#redelivered`. */
-  readonly #seen = new Set<string>();
+  readonly #redeliveries = new RedeliveryFilter();
+  readonly #intake: IntakeGate;
+  /** The current stream's XEP-0478 `<max-bytes/>`, if advertised. */
+  #advertisedMax: number | undefined;
+  #droppedTooLarge = 0;
+  #droppedRefused = 0;
   /** The bound JID of the current session, as a string. */
   #jid = "";
 
@@ -181,6 +209,18 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       overflow: t.outboxOverflow,
       logger: this.#log,
       write: (el) => this.#write(el),
+      onDepth: (d) => this.#intake.update(d),
+    });
+    this.#intake = new IntakeGate({
+      high: Math.max(1, Math.floor(t.outboxLimit / 2)),
+      low: Math.floor(t.outboxLimit / 4),
+      checkMs: Math.max(50, Math.min(5000, t.pingIntervalMs / 3, t.smAckTimeoutMs / 3)),
+      depth: () => this.#outbox.depth,
+      setReading: (reading) => {
+        if (this.#state === "online" || this.#state === "stopping") setSocketReading(this.#parts.entity.socket, reading);
+      },
+      onProgress: () => this.#keepalive?.touch(),
+      logger: this.#log,
     });
     // xmpp.js's own ack timeout calls entity.disconnect(), which closes "the" socket when it ends:
     // by then possibly the next connection's. Ours drops the dead socket instead (#dead).
@@ -203,6 +243,18 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   get streamManagement(): boolean {
     return this.#parts.sm.enabled;
   }
+  get maxStanzaBytes(): number {
+    return effectiveLimit(this.#cfg.tuning.maxStanzaBytes, this.#advertisedMax);
+  }
+  get stats(): XmppTransportStats {
+    return {
+      droppedTooLarge: this.#droppedTooLarge,
+      droppedRefused: this.#droppedRefused,
+      outboxRejected: this.#outbox.rejected,
+      intakePauses: this.#intake.pauses,
+      intakePaused: this.#intake.paused,
+    };
+  }
 
   start(): Promise<void> {
     if (this.#state !== "new") return Promise.reject(new Error("start() may be called once"));
@@ -220,7 +272,20 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
 
   send(stanza: Element): Promise<void> {
     if (this.#state === "stopping" || this.#state === "stopped" || this.#state === "fatal") return Promise.reject(new TransportStoppedError());
+    const err = this.#tooLarge(stanza, "before sending");
+    if (err) return Promise.reject(err);
     return this.#outbox.push(stanza);
+  }
+
+  /** An error (after logging and counting the drop) if `el` is over the limit in force, else undefined. */
+  #tooLarge(el: Element, when: string): StanzaTooLargeError | undefined {
+    const limit = this.maxStanzaBytes;
+    const bytes = stanzaBytes(el, limit);
+    if (bytes <= limit) return undefined;
+    this.#droppedTooLarge++;
+    const to = el.attrs.to as string | undefined;
+    this.#log.warn("stanza too large for the server: dropped, not sent", { bytes, limit, to, stanza: el.name, id: el.attrs.id, when });
+    return new StanzaTooLargeError(bytes, limit, to);
   }
 
   /**
@@ -255,8 +320,15 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       if (this.#pending) return this.#pending.reject(err);
       if (this.#state === "stopping" || this.#state === "stopped") return;
       this.#log.warn("connection error", { error: oneLine(err) });
+      if (err.name === "StreamError" && (err as { condition?: string }).condition === "policy-violation") this.#refuseHead(err);
       // The stream is over (xmpp.js now waits for the server's close): go offline at once.
       if (err.name === "StreamError") this.#dead(oneLine(err));
+      // Unparsable input: xmpp.js answers with a stream error and closes our side; once both are
+      // written ("closing"), drop the socket rather than wait for a hostile server's close.
+      else if (err.name === "XMLError" && this.#state === "online") {
+        const reason = `unparsable input from the server (${(err as { condition?: string }).condition ?? "not-well-formed"} stream error sent)`;
+        entity.once("closing", () => this.#dead(reason));
+      }
     });
     entity.on("disconnect", (info: { reason?: unknown } | undefined) => {
       this.#rescueUnresumable();
@@ -275,10 +347,13 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     entity.on("send", (el: Element) => {
       if (this.#ackTimer || !el.is("r", NS_SM) || this.#state !== "online") return;
       const ms = this.#cfg.tuning.smAckTimeoutMs;
-      this.#ackTimer = setTimeout(() => {
+      const expire = () => {
+        // Not reading (intake paused) hides the ack: wait on; the pause ends on its own (intake.ts).
+        if (this.#intake.paused) return void (this.#ackTimer = setTimeout(expire, ms).unref());
         this.#ackTimer = undefined;
         this.#dead(`no XEP-0198 ack within ${ms} ms`);
-      }, ms);
+      };
+      this.#ackTimer = setTimeout(expire, ms);
       this.#ackTimer.unref();
     });
     sm.on("fail", (stanza) => {
@@ -299,8 +374,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       if (el.name === "message" || el.name === "presence" || el.name === "iq") {
         // Paused: not counted for XEP-0198 either (same tick, see ownInboundCounter), so the server keeps it.
         if (this.#inboundPaused) return next();
-        if (this.#redelivered(el)) {
-          this.#log.debug("dropped a redelivered message", { id: el.attrs.id });
+        if (this.#state === "online") this.#intake.inbound();
+        const redelivery = this.#redeliveries.check(el, this.#bareJid());
+        if (redelivery) {
+          this.#log.info("dropped a redelivered message (handled before)", { from: el.attrs.from, id: el.attrs.id, by: redelivery });
           return next();
         }
         try {
@@ -332,6 +409,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #onNonza(el: Element): void {
     const { sm } = this.#parts;
     if (el.is("features", NS_STREAMS)) {
+      // XEP-0478: the limit may differ before and after authentication; the latest features hold.
+      this.#advertisedMax = advertisedMaxBytes(el);
       this.#smSettled = !el.getChild("sm", NS_SM);
       this.#smResuming = !this.#smSettled && Boolean(sm.id);
       return;
@@ -377,27 +456,42 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     if (n) this.#log.info("unacknowledged stanzas of an unresumable stream will be sent again", { count: n });
   }
 
+  /** Our bare JID on the current session (for XEP-0359 `<stanza-id by>`). */
+  #bareJid(): string {
+    const slash = this.#jid.indexOf("/");
+    return slash === -1 ? this.#jid : this.#jid.slice(0, slash);
+  }
+
   /**
-   * A message seen before (same sender and id) that comes back with a `<delay/>`: the server
-   * redelivered it (offline storage after a session it closed before our ack, or a peer's resend
-   * after a failed resumption). Handled once already, so it is not passed on again.
+   * The server closed the stream with `policy-violation` (RFC 6120 §4.9.3.14), e.g. Prosody for a
+   * stanza over `c2s_stanza_size_limit`. The stanza it refused is the first of ours it has not
+   * acknowledged: a server handles stanzas in order, and Prosody sends a final `<a h/>` before the
+   * error (XEP-0198 §4). It is dropped here, so neither a resumption nor a requeue sends it again
+   * (everything behind it flows on); the ones before it were handled (or, without that final ack,
+   * are dropped in turn should the server refuse again: each was handled or is the refused one).
+   * A refused stanza under 10000 bytes (RFC 6120 §13.12) is not taken for too big unless the server says so.
    */
-  #redelivered(el: Element): boolean {
-    const id = el.attrs.id as string | undefined;
-    if (el.name !== "message" || !id) return false;
-    const from = String(el.attrs.from ?? "");
-    const slash = from.indexOf("/");
-    const key = `${slash === -1 ? from : from.slice(0, slash)}\u0000${id}`;
-    if (this.#seen.has(key)) return Boolean(el.getChild("delay", "urn:xmpp:delay"));
-    this.#seen.add(key);
-    if (this.#seen.size > SEEN_LIMIT) this.#seen.delete(this.#seen.values().next().value!);
-    return false;
+  #refuseHead(err: Error): void {
+    const { sm } = this.#parts;
+    const i = sm.outbound_q.findIndex((item) => !isInternal(item.stanza));
+    if (i === -1) return;
+    const el = sm.outbound_q[i]!.stanza;
+    const bytes = Buffer.byteLength(el.toString(), "utf8");
+    const app = (err as { application?: Element }).application;
+    const tooBig = app?.name === "stanza-too-big" || bytes > MIN_STANZA_LIMIT;
+    if (!tooBig) return;
+    sm.outbound_q.splice(i, 1);
+    this.#droppedRefused++;
+    this.#log.warn("the server refused a stanza (policy-violation): dropped, never sent again", { bytes, limit: this.maxStanzaBytes, to: el.attrs.to, stanza: el.name, id: el.attrs.id });
   }
 
   // ---- SASL -------------------------------------------------------------------------------
 
   async #chooseSasl(offered: string[]): Promise<SaslChoice> {
     const cfg = this.#cfg;
+    // No mechanism at all is the server's state (authentication not set up), not our configuration:
+    // retried, and exit 4 at start. One that lacks ours is a config error (XMPP_MECHANISM), in sasl.ts.
+    if (offered.length === 0) throw new XmppConnectError("SASL", "the server offers no SASL mechanism (its authentication is not set up); retrying later");
     let mechanism = cfg.mechanism;
     let credentials: SaslCredentials = { username: cfg.username, password: cfg.password };
     if (this.#o.onBeforeSasl) {
@@ -475,6 +569,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     // Whatever is left of the previous stream (socket, parser, a close under way, procedures) goes first.
     if (entity.socket || entity.parser || this.#closing) await this.#teardown();
     if (this.#isDone()) throw new TransportStoppedError();
+    const host = parse(service)?.host ?? service;
+    // SRV targets and redirects are only known here (config.ts checks XMPP_SERVICE).
+    if (this.#cfg.allowInsecure && !isLoopbackHost(host)) throw new ConfigError("XMPP_ALLOW_INSECURE", INSECURE_LOOPBACK_ONLY, host);
     const ms = this.#cfg.tuning.connectTimeoutMs;
     this.#step = "TCP connect";
     this.#log = this.#o.logger.child({ component: "xmpp", conn: this.#connections, service });
@@ -490,6 +587,12 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       if (this.#step === "TCP connect") this.#step = "stream features";
       await Promise.race([entity.open({ domain: this.#cfg.domain }), outcome]);
       return await outcome;
+    } catch (err) {
+      // xmpp.js's own waits (stream header, features) time out with an empty message: say what was awaited.
+      if ((err as Error)?.name === "TimeoutError" && !(err as Error).message) {
+        throw new XmppConnectError(this.#step, `no answer from the server within ${entity.timeout} ms during ${this.#step as string})`);
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
       this.#pending = undefined;
@@ -632,6 +735,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
 
   #wentOffline(reason: string): void {
     this.#state = "waiting";
+    this.#intake.reset();
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     this.#keepalive?.stop();
@@ -704,6 +808,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #write(el: Element): Promise<void> {
     if (this.#state !== "online" && this.#state !== "stopping") return Promise.reject(new Error("offline"));
     if (this.#parts.entity.status !== "online") return Promise.reject(new Error("offline"));
+    // Queued under another stream's limit (or a requeued one that grew a <delay/>): dropped, not written.
+    if (this.#tooLarge(el, "when writing")) return Promise.resolve();
     return this.#parts.entity.send(el);
   }
 
@@ -742,6 +848,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     const was = this.#state;
     this.#state = "stopping";
     this.#outbox.close();
+    this.#intake.reset();
+    setSocketReading(this.#parts.entity.socket, true); // acks must get through
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     const { entity, sm } = this.#parts;
@@ -753,6 +861,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       if (!this.#smSettled) await until(() => this.#smSettled, Math.min(left(), 2000));
       if (!this.#smSettled) this.#log.warn("stop: XEP-0198 <enable/> unanswered; outbox not flushed", { left: this.#outbox.depth });
       else if (!(await this.#outbox.drain(left()))) this.#log.warn("stop: outbox not flushed in time", { left: this.#outbox.depth });
+      this.#outbox.pause(); // XMPP_STOP_TIMEOUT is up or everything is out: no further writes start
       await withTimeout(entity.send(xml("presence", { type: "unavailable" })), left());
       if (sm.enabled && sm.outbound_q.length > 0) {
         entity.send(xml("r", { xmlns: "urn:xmpp:sm:3" })).catch(() => {});
@@ -768,6 +877,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     // A connect attempt under way ends at its next step; wait for it so no socket outlives stop().
     await withTimeout(this.#attemptDone, left() + 2000);
     await this.#teardown();
+    this.#intake.flush();
     const dropped = this.#outbox.clear();
     if (dropped) this.#log.warn("stop: stanzas never sent", { count: dropped });
     // xmpp.js waits of an interrupted connect (e.g. for the stream header, up to its timeout) end
