@@ -19,11 +19,11 @@ describe("loadConfig", () => {
     expect(loadConfig({ XMPP_PASSWORD: "x" })).toBeUndefined();
   });
 
-  it("derives the domain from the service and defaults to SCRAM-SHA-1 with a password", () => {
+  it("derives the domain from the service and defaults to auto (strongest offered) with a password", () => {
     const c = loadConfig({ XMPP_SERVICE: "xmpps://chat.example.org:5223", XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw" })!;
     expect(c.domain).toBe("chat.example.org");
     expect(c.service).toBe("xmpps://chat.example.org:5223");
-    expect(c.mechanism).toBe("SCRAM-SHA-1");
+    expect(c.mechanism).toBe("auto");
     expect(c.tuning.outboxLimit).toBe(10_000);
     expect(c.allowInsecure).toBe(false);
   });
@@ -51,7 +51,9 @@ describe("loadConfig", () => {
     const e = err({ XMPP_DOMAIN: "d", XMPP_MECHANISM: "FOO", XMPP_PASSWORD: "p", XMPP_USERNAME: "u" });
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.setting).toBe("XMPP_MECHANISM");
-    expect(e.message).toBe('XMPP_MECHANISM: expected one of X-MESSENGER-OAUTH2, SCRAM-SHA-1, PLAIN (got "FOO")');
+    expect(e.message).toBe(
+      'XMPP_MECHANISM: expected one of auto, X-MESSENGER-OAUTH2, SCRAM-SHA-512-PLUS, SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-512, SCRAM-SHA-256, SCRAM-SHA-1, PLAIN (got "FOO")',
+    );
   });
 
   it("rejects missing credentials and bad values", () => {

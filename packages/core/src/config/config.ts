@@ -6,10 +6,10 @@
  * | --- | --- | --- |
  * | `XMPP_SERVICE` | Where to connect: `xmpp://host[:port]` (STARTTLS) or `xmpps://host[:port]` (direct TLS) | SRV lookup of `XMPP_DOMAIN` |
  * | `XMPP_DOMAIN` | The XMPP domain (JID domain, TLS name) | host of `XMPP_SERVICE` |
- * | `XMPP_USERNAME` | Local part of the bot's JID (`bot` or `bot@domain`) | none (required for SCRAM-SHA-1/PLAIN) |
- * | `XMPP_PASSWORD` | Password for SCRAM-SHA-1/PLAIN | none |
+ * | `XMPP_USERNAME` | Local part of the bot's JID (`bot` or `bot@domain`) | none (required for SCRAM/PLAIN) |
+ * | `XMPP_PASSWORD` | Password for SCRAM/PLAIN | none |
  * | `XMPP_RESOURCE` | Resource to bind | server-assigned |
- * | `XMPP_MECHANISM` | `X-MESSENGER-OAUTH2`, `SCRAM-SHA-1` or `PLAIN` (forced, never negotiated down) | X-MESSENGER-OAUTH2 with a token source, else SCRAM-SHA-1 |
+ * | `XMPP_MECHANISM` | `auto` (the strongest offered: SCRAM-SHA-512/256/1, `-PLUS` first with channel binding, then PLAIN) or one forced mechanism: `X-MESSENGER-OAUTH2`, `SCRAM-SHA-512-PLUS`, `SCRAM-SHA-256-PLUS`, `SCRAM-SHA-1-PLUS`, `SCRAM-SHA-512`, `SCRAM-SHA-256`, `SCRAM-SHA-1`, `PLAIN` (never negotiated down) | X-MESSENGER-OAUTH2 with a token source, else auto |
  * | `XMPP_ACCESS_TOKEN` | A static access token for X-MESSENGER-OAUTH2 | none |
  * | `XMPP_CA_FILE` | PEM file of CA certificates to trust for this connection only | system CAs |
  * | `XMPP_ALLOW_INSECURE` | Allow credentials on an unencrypted stream (loopback test servers only) | false |
@@ -42,8 +42,15 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "./errors.ts";
 import { bool, int, oneOf, seconds, str, url, type Env } from "./parse.ts";
 
-/** SASL mechanisms botrun can use. */
-export const MECHANISMS = ["X-MESSENGER-OAUTH2", "SCRAM-SHA-1", "PLAIN"] as const;
+/**
+ * `XMPP_MECHANISM` values: `auto` (resolved per connect by xmpp/sasl.ts: the first offered of the
+ * password mechanisms below, in this order, strongest first) or a SASL mechanism botrun implements
+ * (xmpp/sasl-mechanisms.ts maps each of them; the types keep the two in step).
+ */
+export const MECHANISMS = [
+  "auto", "X-MESSENGER-OAUTH2",
+  "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN",
+] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 /** Outbox overflow policies: `reject` makes `send()` reject with `OutboxFullError`; `block` makes it wait for room. */
@@ -162,13 +169,13 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): BotConfig | undef
   const hasTokenSource = Boolean(accessToken) || refreshable;
 
   const mechanism: Mechanism =
-    oneOf(e, "XMPP_MECHANISM", MECHANISMS) ?? (hasTokenSource || !password ? "X-MESSENGER-OAUTH2" : "SCRAM-SHA-1");
+    oneOf(e, "XMPP_MECHANISM", MECHANISMS) ?? (hasTokenSource || !password ? "X-MESSENGER-OAUTH2" : "auto");
 
   if (mechanism === "X-MESSENGER-OAUTH2") {
     if (!hasTokenSource) {
       throw new ConfigError(
         password ? "XMPP_ACCESS_TOKEN" : "XMPP_PASSWORD",
-        "XMPP_PASSWORD (for SCRAM-SHA-1/PLAIN) or a token source for X-MESSENGER-OAUTH2: XMPP_ACCESS_TOKEN, OAUTH_REFRESH_TOKEN, or OAUTH_TOKEN_URL with BOTRUN_TOKEN_STORE",
+        "XMPP_PASSWORD (for SCRAM/PLAIN) or a token source for X-MESSENGER-OAUTH2: XMPP_ACCESS_TOKEN, OAUTH_REFRESH_TOKEN, or OAUTH_TOKEN_URL with BOTRUN_TOKEN_STORE",
       );
     }
     if (refreshable && !accessToken) {

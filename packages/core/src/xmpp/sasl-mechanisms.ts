@@ -1,9 +1,10 @@
 /**
  * Client-side SASL mechanisms. Each returns the wire text of `<auth>` and answers challenges.
  * X-MESSENGER-OAUTH2 sends the access token itself, unchanged (no base64, no prefix): Microsoft's
- * documented format. PLAIN and SCRAM-SHA-1 (RFC 5802, node:crypto) are base64 on the wire.
+ * documented format. PLAIN and the SCRAM family (RFC 5802/7677, see scram.ts) are base64 on the wire.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Mechanism } from "../config/config.ts";
+import { scramClient, type ScramBinding, type ScramHash } from "./scram.ts";
 
 /** What a mechanism needs. */
 export interface SaslCredentials {
@@ -15,13 +16,23 @@ export interface SaslCredentials {
 /** One SASL exchange. `initial` is the exact `<auth>` text; `challenge` returns the `<response>` text. */
 export interface SaslSession {
   initial(): string;
-  challenge(text: string): string;
+  challenge(text: string): string | Promise<string>;
   /** Verify `<success>` data (SCRAM server signature); throws on mismatch. */
   success(text: string): void;
 }
 
+/** A wire mechanism (everything but `auto`, which sasl.ts resolves first). */
+export type WireMechanism = Exclude<Mechanism, "auto">;
+
+/** Per-connection input: the SCRAM GS2 channel-binding choice (RFC 5802 §6), made by sasl.ts. */
+export interface MechanismContext {
+  binding: ScramBinding;
+  /** Client nonce (tests inject the RFC examples'). */
+  nonce?: string;
+}
+
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
-const unb64 = (s: string) => Buffer.from(s, "base64");
+const unb64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 
 /** X-MESSENGER-OAUTH2: the raw token, byte for byte. */
 export function messengerOAuth2(creds: SaslCredentials): SaslSession {
@@ -37,50 +48,30 @@ export function plain(creds: SaslCredentials): SaslSession {
   return { initial: () => msg, challenge: () => "", success: () => {} };
 }
 
-const saslName = (s: string) => s.replace(/=/g, "=3D").replace(/,/g, "=2C");
-
-/** SCRAM-SHA-1 (RFC 5802) without channel binding; `nonce` injectable for tests. */
-export function scramSha1(creds: SaslCredentials, nonce = randomBytes(18).toString("base64")): SaslSession {
-  const { username, password } = creds;
-  if (!username || !password) throw new Error("SCRAM-SHA-1 needs a username and a password");
-  const clientFirstBare = `n=${saslName(username)},r=${nonce}`;
-  let serverSignature: Buffer | undefined;
-  return {
-    initial: () => b64(`n,,${clientFirstBare}`),
-    challenge(text) {
-      const serverFirst = unb64(text).toString("utf8");
-      const attrs = Object.fromEntries(serverFirst.split(",").map((kv) => [kv[0], kv.slice(2)]));
-      const { r, s, i } = attrs as Record<string, string | undefined>;
-      if (!r || !s || !i || !r.startsWith(nonce)) throw new Error("SCRAM-SHA-1: invalid server-first-message");
-      const iterations = Number(i);
-      if (!Number.isInteger(iterations) || iterations < 1) throw new Error("SCRAM-SHA-1: invalid iteration count");
-      const salted = pbkdf2Sync(password.normalize("NFKC"), unb64(s), iterations, 20, "sha1");
-      const clientKey = createHmac("sha1", salted).update("Client Key").digest();
-      const storedKey = createHash("sha1").update(clientKey).digest();
-      const withoutProof = `c=biws,r=${r}`;
-      const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
-      const clientSig = createHmac("sha1", storedKey).update(authMessage).digest();
-      const proof = Buffer.alloc(clientKey.length);
-      for (let k = 0; k < proof.length; k++) proof[k] = clientKey[k]! ^ clientSig[k]!;
-      const serverKey = createHmac("sha1", salted).update("Server Key").digest();
-      serverSignature = createHmac("sha1", serverKey).update(authMessage).digest();
-      return b64(`${withoutProof},p=${proof.toString("base64")}`);
-    },
-    success(text) {
-      if (!serverSignature) throw new Error("SCRAM-SHA-1: success before challenge");
-      const v = unb64(text).toString("utf8").match(/(?:^|,)v=([^,]*)/)?.[1];
-      if (!v) throw new Error("SCRAM-SHA-1: no server signature in success");
-      const got = unb64(v);
-      if (got.length !== serverSignature.length || !timingSafeEqual(got, serverSignature)) {
-        throw new Error("SCRAM-SHA-1: server signature mismatch");
-      }
-    },
+/** SCRAM-`hash` (with `-PLUS` when `plus`): base64 framing of scram.ts for XMPP (RFC 6120 §6.4.2). */
+export function scram(hash: ScramHash, plus: boolean) {
+  const name = `SCRAM-${hash}${plus ? "-PLUS" : ""}`;
+  return (creds: SaslCredentials, ctx: MechanismContext = { binding: { flag: "n" } }): SaslSession => {
+    const { username, password } = creds;
+    if (!username || !password) throw new Error(`${name} needs a username and a password`);
+    if (plus !== (ctx.binding.flag === "p")) throw new Error(`${name}: channel binding ${plus ? "missing" : "not expected"}`);
+    const client = scramClient({ hash, username, password, binding: ctx.binding, nonce: ctx.nonce });
+    return {
+      initial: () => b64(client.first()),
+      challenge: async (text) => b64(await client.final(unb64(text))),
+      success: (text) => client.verify(unb64(text)),
+    };
   };
 }
 
-/** Mechanism name → session factory. */
-export const MECHANISM_IMPLS = {
+/** Mechanism name → session factory (typed against config's MECHANISMS, so the two lists cannot drift). */
+export const MECHANISM_IMPLS: Record<WireMechanism, (creds: SaslCredentials, ctx?: MechanismContext) => SaslSession> = {
   "X-MESSENGER-OAUTH2": messengerOAuth2,
+  "SCRAM-SHA-512-PLUS": scram("SHA-512", true),
+  "SCRAM-SHA-256-PLUS": scram("SHA-256", true),
+  "SCRAM-SHA-1-PLUS": scram("SHA-1", true),
+  "SCRAM-SHA-512": scram("SHA-512", false),
+  "SCRAM-SHA-256": scram("SHA-256", false),
+  "SCRAM-SHA-1": scram("SHA-1", false),
   PLAIN: plain,
-  "SCRAM-SHA-1": scramSha1,
-} as const;
+};
