@@ -45,6 +45,11 @@ export interface Transport extends TypedEmitter<TransportEvents> {
    * arrives until `stop()` (at most once). Optional: transports without acknowledgements omit it.
    */
   pauseInbound?(): void;
+  /**
+   * Builds the initial presence a transport announces itself on each new session; set by the
+   * runtime (it carries the XEP-0115 caps). Transports that announce presence use it when set.
+   */
+  initialPresence?: () => Element;
   /** Stop taking stanzas, flush what is queued (bounded), say goodbye, close. */
   stop(): Promise<void>;
 }

@@ -119,6 +119,7 @@ export function createXmppTransport(options: XmppTransportOptions): XmppTranspor
 
 class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTransport {
   readonly kind = "xmpp";
+  initialPresence: (() => Element) | undefined = undefined;
   readonly #o: XmppTransportOptions;
   readonly #cfg: BotConfig;
   readonly #parts: XmppClientParts;
@@ -646,7 +647,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       onDead: (reason) => this.#dead(reason),
     });
     if (outcome === "online") {
-      entity.send(markInternal(xml("presence"))).catch(() => {});
+      entity.send(markInternal(this.initialPresence?.() ?? xml("presence"))).catch(() => {});
       if (this.#smSettled) this.#outbox.resume();
       else {
         // Held until <enabled/> or <failed/> (#onNonza); a server that never answers is dead.
