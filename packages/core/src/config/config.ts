@@ -12,7 +12,7 @@
  * | `XMPP_MECHANISM` | `auto` (the strongest offered: SCRAM-SHA-512/256/1, `-PLUS` first with channel binding, then PLAIN) or one forced mechanism: `X-MESSENGER-OAUTH2`, `SCRAM-SHA-512-PLUS`, `SCRAM-SHA-256-PLUS`, `SCRAM-SHA-1-PLUS`, `SCRAM-SHA-512`, `SCRAM-SHA-256`, `SCRAM-SHA-1`, `PLAIN` (never negotiated down) | X-MESSENGER-OAUTH2 with a token source, else auto |
  * | `XMPP_ACCESS_TOKEN` | A static access token for X-MESSENGER-OAUTH2 | none |
  * | `XMPP_CA_FILE` | PEM file of CA certificates to trust for this connection only | system CAs |
- * | `XMPP_ALLOW_INSECURE` | Allow credentials on an unencrypted stream (loopback test servers only) | false |
+ * | `XMPP_ALLOW_INSECURE` | Allow credentials on an unencrypted stream; only with a loopback server (127.0.0.0/8, ::1, localhost), else a config error | false |
  * | `XMPP_DNS_SERVER` | Comma-separated DNS servers (`ip` or `ip:port`) for SRV lookups | system resolver |
  * | `XMPP_PING_INTERVAL` | Seconds of inbound silence before a XEP-0199 ping to the server | 30 |
  * | `XMPP_PING_TIMEOUT` | Seconds to wait for the ping reply before the connection is declared dead | 15 |
@@ -25,6 +25,7 @@
  * | `XMPP_START_ATTEMPTS` | Connect attempts by `start()` before it rejects (exit 4) | 3 |
  * | `XMPP_OUTBOX_LIMIT` | Maximum stanzas queued for sending | 10000 |
  * | `XMPP_OUTBOX_OVERFLOW` | `reject` (send() rejects with OutboxFullError) or `block` (send() waits for room) | reject |
+ * | `XMPP_MAX_STANZA_BYTES` | Largest outgoing stanza (UTF-8 bytes); larger ones are dropped before sending | the server's XEP-0478 limit, else 261120 |
  * | `XMPP_STOP_TIMEOUT` | Seconds `stop()` may spend flushing the outbox and waiting for acks | 5 |
  * | `XMPP_DEBUG` | Log the XML stream through @xmpp/debug (SASL payloads hidden) | false |
  * | `OAUTH_FLAVOR` | `oauth2` or `wrap` | oauth2 |
@@ -41,6 +42,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "./errors.ts";
 import { bool, int, oneOf, seconds, str, url, type Env } from "./parse.ts";
+import { INSECURE_LOOPBACK_ONLY, isLoopbackHost } from "./loopback.ts";
 
 /**
  * `XMPP_MECHANISM` values: `auto` (resolved per connect by xmpp/sasl.ts: the first offered of the
@@ -86,6 +88,8 @@ export interface XmppTuning {
   outboxLimit: number;
   outboxOverflow: OutboxOverflow;
   stopTimeoutMs: number;
+  /** `XMPP_MAX_STANZA_BYTES`: largest outgoing stanza; undefined: the server's XEP-0478 limit, else a default. */
+  maxStanzaBytes?: number;
 }
 
 /** A validated bot configuration. Secrets are kept only in `password`, `accessToken` and `oauth`. */
@@ -219,6 +223,8 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): BotConfig | undef
     outboxLimit: int(e, "XMPP_OUTBOX_LIMIT", DEFAULT_TUNING.outboxLimit, 1),
     outboxOverflow: oneOf(e, "XMPP_OUTBOX_OVERFLOW", ["reject", "block"] as const) ?? DEFAULT_TUNING.outboxOverflow,
     stopTimeoutMs: seconds(e, "XMPP_STOP_TIMEOUT", DEFAULT_TUNING.stopTimeoutMs, 0),
+    // RFC 6120 §13.12: servers accept stanzas of at least 10000 bytes; a smaller limit only loses replies.
+    maxStanzaBytes: e.XMPP_MAX_STANZA_BYTES?.trim() ? int(e, "XMPP_MAX_STANZA_BYTES", 0, 10_000) : undefined,
   };
 
   return {
@@ -231,11 +237,17 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): BotConfig | undef
     accessToken,
     caFile,
     ca,
-    allowInsecure: bool(e, "XMPP_ALLOW_INSECURE", false),
+    allowInsecure: insecureOnLoopback(bool(e, "XMPP_ALLOW_INSECURE", false), serviceUrl),
     dnsServers: dnsServers?.length ? dnsServers : undefined,
     oauth,
     tokenStore,
     debug: flags.debug ?? bool(e, "XMPP_DEBUG", false),
     tuning,
   };
+}
+
+/** `XMPP_ALLOW_INSECURE` holds for loopback servers only (SRV targets and redirects are checked on connect). */
+function insecureOnLoopback(allow: boolean, service: URL | undefined): boolean {
+  if (allow && service && !isLoopbackHost(service.hostname)) throw new ConfigError("XMPP_ALLOW_INSECURE", INSECURE_LOOPBACK_ONLY, service.hostname);
+  return allow;
 }

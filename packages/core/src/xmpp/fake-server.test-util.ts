@@ -34,6 +34,15 @@ export interface FakeServerOptions {
   streamErrorOnMessage?: (n: number, id: string) => boolean;
   /** Drop connection `n` instead of handling this message. */
   dropOnMessage?: (n: number, id: string) => boolean;
+  /**
+   * Refuse stanzas longer than this many bytes as Prosody does past `c2s_stanza_size_limit`: a final
+   * XEP-0198 `<a h/>`, a `policy-violation` stream error with `<stanza-too-big/>`, the socket closed.
+   */
+  refuseOver?: number;
+  /** Advertise this XEP-0478 `<max-bytes/>` in the features after authentication. */
+  advertiseMaxBytes?: number;
+  /** Stop reading connection `n` once it is online (TCP back-pressure on the client's writes). */
+  stopReadingAfterOnline?: (n: number) => boolean;
 }
 
 export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServer> {
@@ -61,8 +70,9 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
             sock.end(`${header}<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>${redirect}</see-other-host></stream:error></stream:stream>`);
             return false;
           }
+          const limits = opts.advertiseMaxBytes ? `<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>${opts.advertiseMaxBytes}</max-bytes></limits>` : "";
           const feats = authed
-            ? `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>${opts.sm ? "<sm xmlns='urn:xmpp:sm:3'/>" : ""}</stream:features>`
+            ? `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>${opts.sm ? "<sm xmlns='urn:xmpp:sm:3'/>" : ""}${limits}</stream:features>`
             : `<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${opts.mechanisms.map((x) => `<mechanism>${x}</mechanism>`).join("")}</mechanisms></stream:features>`;
           sock.write(header + feats);
         },
@@ -86,6 +96,7 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
         (m) => {
           sock.write(`<iq type='result' id='${m[1]}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>bot@localhost/r${n}</jid></bind></iq>`);
           online = true;
+          if (opts.stopReadingAfterOnline?.(n)) sock.pause();
         },
       ],
       [
@@ -119,6 +130,14 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
         /<message\b[^>]*?(?:\/>|>[\s\S]*?<\/message>)/,
         (m) => {
           const id = m[0].match(/\bid=["']([^"']*)["']/)?.[1] ?? "";
+          if (opts.refuseOver !== undefined && Buffer.byteLength(m[0], "utf8") > opts.refuseOver) {
+            sock.end(
+              `<a xmlns='urn:xmpp:sm:3' h='${handled}'/><stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>` +
+                `<stanza-too-big xmlns='urn:xmpp:errors'/></stream:error></stream:stream>`,
+            );
+            hung = true;
+            return false;
+          }
           if (opts.streamErrorOnMessage?.(n, id)) {
             sock.write(`<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`);
             hung = true;

@@ -61,7 +61,46 @@ export function stanzaBytes(el: Element, limit: number): number {
       if (typeof c === "string") bound += c.length * 6;
       else stack.push(c);
     }
-    if (bound > limit) return Buffer.byteLength(el.toString(), "utf8");
+    if (bound > limit) return serializedBytes(el);
   }
   return bound;
+}
+
+/** Exactly `Buffer.byteLength(el.toString())` (ltx's serialisation and escaping), without recursion. */
+export function serializedBytes(el: Element): number {
+  let n = 0;
+  const stack: Element[] = [el];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    const name = Buffer.byteLength(e.name, "utf8");
+    n += 1 + name; // <name
+    for (const k in e.attrs) {
+      const v: unknown = e.attrs[k];
+      if (v !== null && v !== undefined) n += 4 + Buffer.byteLength(k, "utf8") + escapedBytes(String(v), true); // ␠k="v"
+    }
+    if (e.children.length === 0) {
+      n += 2; // />
+      continue;
+    }
+    n += 4 + name; // > and </name>
+    for (const c of e.children as unknown[]) {
+      if (c === null || c === undefined) continue;
+      if (typeof c === "string") n += escapedBytes(c, false);
+      else if (typeof (c as Element).write === "function") stack.push(c as Element);
+      else n += escapedBytes(String(c), false);
+    }
+  }
+  return n;
+}
+
+/** UTF-8 bytes of `s` once escaped: `& < >` in text, also `" '` in attribute values. */
+function escapedBytes(s: string, attr: boolean): number {
+  let n = Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 38) n += 4; // &amp;
+    else if (c === 60 || c === 62) n += 3; // &lt; &gt;
+    else if (attr && (c === 34 || c === 39)) n += 5; // &quot; &apos;
+  }
+  return n;
 }

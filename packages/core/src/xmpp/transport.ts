@@ -20,7 +20,7 @@ import { startKeepalive, type Keepalive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { IntakeGate, setSocketReading } from "./intake.ts";
 import { RedeliveryFilter } from "./redelivery.ts";
-import { advertisedMaxBytes, effectiveLimit, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
+import { advertisedMaxBytes, effectiveLimit, serializedBytes, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
 import { INSECURE_LOOPBACK_ONLY, isLoopbackHost } from "../config/loopback.ts";
 import type { SaslChoice } from "./sasl.ts";
 import type { SaslCredentials } from "./sasl-mechanisms.ts";
@@ -328,7 +328,11 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       // written ("closing"), drop the socket rather than wait for a hostile server's close.
       else if (err.name === "XMLError" && this.#state === "online") {
         const reason = `unparsable input from the server (${(err as { condition?: string }).condition ?? "not-well-formed"} stream error sent)`;
-        entity.once("closing", () => this.#dead(reason));
+        const onClosing = (): void => {
+          entity.removeListener("closing", onClosing);
+          this.#dead(reason);
+        };
+        entity.on("closing", onClosing);
       }
     });
     entity.on("disconnect", (info: { reason?: unknown } | undefined) => {
@@ -477,7 +481,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     const i = sm.outbound_q.findIndex((item) => !isInternal(item.stanza));
     if (i === -1) return;
     const el = sm.outbound_q[i]!.stanza;
-    const bytes = Buffer.byteLength(el.toString(), "utf8");
+    const bytes = serializedBytes(el);
     const app = (err as { application?: Element }).application;
     const tooBig = app?.name === "stanza-too-big" || bytes > MIN_STANZA_LIMIT;
     if (!tooBig) return;

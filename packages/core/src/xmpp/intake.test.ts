@@ -1,0 +1,100 @@
+// Intake back-pressure: watermarks with hysteresis, a pause that outlasts a stalled outbox ends,
+// overload logged once per interval; and LogEvery itself.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { IntakeGate } from "./intake.ts";
+import { LogEvery } from "./log-every.ts";
+import { createConsoleLogger } from "../logger.ts";
+
+afterEach(() => void vi.useRealTimers());
+
+function gate() {
+  let depth = 0;
+  const reads: boolean[] = [];
+  const lines: string[] = [];
+  let progress = 0;
+  const g = new IntakeGate({
+    high: 10,
+    low: 4,
+    checkMs: 100,
+    depth: () => depth,
+    setReading: (r) => void reads.push(r),
+    onProgress: () => void progress++,
+    logger: createConsoleLogger({ level: "debug", write: (l) => void lines.push(l) }),
+    logIntervalMs: 1000,
+  });
+  const set = (d: number) => {
+    depth = d;
+    g.update(d);
+  };
+  return { g, set, reads, lines, progress: () => progress };
+}
+
+describe("IntakeGate", () => {
+  it("stops reading at the high-water mark and reads again only at the low-water mark", () => {
+    const { g, set, reads } = gate();
+    for (let d = 1; d < 10; d++) set(d);
+    expect(reads).toEqual([]);
+    set(10);
+    expect(reads).toEqual([false]);
+    expect(g.paused).toBe(true);
+    for (const d of [12, 9, 6, 5]) set(d);
+    expect(reads).toEqual([false]);
+    set(4);
+    expect(reads).toEqual([false, true]);
+    expect(g.paused).toBe(false);
+    expect(g.pauses).toBe(1);
+  });
+
+  it("stays paused while the outbox drains; reads again if it stalls; the next inbound stanza pauses again", () => {
+    vi.useFakeTimers();
+    const { g, set, reads, progress, lines } = gate();
+    set(10);
+    set(8);
+    vi.advanceTimersByTime(100);
+    expect(progress()).toBe(1);
+    expect(g.paused).toBe(true);
+    vi.advanceTimersByTime(100); // no progress: read again (acks and pings must get through)
+    expect(reads).toEqual([false, true]);
+    expect(g.paused).toBe(false);
+    expect(lines.filter((l) => /not draining/.test(l))).toHaveLength(1);
+    g.inbound();
+    expect(reads).toEqual([false, true, false]);
+    set(3);
+    expect(reads.at(-1)).toBe(true);
+  });
+
+  it("logs overload once per interval, with the number of pauses", () => {
+    vi.useFakeTimers();
+    const { set, lines } = gate();
+    for (let i = 0; i < 50; i++) {
+      set(10);
+      set(4);
+    }
+    expect(lines.filter((l) => /overloaded/.test(l))).toHaveLength(1);
+    vi.advanceTimersByTime(1000);
+    set(10);
+    const over = lines.filter((l) => /overloaded/.test(l));
+    expect(over).toHaveLength(2);
+    expect(over[1]).toMatch(/pauses[^0-9]*50/);
+  });
+});
+
+describe("LogEvery", () => {
+  it("writes the first occurrence at once, then one line per interval with the count; flush writes the rest", () => {
+    let now = 0;
+    const out: number[] = [];
+    const l = new LogEvery({ intervalMs: 10, write: (n) => void out.push(n), now: () => now });
+    l.hit();
+    l.hit();
+    l.hit();
+    expect(out).toEqual([1]);
+    now = 10;
+    l.hit();
+    expect(out).toEqual([1, 3]);
+    l.hit();
+    l.flush();
+    expect(out).toEqual([1, 3, 1]);
+    l.flush();
+    expect(out).toEqual([1, 3, 1]);
+  });
+});
