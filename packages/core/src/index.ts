@@ -47,6 +47,7 @@ export type { DiscoForm, DiscoIdentity, DiscoInfo, DiscoItem, DiscoProvider } fr
 export { BOTRUN_VERSION } from "./iq/version.ts";
 export type { Transport, TransportEvents } from "./transport.ts";
 export { TypedEmitter } from "./emitter.ts";
+export * from "./roster/index.ts";
 export { ExitCode } from "./exit-codes.ts";
 export * from "./config/index.ts";
 export * from "./xmpp/index.ts";

@@ -13,6 +13,7 @@ import { versionResponder } from "../iq/version.ts";
 import type { Plugin } from "../plugin.ts";
 import { NS } from "../stanza.ts";
 import { originIds } from "./origin-id.ts";
+import { rosterSync } from "../roster/index.ts";
 
 /** XEP-0115: caps in every available presence the bot sends. */
 function entityCaps(env: BuiltinEnv): Plugin {
@@ -25,4 +26,5 @@ export const BUILTINS: ReadonlyArray<(env: BuiltinEnv) => Plugin> = [
     responderPlugin("core:iq", [discoInfoResponder, discoItemsResponder, versionResponder, timeResponder, lastResponder, pingResponder], env),
   entityCaps,
   originIds,
+  () => rosterSync(),
 ];

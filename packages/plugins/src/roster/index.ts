@@ -2,12 +2,28 @@
  * Roster and presence: a subscription policy, a view of who is online (per full JID,
  * with show and status), and the bot's own status, re-announced on every new session.
  *
- * - `accept-all`, or an allow-list that matches: answer `subscribed` and subscribe back
- *   (once per contact per session, so two auto-accepting bots do not loop).
+ * - `accept-all`, or an allow-list that matches: answer `subscribed`, and subscribe back unless
+ *   the bot already sees the contact's presence or has asked: the core's roster (fetched on every
+ *   session, kept current by roster pushes, `rosterOf`) says so, following the server rather than
+ *   the presences (Prosody 0.12 does not always pass `subscribed` on). A contact who removed and
+ *   re-added the bot thus ends with `both` again; two auto-accepting bots do not loop. Without a
+ *   server roster (terminal chat, test kit) the bot subscribes back once per contact per session.
  * - `deny`, or no match: answer `unsubscribed`.
  * Presence stanzas always continue down the pipeline after being recorded.
  */
-import { jid, presence, type Context, type MiddlewareFn, type Plugin, type PluginHost, type Show } from "@botrun/core";
+import {
+  jid,
+  presence,
+  rosterOf,
+  type Context,
+  type MiddlewareFn,
+  type Plugin,
+  type PluginHost,
+  type RosterItem,
+  type RosterView,
+  type Show,
+  type Subscription,
+} from "@botrun/core";
 import { policyAllows, type JidPolicy } from "../util/jid-pattern.ts";
 
 /** What the bot knows about one online resource. */
@@ -39,6 +55,10 @@ export interface Roster extends Plugin {
   isOnline(address: string): boolean;
   /** Everyone online: bare JID → resources. */
   whoIsOnline(): Map<string, PresenceInfo[]>;
+  /** The subscription state of a contact in the server's roster (undefined: not in it, or no roster). */
+  subscriptionOf(address: string): Subscription | undefined;
+  /** The contacts of the server's roster. */
+  contacts(): RosterItem[];
   /** Set the bot's own status; sent now if online and on every new session. */
   setStatus(text: string | undefined, show?: "away" | "chat" | "dnd" | "xa"): Promise<void>;
 }
@@ -51,6 +71,14 @@ export function roster(opts: RosterOptions = {}): Roster {
   let status = opts.status ?? {};
   let host: PluginHost | undefined;
   let online = false;
+  let view: RosterView | undefined;
+
+  /** Subscribe back to `b`? By the server's roster when it knows `b`; else once per session. */
+  const shouldSubscribeBack = (b: string): boolean => {
+    const item = view?.get(b);
+    if (item || view?.loaded) return !item || (!item.ask && item.subscription !== "to" && item.subscription !== "both");
+    return !subscribedBack.has(b);
+  };
 
   const announce = () => host!.send(presence({ show: status.show, status: status.text }));
 
@@ -63,7 +91,7 @@ export function roster(opts: RosterOptions = {}): Roster {
       case "subscribe": {
         const ok = policyAllows(policy, b);
         await ctx.sendStanza(presence({ to: b, type: ok ? "subscribed" : "unsubscribed" }));
-        if (ok && !subscribedBack.has(b)) {
+        if (ok && shouldSubscribeBack(b)) {
           subscribedBack.add(b);
           await ctx.sendStanza(presence({ to: b, type: "subscribe" }));
         }
@@ -100,6 +128,7 @@ export function roster(opts: RosterOptions = {}): Roster {
     middleware,
     start(h) {
       host = h;
+      view = rosterOf(h.bot);
     },
     async online(h) {
       host = h;
@@ -116,6 +145,12 @@ export function roster(opts: RosterOptions = {}): Roster {
     },
     isOnline(address) {
       return (seen.get(jid.bare(address))?.size ?? 0) > 0;
+    },
+    subscriptionOf(address) {
+      return view?.get(address)?.subscription;
+    },
+    contacts() {
+      return view?.items() ?? [];
     },
     whoIsOnline() {
       return new Map([...seen].map(([b, res]) => [b, [...res.values()]]));

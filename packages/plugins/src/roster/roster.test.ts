@@ -1,5 +1,5 @@
 // Roster: subscription policy, presence view, own status re-sent on every new session.
-import { Bot } from "@botrun/core";
+import { Bot, NS, xml, type Element } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
 import { roster, type RosterOptions } from "./index.ts";
@@ -27,6 +27,25 @@ describe("roster plugin", () => {
     expect(stanzas(out)).toEqual(['<presence to="alice@botrun.test" type="subscribed"/>', '<presence to="alice@botrun.test" type="subscribe"/>']);
     const again = await t.subscribe("alice@botrun.test");
     expect(stanzas(again)).toEqual(['<presence to="alice@botrun.test" type="subscribed"/>']);
+  });
+
+  it("follows the server's roster: subscribes back again after the contact removed and re-added it, never twice while asked", async () => {
+    const { r, bot } = setup();
+    const t = await createHarness(bot);
+    const rosterPush = (sub: string, ask = false) =>
+      t.push(xml("iq", { type: "set", id: `p-${sub}-${ask}` }, xml("query", { xmlns: NS.roster }, xml("item", { jid: "carol@botrun.test", subscription: sub, ...(ask ? { ask: "subscribe" } : {}) }))));
+    const types = (els: readonly Element[]) => els.filter((e) => e.name === "presence").map((e) => e.attrs.type);
+    expect(types(await t.subscribe("carol@botrun.test"))).toEqual(["subscribed", "subscribe"]);
+    await rosterPush("from", true); // our request is pending
+    expect(types(await t.subscribe("carol@botrun.test"))).toEqual(["subscribed"]);
+    await rosterPush("both");
+    expect(r.subscriptionOf("carol@botrun.test/phone")).toBe("both");
+    // carol removes the bot (the server pushes `none`), then adds it again in the same session
+    await t.presence("carol@botrun.test", "unsubscribe");
+    await rosterPush("none");
+    expect(types(await t.subscribe("carol@botrun.test"))).toEqual(["subscribed", "subscribe"]);
+    await rosterPush("both");
+    expect(r.contacts().map((c) => `${c.jid} ${c.subscription}`)).toEqual(["carol@botrun.test both"]);
   });
 
   it("an allow-list accepts matching domains and refuses others", async () => {
