@@ -1,10 +1,11 @@
-// The real `botrun` executable, spawned: help, version, unknown bots, loading bots by path,
-// and the terminal chat end to end with piped input.
-import { mkdtempSync, rmSync } from "node:fs";
+// The real `botrun` executable, spawned: help, usage, version, list, flag and load errors, unknown
+// bots, loading bots by path, no input without a server, and the terminal chat with piped input.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { botrun, ROOT } from "./helpers/botrun-cli.ts";
+import { BIN, botrun, ROOT } from "./helpers/botrun-cli.ts";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "botrun-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -32,10 +33,61 @@ describe("botrun CLI", () => {
     expect(lines[0]).toMatch(/unknown bot "no-such-bot"\. Bots found: .*echo/);
   });
 
-  it("no bot at all is a usage error with exit code 2", async () => {
+  it("no arguments at all prints the usage, exit code 2", async () => {
     const r = await botrun([]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Not enough non-option arguments/);
+    expect(r.stderr).toMatch(/^Usage: botrun <bot\.\.\.>/);
+    expect(r.stderr).toMatch(/botrun new <dir>/);
+  });
+
+  it("list shows each bot with its description", async () => {
+    const r = await botrun(["list"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^echo +\S.*\n/m);
+    expect(r.stdout).toMatch(/^notes +Keeps notes/m);
+  });
+
+  it("a bad --http-port is one line naming the flag, exit 2", async () => {
+    const r = await botrun(["echo", "--http-port", "99999"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('botrun: --http-port: expected a port number from 0 (any free port) to 65535 (got "99999")\n');
+  });
+
+  it("a missing --env-file is one line naming the flag, exit 2 (run as an executable: Node 20 reads --env-file itself otherwise)", async () => {
+    const missing = path.join(tmp, "missing.env");
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(BIN, ["echo", "--env-file", missing], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code, stderr }));
+      child.stdin.end();
+    });
+    expect(r.stderr).toBe(`botrun: --env-file: expected an existing .env file (got ${JSON.stringify(missing)})\n`);
+    expect(r.code).toBe(2);
+  });
+
+  it("no server configured and no input (stdin /dev/null, as under a service manager): says so, exit 2", async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(XMPP_|OAUTH_|BOTRUN_)/.test(k)));
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ code, stderr }));
+      });
+    const r = await run(["echo"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^botrun: XMPP_SERVICE: expected a server: none is configured and there is no terminal or input for the terminal chat/);
+    expect((await run(["echo", "--console"])).code).toBe(0); // asked for explicitly: ends at end of input
+  });
+
+  it("a bot with a syntax error: file:line:column, the message and a code frame, exit 2", async () => {
+    const file = path.join(tmp, "broken.mjs");
+    writeFileSync(file, 'export default {\n  name: "broken",,\n};\n');
+    const r = await botrun([file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^botrun: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:2:\\d+: Unexpected token ','\n`));
+    expect(r.stderr).toContain('> 2 |   name: "broken",,\n');
   });
 
   it("a wrong setting names the setting and exits 2", async () => {

@@ -112,22 +112,39 @@ describe("the packed packages", () => {
     expect(r.stderr).toMatch(/> 2 \| const n: number = ;\n\s+\| {19}\^/);
   });
 
-  it("botrun new scaffolds a project whose npm test passes and that chats with npx botrun .", async () => {
-    await ok("npx", ["--no-install", "botrun", "new", "my-bot"], { cwd: project });
-    const app = path.join(project, "my-bot");
+  /** `botrun new <name>` from the installed CLI; its @botrun dependencies then point at the tarballs (not published yet). */
+  async function scaffold(name: string): Promise<string> {
+    await ok("npx", ["--no-install", "botrun", "new", name], { cwd: project });
+    const app = path.join(project, name);
     const pkgFile = path.join(app, "package.json");
     const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { dependencies: Record<string, string> };
     const version = (JSON.parse(readFileSync(path.join(project, "node_modules/@botrun/core/package.json"), "utf8")) as { version: string }).version;
-    expect(pkg.dependencies["@botrun/core"]).toBe(`^${version}`);
+    expect(pkg.dependencies).toEqual({ "@botrun/core": `^${version}`, "@botrun/plugins": `^${version}` });
     for (const f of ["bot.ts", "bot.test.ts", ".env.example", "README.md", ".gitignore"]) expect(existsSync(path.join(app, f))).toBe(true);
-    // Not published yet: the scaffold's @botrun dependencies come from the tarballs.
-    pkg.dependencies["@botrun/core"] = `file:${core}`;
-    if (pkg.dependencies["@botrun/plugins"]) pkg.dependencies["@botrun/plugins"] = `file:${plugins}`;
+    pkg.dependencies = { "@botrun/core": `file:${core}`, "@botrun/plugins": `file:${plugins}` };
     writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
-    await ok("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: app });
-    const test = await ok("npm", ["test"], { cwd: app });
-    expect(test.stdout.replace(/\x1b\[[0-9;]*m/g, "")).toMatch(/Tests\s+2 passed/);
-    const chat = await ok("npx", ["--no-install", "botrun", "."], { cwd: app, input: "hi\n" });
-    expect(chat.stdout).toBe("you said: hi\n");
+    return app;
+  }
+
+  it("botrun new scaffolds a project whose tests pass and that chats in the terminal, with npm and with pnpm", async () => {
+    const withNpm = async () => {
+      const app = await scaffold("my-bot");
+      await ok("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: app });
+      const test = await ok("npm", ["test"], { cwd: app });
+      expect(test.stdout.replace(/\x1b\[[0-9;]*m/g, "")).toMatch(/Tests\s+2 passed/);
+      const chat = await ok("npx", ["--no-install", "botrun", "."], { cwd: app, input: "hi\n" });
+      expect(chat.stdout).toBe("you said: hi\n");
+    };
+    const withPnpm = async () => {
+      const app = await scaffold("pnpm-bot");
+      // pnpm does not let a root file: dependency stand in for @botrun/plugins' own "@botrun/core": "<version>".
+      writeFileSync(path.join(app, "pnpm-workspace.yaml"), `${readFileSync(path.join(app, "pnpm-workspace.yaml"), "utf8")}overrides:\n  "@botrun/core": "file:${core}"\n`);
+      await ok("npx", ["-y", "pnpm@12", "install", "--prefer-offline"], { cwd: app });
+      const test = await ok("npx", ["-y", "pnpm@12", "test"], { cwd: app });
+      expect(test.stdout.replace(/\x1b\[[0-9;]*m/g, "")).toMatch(/Tests\s+2 passed/);
+      const chat = await ok("npx", ["-y", "pnpm@12", "exec", "botrun", "."], { cwd: app, input: "!hello\n" });
+      expect(chat.stdout).toBe("hello, you@console.local\n");
+    };
+    await Promise.all([withNpm(), withPnpm()]);
   }, 240_000);
 });

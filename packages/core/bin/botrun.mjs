@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // botrun's executable. Installed from a package it runs the compiled CLI (dist/; TypeScript bots
 // get the tsx loader when one is loaded). In the botrun repository (src/ beside this file) it runs
 // the sources through tsx, resolving @botrun/* to their sources (the "@botrun/source" condition).

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "dotenv";
+import { ConfigError } from "../config/errors.ts";
 
 /** An environment map. */
 export type Env = Record<string, string | undefined>;
@@ -30,7 +31,7 @@ export function botEnv(opts: { botName: string; botDir: string; cwd: string; env
   };
   for (const f of opts.envFiles ?? []) {
     const file = path.resolve(opts.cwd, f);
-    if (!existsSync(file)) throw new Error(`--env-file: ${file} does not exist`);
+    if (!existsSync(file)) throw new ConfigError("--env-file", "an existing .env file", file);
     Object.assign(merged, readEnvFile(file));
   }
   Object.assign(merged, base);

@@ -3,8 +3,10 @@
  * with OAuth, `botrun check <bot>` tests its configuration and login step by step, `botrun list`
  * shows the bots it can see. Returns the process exit code.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import yargs from "yargs";
+import { ConfigError } from "../config/index.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { LEVELS, type LogLevel } from "../logger.ts";
 import { createPinoLogger, logFormatFrom } from "../observability/pino-logger.ts";
@@ -23,6 +25,15 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 export async function main(args: string[]): Promise<number> {
   let code: number = ExitCode.OK;
   const cwd = process.cwd();
+  // yargs rethrows a coerce error as its own YError: keep ours, whose class sets the exit code.
+  let flagError: unknown;
+  const flag = <T>(check: () => T): T => {
+    try {
+      return check();
+    } catch (error) {
+      throw (flagError = error);
+    }
+  };
   const parser = yargs(args)
     .scriptName("botrun")
     .usage("Usage: $0 <bot...> [options]\n\nRun XMPP chat bots. With no server configured a bot runs in a terminal chat.")
@@ -34,7 +45,7 @@ export async function main(args: string[]): Promise<number> {
           .positional("bots", { type: "string", array: true, demandOption: true, describe: "bots to run" })
           .option("console", { type: "boolean", describe: "force the terminal chat even when a server is configured" })
           .option("xmpp", { type: "boolean", describe: "force XMPP (fails if no server is configured)" })
-          .option("http-port", { type: "number", describe: "serve /healthz, /readyz and /metrics on this port (BOTRUN_HTTP_PORT)" })
+          .option("http-port", { type: "string", coerce: (v: string) => flag(() => portFlag(v)), describe: "serve /healthz, /readyz and /metrics on this port (BOTRUN_HTTP_PORT)" })
           .option("http-host", { type: "string", describe: "address of the HTTP endpoint (BOTRUN_HTTP_HOST, default 127.0.0.1)" })
           .conflicts("console", "xmpp"),
       async (argv) => {
@@ -111,7 +122,7 @@ export async function main(args: string[]): Promise<number> {
         code = runNew({ dir: argv.dir as string, cwd });
       },
     )
-    .option("env-file", { type: "string", array: true, describe: "extra .env file(s) to read" })
+    .option("env-file", { type: "string", array: true, coerce: (files: string[]) => flag(() => envFilesFlag(files, cwd)), describe: "extra .env file(s) to read" })
     .option("debug", { type: "boolean", describe: "log the XMPP stanza trace (SASL payloads hidden); same as XMPP_DEBUG=1" })
     .option("log-level", { type: "string", choices: LEVELS as unknown as string[], describe: "log level (default: info, warn in the terminal chat)" })
     .example("$0 echo", "chat with the echo bot in the terminal (or online, if XMPP_SERVICE is set)")
@@ -131,6 +142,11 @@ export async function main(args: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
+  if (args.length === 0) {
+    // No bot named: the usage, not yargs' "Not enough non-option arguments".
+    process.stderr.write((await parser.getHelp()) + "\n");
+    return ExitCode.CONFIG;
+  }
   try {
     await parser.parseAsync();
   } catch (error) {
@@ -138,10 +154,25 @@ export async function main(args: string[]): Promise<number> {
       process.stderr.write(`botrun: ${error.message}\nRun "botrun --help" for usage.\n`);
       return ExitCode.CONFIG;
     }
-    process.stderr.write(oneLine(error) + "\n");
-    return errorExitCode(error);
+    process.stderr.write(oneLine(flagError ?? error) + "\n");
+    return errorExitCode(flagError ?? error);
   }
   return code;
+}
+
+/** `--http-port`: a port number, else the one-line configuration error (exit 2). */
+function portFlag(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError("--http-port", "a port number from 0 (any free port) to 65535", String(value));
+  return n;
+}
+
+/** `--env-file`: each file must exist (checked before any bot loads). */
+function envFilesFlag(files: string[], cwd: string): string[] {
+  for (const f of files) {
+    if (!existsSync(path.resolve(cwd, f))) throw new ConfigError("--env-file", "an existing .env file", path.resolve(cwd, f));
+  }
+  return files;
 }
 
 /** Wrong command-line usage (missing or unknown arguments). */

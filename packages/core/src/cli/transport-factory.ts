@@ -2,6 +2,8 @@
  * Choose and build a bot's transport: the terminal chat when no server is configured (or
  * `--console`), XMPP when `XMPP_DOMAIN` or `XMPP_SERVICE` is set (or `--xmpp`).
  */
+import { fstatSync } from "node:fs";
+import { isatty } from "node:tty";
 import { tokenConfigFromEnv, createTokenProvider } from "../auth/create-provider.ts";
 import { loadConfig, ConfigError, type BotConfig } from "../config/index.ts";
 import { ConsoleTransport } from "../console/index.ts";
@@ -9,6 +11,16 @@ import type { Logger } from "../logger.ts";
 import type { Transport } from "../transport.ts";
 import type { TokenProvider } from "../auth/types.ts";
 import type { Env } from "./env.ts";
+
+/** True when stdin is closed or a character device that is not a terminal (/dev/null). */
+function noInput(): boolean {
+  try {
+    const st = fstatSync(0);
+    return st.isCharacterDevice() && !isatty(0);
+  } catch {
+    return true;
+  }
+}
 
 /** How the transport is chosen. */
 export type TransportMode = "auto" | "console" | "xmpp";
@@ -34,6 +46,10 @@ export async function buildTransport(opts: {
   if (!config) {
     if (opts.mode === "xmpp") {
       throw new ConfigError("XMPP_SERVICE", "a server to connect to with --xmpp: set XMPP_SERVICE (xmpp://host:port) or XMPP_DOMAIN");
+    }
+    if (opts.mode === "auto" && noInput()) {
+      // Under a service manager (stdin /dev/null or closed) the terminal chat would end at once, exit 0.
+      throw new ConfigError("XMPP_SERVICE", "a server: none is configured and there is no terminal or input for the terminal chat (stdin is /dev/null or closed); set XMPP_SERVICE or XMPP_DOMAIN, or pass --console");
     }
     return { transport: new ConsoleTransport({ botName: opts.botName, user: opts.consoleUser }), config: undefined, tokenProvider: undefined };
   }

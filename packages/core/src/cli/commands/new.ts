@@ -1,6 +1,6 @@
 /**
  * `botrun new <dir>`: scaffolds a bot project from templates/new (a bot, its tests with the test
- * kit, .env.example, README, .gitignore, package.json pinned to this CLI's @botrun versions).
+ * kit, .env.example, README, .gitignore, package.json pinned to this CLI's @botrun versions, pnpm settings).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -16,6 +16,7 @@ const FILES: Record<string, string> = {
   "env.example": ".env.example",
   "README.md": "README.md",
   gitignore: ".gitignore",
+  "pnpm-workspace.yaml": "pnpm-workspace.yaml",
 };
 /** The test runner the scaffold's tests use. */
 const VITEST = "^3.2.4";
