@@ -46,7 +46,7 @@ let core = "";
 let plugins = "";
 
 beforeAll(async () => {
-  await ok("npx", [...PNPM, "-r", "--filter", "./packages/*", "pack", "--pack-destination", tarballs], { cwd: ROOT });
+  await ok("npx", [...PNPM, "-r", "--filter", "@botrun/core", "--filter", "@botrun/plugins", "pack", "--pack-destination", tarballs], { cwd: ROOT });
   const files = readdirSync(tarballs);
   core = path.join(tarballs, files.find((f) => f.startsWith("botrun-core-"))!);
   plugins = path.join(tarballs, files.find((f) => f.startsWith("botrun-plugins-"))!);
