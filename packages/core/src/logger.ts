@@ -44,7 +44,8 @@ export interface RegisterSecretOptions {
 
 /**
  * The forms in which a secret may show up in text: as is, percent-encoded (encodeURIComponent,
- * upper and lower case hex), form-encoded (`+` for space), base64 (padded and not) and base64url.
+ * upper and lower case hex), form-encoded (`+` for space), base64 (padded and not), base64url, and
+ * JSON-escaped (as inside a JSON log line).
  */
 export function secretForms(value: string): string[] {
   const uri = encodeURIComponent(value);
@@ -53,7 +54,8 @@ export function secretForms(value: string): string[] {
   const b64 = padded.replace(/=+$/, "");
   const b64url = Buffer.from(value, "utf8").toString("base64url");
   const lower = uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-  return [...new Set([value, uri, lower, form, uri.replace(/%20/g, "+"), padded, b64, b64url])];
+  const json = JSON.stringify(value).slice(1, -1); // as it appears inside a JSON log line
+  return [...new Set([value, json, uri, lower, form, uri.replace(/%20/g, "+"), padded, b64, b64url])];
 }
 
 /**

@@ -31,6 +31,21 @@ describe("createPinoLogger", () => {
     expect(rec.msg).toBe("token is [redacted]");
   });
 
+  it("masks a registered secret in every encoding: percent-, form-, base64(url)-encoded and JSON-escaped, in JSON and pretty lines", () => {
+    const secret = `pw "quoted" \\ a/b+c=${Math.random().toString(36).slice(2)}`;
+    registerSecret(secret);
+    const forms = [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), Buffer.from(secret).toString("base64"), Buffer.from(secret).toString("base64url")];
+    for (const format of ["json", "pretty"] as const) {
+      const lines: string[] = [];
+      const log = createPinoLogger({ format, color: false, write: (l) => lines.push(l) });
+      log.warn(`echoed: ${forms.join(" ")}`, { description: `error_description=${forms[2]}` });
+      const out = lines.join("");
+      for (const f of forms) expect(out).not.toContain(f.replace(/=+$/, ""));
+      expect(out).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(out.match(/\[redacted\]/g)?.length).toBeGreaterThanOrEqual(6);
+    }
+  });
+
   it("serializes errors given as fields, with secrets in their message masked", () => {
     const lines: string[] = [];
     const secret = "err-secret-" + Math.random().toString(36).slice(2);
