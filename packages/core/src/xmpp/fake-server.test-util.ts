@@ -15,6 +15,10 @@ export interface FakeServer {
   messages: string[][];
   /** Drop every open connection (no stream close), as a crashing server would. */
   dropAll(): void;
+  /** Write raw XML to connection `n` (1-based). */
+  write(n: number, data: string): void;
+  /** Read connection `n` again after `stopReadingAfterOnline`. */
+  resumeReading(n: number): void;
   close(): Promise<void>;
 }
 
@@ -47,12 +51,18 @@ export interface FakeServerOptions {
 
 export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServer> {
   const sockets = new Set<net.Socket>();
-  const state: FakeServer = { port: 0, auths: [], received: [], connections: 0, messages: [], rawBy: [], dropAll: () => {}, close: async () => {} };
+  const byN = new Map<number, net.Socket>();
+  const state: FakeServer = {
+    port: 0, auths: [], received: [], connections: 0, messages: [], rawBy: [], dropAll: () => {}, close: async () => {},
+    write: (n, data) => void byN.get(n)?.write(data),
+    resumeReading: (n) => void byN.get(n)?.resume(),
+  };
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
     const n = ++state.connections;
+    byN.set(n, sock);
     const messages: string[] = (state.messages[n - 1] = []);
     state.rawBy[n - 1] = "";
     let handled = 0;

@@ -316,6 +316,42 @@ describe("XMPP transport against a scripted server", () => {
     expect(err?.message).toMatch(/no answer from the server within 300 ms/);
   });
 
+  it("a server that stalls after the TCP connect: the error says what it waited for", async () => {
+    const silent = await silentServer();
+    try {
+      transport = createXmppTransport({ config: cfg(silent.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_CONNECT_TIMEOUT: "2" }), logger: silentLogger });
+      const err = await transport.start().then(() => undefined, (e: Error & { step: string; exitCode: number }) => e);
+      expect(err?.exitCode).toBe(ExitCode.UNAVAILABLE);
+      expect(err?.message).toBe("stream features: no answer from the server within 1000 ms");
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("a server offering no SASL mechanism: a server state (exit 4 at start), not a configuration error", async () => {
+    server = await startFakeServer({ mechanisms: [] });
+    transport = createXmppTransport({ config: cfg(server.port, { XMPP_ACCESS_TOKEN: "tok1234", XMPP_START_ATTEMPTS: "2" }), logger: silentLogger });
+    const err = await transport.start().then(() => undefined, (e: Error & { step: string; exitCode: number }) => e);
+    expect(err?.exitCode).toBe(ExitCode.UNAVAILABLE);
+    expect(err?.message).toMatch(/^SASL: the server offers no SASL mechanism/);
+    expect(server.connections).toBe(2); // retried like any server-side failure
+  });
+
+  it("XMPP_ALLOW_INSECURE with an SRV target that is not loopback: config error, nothing connected", async () => {
+    const dns = await startFakeDns({ "_xmpp-client._tcp.botrun.test": [{ target: "xmpp.example.net", port: 5222 }] });
+    try {
+      transport = createXmppTransport({
+        config: loadConfig({ XMPP_DOMAIN: "botrun.test", XMPP_DNS_SERVER: dns.address, XMPP_ACCESS_TOKEN: "tok12345", XMPP_ALLOW_INSECURE: "1" })!,
+        logger: silentLogger,
+      });
+      const err = await transport.start().then(() => undefined, (e: Error & { exitCode: number }) => e);
+      expect(err?.exitCode).toBe(ExitCode.CONFIG);
+      expect(err?.message).toMatch(/^XMPP_ALLOW_INSECURE: expected only with a loopback server.*"xmpp\.example\.net"/);
+    } finally {
+      await dns.close();
+    }
+  });
+
   it("names TCP connect failures", async () => {
     server = await startFakeServer({ mechanisms: [] });
     const port = server.port;

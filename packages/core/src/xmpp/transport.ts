@@ -190,7 +190,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       domain: this.#cfg.domain,
       resource: this.#cfg.resource,
       tls: { servername: this.#cfg.domain, ca: this.#cfg.ca, onSocket: o.onSocket },
-      timeoutMs: Math.min(t.connectTimeoutMs, 10_000),
+      // xmpp.js's own waits (stream header, stream close) end within half the attempt's budget.
+      timeoutMs: Math.min(t.connectTimeoutMs / 2, 10_000),
       smAckTimeoutMs: t.smAckTimeoutMs,
       debug: o.debug ?? this.#cfg.debug,
       onTlsStep: () => (this.#step = "TLS"),
@@ -595,7 +596,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     } catch (err) {
       // xmpp.js's own waits (stream header, features) time out with an empty message: say what was awaited.
       if ((err as Error)?.name === "TimeoutError" && !(err as Error).message) {
-        throw new XmppConnectError(this.#step, `no answer from the server within ${entity.timeout} ms during ${this.#step as string})`);
+        throw new XmppConnectError(this.#step, `no answer from the server within ${entity.timeout} ms`);
       }
       throw err;
     } finally {
@@ -874,7 +875,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
         if (sm.outbound_q.length) this.#log.warn("stop: stanzas not acknowledged by the server", { count: sm.outbound_q.length });
       }
       this.#keepalive?.stop();
-      await withTimeout(entity.stop(), left() + 2000);
+      // The closing handshake gets what is left, at least 0.5 s: past XMPP_STOP_TIMEOUT the socket is dropped.
+      await withTimeout(entity.stop(), Math.max(left(), 500));
     }
     this.#pending?.reject(new TransportStoppedError());
     this.#abort?.abort();
