@@ -34,11 +34,20 @@ export interface RuntimeLike {
   off<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
 }
 
-/** A bot to watch. `transport` may expose `outboxDepth`/`unackedCount` (the XMPP transport does). */
+/** Counters a transport may keep (the XMPP transport's `stats`), read when `/metrics` is scraped. */
+export interface TransportStatsLike {
+  readonly droppedTooLarge: number;
+  readonly droppedRefused: number;
+  readonly outboxRejected: number;
+  readonly intakePauses: number;
+  readonly intakePaused: boolean;
+}
+
+/** A bot to watch. `transport` may expose `outboxDepth`/`unackedCount`/`stats` (the XMPP transport does). */
 export interface WatchedBot {
   name: string;
   runtime: RuntimeLike;
-  transport: Transport & { readonly outboxDepth?: number; readonly unackedCount?: number };
+  transport: Transport & { readonly outboxDepth?: number; readonly unackedCount?: number; readonly stats?: TransportStatsLike };
   tokenProvider?: TokenProvider;
 }
 
@@ -79,7 +88,56 @@ export class ServiceMetrics {
     });
     this.#in = new Counter({ name: "botrun_stanzas_in_total", help: "Inbound stanzas (messages, presences, iqs) handled", labelNames: ["bot"], registers });
     this.#out = new Counter({ name: "botrun_stanzas_out_total", help: "Stanzas the bot sent", labelNames: ["bot"], registers });
-    this.#dropped = new Counter({ name: "botrun_stanzas_dropped_total", help: "Inbound stanzas dropped before the pipeline", labelNames: ["bot", "reason"], registers });
+    const bots = this.#bots;
+    // Counters the transport keeps itself: each scrape adds what it counted since the last one.
+    const seen = new Map<string, number>();
+    const addFrom = (c: Counter<"bot" | "reason"> | Counter<"bot">, bot: string, key: string, value: number, labels: Record<string, string>) => {
+      const k = `${bot}\u0000${key}`;
+      const delta = value - (seen.get(k) ?? 0);
+      seen.set(k, value);
+      if (delta > 0) (c as Counter<string>).inc(labels, delta);
+    };
+    this.#dropped = new Counter({
+      name: "botrun_stanzas_dropped_total",
+      help: "Stanzas dropped: inbound before the pipeline (reason as given), outbound too-large (over the server's size limit, never sent) or refused-by-server (policy-violation, never resent)",
+      labelNames: ["bot", "reason"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) {
+          const st = bot.transport.stats;
+          if (!st) continue;
+          addFrom(this, bot.name, "too-large", st.droppedTooLarge, { bot: bot.name, reason: "too-large" });
+          addFrom(this, bot.name, "refused", st.droppedRefused, { bot: bot.name, reason: "refused-by-server" });
+        }
+      },
+    });
+    new Counter({
+      name: "botrun_outbox_rejected_total",
+      help: "send() calls rejected because the outbox was full (XMPP_OUTBOX_OVERFLOW=reject)",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) if (bot.transport.stats) addFrom(this, bot.name, "rejected", bot.transport.stats.outboxRejected, { bot: bot.name });
+      },
+    });
+    new Counter({
+      name: "botrun_intake_pauses_total",
+      help: "Times the bot stopped reading from the server because its outbox passed the high-water mark",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) if (bot.transport.stats) addFrom(this, bot.name, "pauses", bot.transport.stats.intakePauses, { bot: bot.name });
+      },
+    });
+    new Gauge({
+      name: "botrun_intake_paused",
+      help: "1 while the bot is not reading from the server (outbox over its high-water mark)",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) if (bot.transport.stats) this.set({ bot: bot.name }, bot.transport.stats.intakePaused ? 1 : 0);
+      },
+    });
     this.#errors = new Counter({ name: "botrun_handler_errors_total", help: "Handlers that threw or rejected", labelNames: ["bot"], registers });
     this.#latency = new Histogram({
       name: "botrun_handler_duration_seconds",
@@ -88,7 +146,6 @@ export class ServiceMetrics {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    const bots = this.#bots;
     new Gauge({
       name: "botrun_outbox_depth",
       help: "Stanzas waiting in the outbox",
