@@ -13,6 +13,7 @@ import { createPinoLogger, logFormatFrom } from "../observability/pino-logger.ts
 import { redirectConsole } from "../observability/console-redirect.ts";
 import { DEVICE_FLAG_HELP, runAuthCommand } from "./commands/auth.ts";
 import { runCheck } from "./commands/check.ts";
+import { runDev } from "./commands/dev.ts";
 import { runNew } from "./commands/new.ts";
 import { botEnv } from "./env.ts";
 import { errorExitCode, oneLine } from "./errors.ts";
@@ -25,6 +26,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 export async function main(args: string[]): Promise<number> {
   let code: number = ExitCode.OK;
   const cwd = process.cwd();
+  if (args[0] === "accounts" || args[0] === "fleet") return runFleetCommand(args, cwd);
   // yargs rethrows a coerce error as its own YError: keep ours, whose class sets the exit code.
   let flagError: unknown;
   const flag = <T>(check: () => T): T => {
@@ -115,6 +117,18 @@ export async function main(args: string[]): Promise<number> {
       },
     )
     .command(
+      "dev <bots..>",
+      "Run bots like botrun <bot...> and restart them whenever a source file in their folder changes",
+      (y) =>
+        y
+          .positional("bots", { type: "string", array: true, demandOption: true, describe: "bots to run" })
+          .option("console", { type: "boolean", describe: "force the terminal chat even when a server is configured" }),
+      async (argv) => {
+        const at = args.indexOf("dev");
+        code = await runDev({ bots: argv.bots as string[], args: [...args.slice(0, at), ...args.slice(at + 1)], cwd });
+      },
+    )
+    .command(
       "new <dir>",
       "Create a bot project in a new folder: bot.ts, its tests, .env.example, README, package.json",
       (y) => y.positional("dir", { type: "string", demandOption: true }),
@@ -130,7 +144,10 @@ export async function main(args: string[]): Promise<number> {
     .example("$0 echo notes", "run two bots in one process (per-bot settings: ECHO_XMPP_SERVICE, NOTES_XMPP_SERVICE…)")
     .example("$0 auth echo", "authorize the echo bot's account with OAuth")
     .example("$0 check echo", "check the echo bot's settings and login, step by step")
+    .example("$0 dev echo", "chat with the echo bot; it restarts whenever bots/echo changes")
     .example("$0 new my-bot", "start a bot project in ./my-bot (npm install && npm start)")
+    .example("$0 accounts import echo accounts.jsonl", "store accounts for a fleet in Redis (BOTRUN_FLEET_REDIS, BOTRUN_FLEET_SECRET; @botrun/fleet)")
+    .example("$0 fleet echo", "run a fleet worker: it shares the echo bot's accounts with the other workers")
     .example("$0 echo --http-port 9464", "run with /healthz, /readyz and /metrics on 127.0.0.1:9464")
     .epilogue("Exit codes: 0 stopped cleanly, 1 internal error (restart), 2 configuration error (fix it), 3 re-authorization needed (run botrun auth), 4 server unreachable at start (retry).")
     .strict()
@@ -173,6 +190,23 @@ function envFilesFlag(files: string[], cwd: string): string[] {
     if (!existsSync(path.resolve(cwd, f))) throw new ConfigError("--env-file", "an existing .env file", path.resolve(cwd, f));
   }
   return files;
+}
+
+/**
+ * `botrun accounts …` and `botrun fleet …` live in @botrun/fleet, imported only when one of them
+ * runs (nobody else pays for it). The specifier is not a literal: core does not depend on the fleet.
+ */
+async function runFleetCommand(args: string[], cwd: string): Promise<number> {
+  const spec = "@botrun/fleet";
+  let fleet: { fleetMain(args: string[], deps: object): Promise<number> };
+  try {
+    fleet = (await import(spec)) as typeof fleet;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    process.stderr.write(`botrun ${args[0]}: needs the @botrun/fleet package (npm install @botrun/fleet)\n`);
+    return ExitCode.CONFIG;
+  }
+  return fleet.fleetMain(args, { cwd, loadBot, botEnv, errorExitCode, oneLine });
 }
 
 /** Wrong command-line usage (missing or unknown arguments). */
