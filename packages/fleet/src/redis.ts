@@ -1,0 +1,37 @@
+// The fleet's Redis connection: ioredis with bounded command time, so a lost link fails renewals fast instead of queueing them.
+import { Redis } from "ioredis";
+
+/** The Redis client type the fleet uses. */
+export type FleetRedis = Redis;
+
+/** Options of `connectRedis`. */
+export interface ConnectOptions {
+  /** Reject a command that has no answer after this long (default 2 s). */
+  commandTimeoutMs?: number;
+  /** Connection name shown by CLIENT LIST. */
+  name?: string;
+}
+
+/** A client for `url` (`redis://…` or `rediss://…`); reconnects on its own with a capped backoff. */
+export function connectRedis(url: string, opts: ConnectOptions = {}): FleetRedis {
+  return new Redis(url, {
+    lazyConnect: false,
+    commandTimeout: opts.commandTimeoutMs ?? 2000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    ...(opts.name !== undefined && { connectionName: opts.name }),
+  });
+}
+
+/** QUIT, or drop the socket if Redis does not answer within `ms`. Never throws. */
+export async function closeRedis(client: FleetRedis, ms = 1000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const quit = client.quit().then(
+    () => true,
+    () => false,
+  );
+  const done = await Promise.race([quit, new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  if (!done) client.disconnect();
+}

@@ -1,0 +1,264 @@
+// A fleet worker: membership, per-account leases, rendezvous assignment with revoke-before-assign, self-fencing, conflict handling and a SIGTERM hand-off of every account at once.
+import { performance } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
+import { TypedEmitter, type Bot, type Logger } from "@botrun/core";
+import { AccountStore } from "./accounts.ts";
+import { AccountSession, type SessionEnd } from "./account-session.ts";
+import { LeaseTable } from "./leases.ts";
+import { LoginLimit } from "./login-limit.ts";
+import { Membership } from "./membership.ts";
+import { ownerOf } from "./rendezvous.ts";
+import type { FleetRedis } from "./redis.ts";
+import type { SecretBox } from "./secret-box.ts";
+import { SET_STATE } from "./scripts.ts";
+
+/** Options of `FleetWorker`. */
+export interface FleetWorkerOptions {
+  bot: Bot;
+  /** Shared settings of every account (environment and .env files). */
+  env: NodeJS.ProcessEnv;
+  redis: FleetRedis;
+  box: SecretBox;
+  workerId: string;
+  logger: Logger;
+  /** Lease and membership TTL; default 8 s. Rounds run every TTL/4, the fence check every TTL/10. */
+  ttlMs?: number;
+  /** Logins started per second across the fleet; default 20. */
+  loginsPerSecond?: number;
+  /** Accounts being brought online at once by this worker; default 50. */
+  maxStarting?: number;
+}
+
+/** What a worker reports (logs, metrics, tests). */
+export type FleetWorkerEvents = {
+  online: { jid: string; generation: number };
+  released: { jid: string; why: string };
+  dropped: { jid: string; why: string };
+};
+
+/** A cool-down after a conflict or a failed start before the account is tried again here. */
+const COOL_DOWN_ROUNDS = 8;
+
+/** One worker of a bot's fleet. */
+export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
+  readonly id: string;
+  readonly #o: FleetWorkerOptions;
+  readonly #ttl: number;
+  readonly #log: Logger;
+  readonly #accounts: AccountStore;
+  readonly #members: Membership;
+  readonly #leases: LeaseTable;
+  readonly #limit: LoginLimit;
+  readonly #sessions = new Map<string, AccountSession>();
+  readonly #starting = new Set<string>();
+  /** Account → monotonic time before which it is not started here again. */
+  readonly #cool = new Map<string, number>();
+  #round: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #fenceTimer: NodeJS.Timeout | undefined;
+  #stopping: Promise<void> | undefined;
+  #runId: string | undefined;
+  /** No takeovers before this monotonic time (one TTL after Redis came back empty). */
+  #noTakeoverUntil = 0;
+  #redisDown = false;
+  /** Counters for logs, metrics and tests. */
+  readonly stats = { takeovers: 0, handoffs: 0, fenced: 0, lost: 0, conflicts: 0, consent: 0 };
+
+  constructor(o: FleetWorkerOptions) {
+    super();
+    this.#o = o;
+    this.id = o.workerId;
+    this.#ttl = o.ttlMs ?? 8000;
+    this.#log = o.logger.child({ component: "fleet", worker: o.workerId });
+    this.#accounts = new AccountStore(o.redis, o.box, o.bot.name);
+    const keys = this.#accounts.keys;
+    this.#members = new Membership(o.redis, keys, o.workerId, this.#ttl);
+    this.#leases = new LeaseTable({ redis: o.redis, keys, holder: `${o.workerId}:${randomBytes(4).toString("hex")}`, ttlMs: this.#ttl });
+    this.#limit = new LoginLimit(o.redis, keys, o.loginsPerSecond ?? 20);
+  }
+
+  /** Accounts online here. */
+  get owned(): number {
+    return this.#sessions.size;
+  }
+  /** Round trip of the last lease renewal (ms). */
+  get renewLatencyMs(): number {
+    return this.#leases.lastRenewMs;
+  }
+
+  /** Join the fleet and start taking accounts; resolves after the first round. */
+  async start(): Promise<void> {
+    await this.#members.heartbeat();
+    this.#log.info("worker joined the fleet", { ttlMs: this.#ttl });
+    this.#fenceTimer = setInterval(() => this.#fence(), Math.max(50, this.#ttl / 10));
+    await this.#tick();
+    this.#timer = setInterval(() => void this.#tick(), Math.max(100, this.#ttl / 4));
+  }
+
+  /** Hand every account off at once: leave the membership, stop every session, release every lease. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearInterval(this.#timer);
+      await this.#round?.catch(() => undefined);
+      await this.#members.leave().catch(() => undefined);
+      const jids = [...new Set([...this.#sessions.keys(), ...this.#leases.jids()])];
+      this.#log.info("handing off every account", { accounts: jids.length });
+      await Promise.all(jids.map((jid) => this.#handoff(jid, "worker stopping")));
+      clearInterval(this.#fenceTimer);
+    })();
+    return this.#stopping;
+  }
+
+  #tick(): Promise<void> {
+    if (this.#round || this.#stopping) return this.#round ?? Promise.resolve();
+    this.#round = this.#doRound().finally(() => (this.#round = undefined));
+    return this.#round;
+  }
+
+  async #doRound(): Promise<void> {
+    try {
+      await this.#checkRestart();
+      await this.#members.heartbeat({ owned: this.#sessions.size });
+      for (const jid of await this.#leases.renewAll()) this.#drop(jid, "lease lost");
+      if (this.#redisDown) this.#log.info("redis reachable again");
+      this.#redisDown = false;
+      if (!this.#stopping) await this.#rebalance();
+    } catch (err) {
+      if (!this.#redisDown) this.#log.warn("redis unavailable; sessions stay up while their leases are trusted", { error: (err as Error).message });
+      this.#redisDown = true;
+    }
+    this.#fence();
+  }
+
+  /** A new Redis run id means Redis lost its keys: put our leases back and take nothing over for one TTL. */
+  async #checkRestart(): Promise<void> {
+    const info = await this.#o.redis.info("server");
+    const runId = /run_id:(\w+)/.exec(info)?.[1];
+    if (this.#runId && runId && runId !== this.#runId) {
+      this.#noTakeoverUntil = performance.now() + this.#ttl;
+      this.#log.warn("redis restarted; reclaiming our leases, no takeovers for one TTL", { ttlMs: this.#ttl });
+      for (const jid of await this.#leases.reclaimAll()) this.#drop(jid, "lease taken while redis restarted");
+    }
+    this.#runId = runId;
+  }
+
+  /** Self-fencing: a lease with no renewal through within 2/3 TTL is dropped before Redis can give it to anyone else. */
+  #fence(): void {
+    for (const jid of this.#leases.expired()) {
+      this.stats.fenced++;
+      this.#drop(jid, "self-fenced: no lease renewal got through in time");
+    }
+  }
+
+  async #rebalance(): Promise<void> {
+    const live = await this.#members.live();
+    if (!live.includes(this.id)) live.push(this.id);
+    const jids = await this.#accounts.jids();
+    const states = await this.#accounts.states(jids);
+    const mine = new Set(jids.filter((j) => states.get(j) === "ready" && ownerOf(j, live) === this.id));
+    // Revoke before assign: what is no longer ours is handed off; the new owner takes it once the lease is gone.
+    const revoke = [...new Set([...this.#leases.jids(), ...this.#sessions.keys()])].filter((j) => !mine.has(j));
+    await Promise.all(revoke.map((j) => this.#handoff(j, "assigned to another worker")));
+    const now = performance.now();
+    const max = this.#o.maxStarting ?? 50;
+    for (const jid of mine) {
+      if (this.#starting.size >= max) break;
+      if (this.#sessions.has(jid) || this.#starting.has(jid) || (this.#cool.get(jid) ?? 0) > now) continue;
+      if (!this.#leases.get(jid) && now < this.#noTakeoverUntil) continue;
+      void this.#takeover(jid);
+    }
+  }
+
+  async #takeover(jid: string): Promise<void> {
+    this.#starting.add(jid);
+    try {
+      const lease = this.#leases.get(jid) ?? (await this.#leases.acquire(jid));
+      if (!lease) return; // still held by its previous owner: it releases after stopping (revoke before assign)
+      const creds = await this.#accounts.credentials(jid);
+      if (!creds || this.#stopping) return void (await this.#leases.release(jid));
+      const session: AccountSession = new AccountSession({
+        bot: this.#o.bot,
+        env: this.#o.env,
+        creds,
+        redis: this.#o.redis,
+        keys: this.#accounts.keys,
+        box: this.#o.box,
+        logger: this.#o.logger,
+        drainTimeoutMs: Math.round(this.#ttl / 3),
+        beforeLogin: (): Promise<boolean> => this.#beforeLogin(jid, session),
+        onEnd: (end) => void this.#ended(jid, session, end),
+      });
+      this.#sessions.set(jid, session);
+      this.stats.takeovers++;
+      await session.start();
+      if (this.#sessions.get(jid) !== session) return;
+      this.#log.info("account online", { account: jid, generation: lease.generation });
+      this.emit("online", { jid, generation: lease.generation });
+    } catch (err) {
+      if (this.#sessions.has(jid)) {
+        this.#log.warn("account failed to start; cooling down", { account: jid, error: (err as Error).message });
+        this.#cool.set(jid, performance.now() + this.#ttl * 2);
+        await this.#handoff(jid, "start failed");
+      } else this.#log.debug("takeover abandoned", { account: jid, error: (err as Error).message });
+    } finally {
+      this.#starting.delete(jid);
+    }
+  }
+
+  /** Every login (reconnects included) re-checks the lease, then waits for a fleet-wide login slot. */
+  async #beforeLogin(jid: string, session: AccountSession): Promise<boolean> {
+    if (this.#sessions.get(jid) !== session || this.#stopping) return false;
+    const ours = await this.#leases.stillOurs(jid).catch(() => false);
+    if (!ours) {
+      this.#drop(jid, "lease not ours at login");
+      return false;
+    }
+    await this.#limit.take();
+    return this.#sessions.get(jid) === session && this.#leases.trusted(jid);
+  }
+
+  async #ended(jid: string, session: AccountSession, end: SessionEnd): Promise<void> {
+    if (this.#sessions.get(jid) !== session) return;
+    this.#sessions.delete(jid);
+    this.#cool.set(jid, performance.now() + (this.#ttl / 4) * COOL_DOWN_ROUNDS);
+    if (end.kind === "conflict") {
+      this.stats.conflicts++;
+      // Never a blind reconnect: someone else logged in with this account. Re-check the lease.
+      const ours = await this.#leases.stillOurs(jid).catch(() => false);
+      this.#log.warn("session replaced by another login (conflict); not reconnecting", { account: jid, leaseStillOurs: ours });
+      if (!ours) this.#leases.forget(jid);
+      return;
+    }
+    if (end.exitCode === 3) {
+      this.stats.consent++;
+      const lease = this.#leases.get(jid);
+      if (lease) await this.#o.redis.eval(SET_STATE, 2, this.#accounts.keys.lease(jid), this.#accounts.keys.account(jid), lease.value, "consent", "consent revoked or expired: import a new refresh token").catch(() => undefined);
+      this.#log.error("account needs consent again; stopped (the others keep running)", { account: jid });
+    } else this.#log.error("account stopped", { account: jid, exitCode: end.exitCode, error: end.message });
+    await session.stop().catch(() => undefined);
+    await this.#leases.release(jid);
+    this.emit("released", { jid, why: end.kind });
+  }
+
+  /** Stop the session, then release the lease (renewals keep it ours while the session closes). */
+  async #handoff(jid: string, why: string): Promise<void> {
+    const s = this.#sessions.get(jid);
+    this.#sessions.delete(jid);
+    await s?.stop();
+    await this.#leases.release(jid);
+    this.stats.handoffs++;
+    this.#log.info("account handed off", { account: jid, why });
+    this.emit("released", { jid, why });
+  }
+
+  /** Lost or untrusted lease: forget it and stop the session at once, without releasing. */
+  #drop(jid: string, why: string): void {
+    const s = this.#sessions.get(jid);
+    this.#sessions.delete(jid);
+    this.#leases.forget(jid);
+    this.stats.lost++;
+    if (s) this.#log.warn("account dropped", { account: jid, why });
+    void s?.stop();
+    this.emit("dropped", { jid, why });
+  }
+}
