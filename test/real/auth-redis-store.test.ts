@@ -1,6 +1,8 @@
-// The Redis token store on a real redis-server: what two workers of a fleet see, and a rotated
-// refresh token that one worker stores being used (not the stale one) by the other.
+// The Redis token store on a real redis-server: what two workers of a fleet see, a rotated
+// refresh token that one worker stores being used (not the stale one) by the other, and close()
+// really closing the connection (also when Redis is gone), so that the process can exit.
 import { OAuth2TokenEndpoint, RedisTokenStore, RefreshingTokenProvider } from "@botrun/core";
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTokenServer, type TestTokenServer } from "../../packages/core/src/auth/test-token-server.ts";
 import { startRedis, type RedisServer } from "../env/redis.ts";
@@ -67,5 +69,28 @@ describe("RedisTokenStore", () => {
     // Refreshing again, b uses the rotated rt2 from Redis, not its stale rt1.
     expect(await b.getAccessToken({ forceRefresh: true })).toBe("at3");
     expect(used).toEqual(["rt0", "rt1", "rt2"]); // every refresh token used once, no invalid_grant
+  });
+
+  it("close() ends the connection (the server sees it go) and is idempotent; the store is unusable after", async () => {
+    // redis-cli (Debian's redis-tools, a dependency of redis-server) counts the connections; it is one itself.
+    const clients = () => execFileSync("redis-cli", ["-p", String(redis.port), "CLIENT", "LIST"], { encoding: "utf8" }).trim().split("\n").length;
+    const base = clients();
+    const s = new RedisTokenStore({ url: redis.url, prefix: "t3:" });
+    await s.save("k", { accessToken: "a" });
+    expect(clients()).toBe(base + 1);
+    await s.close();
+    await s.close();
+    expect(clients()).toBe(base);
+    await expect(s.load("k")).rejects.toThrow(/closed/);
+  });
+
+  it("close() with Redis gone returns within the QUIT timeout and drops the connection", async () => {
+    const gone = await startRedis();
+    const s = new RedisTokenStore({ url: gone.url });
+    await s.save("k", { accessToken: "a" });
+    await gone.stop();
+    const t0 = Date.now();
+    await s.close();
+    expect(Date.now() - t0).toBeLessThan(3000);
   });
 });

@@ -3,11 +3,12 @@
 // so the server also ends sessions at expiry and the bot reconnects), a failed refresh while the
 // token endpoint is down, recovery, --debug stanza trace on, JSON logs and the metrics endpoint.
 // ALL stdout/stderr is then searched for every access token, refresh token, the password and the
-// client secret: none may appear.
+// client secret, raw and percent-, form-, base64- or JSON-encoded: none may appear.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secretForms } from "../../packages/core/src/logger.ts";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { startOAuthServer, type OAuthServerHandle } from "../env/oauth-server.ts";
 import { freePort, pidAlive } from "../env/proc.ts";
@@ -137,7 +138,8 @@ describe("botrun as a service: secrets never reach the output", () => {
     expect(out).toMatch(/"level":"debug"/);
     // More than the seed: refreshed tokens were collected too.
     expect(secrets.size).toBeGreaterThan(6);
-    const leaked = [...secrets].filter((s) => out.includes(s));
+    // In any encoding: raw, percent-, form-, base64(url)- or JSON-escaped.
+    const leaked = [...secrets].filter((s) => secretForms(s).some((f) => out.includes(f)));
     expect(leaked.map((s) => `${s.slice(0, 3)}… (${s.length} chars)`)).toEqual([]);
   });
 });
