@@ -39,9 +39,9 @@ describe("RedeliveryFilter", () => {
   it("remembers a bounded number of messages", () => {
     const f = new RedeliveryFilter(10);
     expect(f.check(chat("0", "first"), me)).toBeUndefined();
-    for (let i = 1; i <= 30; i++) f.check(chat(String(i), "x"), me);
+    for (let i = 1; i <= 50; i++) f.check(chat(String(i), "x"), me);
     // Forgotten: handled again rather than held forever.
     expect(f.check(chat("0", "first", { delayed: true }), me)).toBeUndefined();
-    expect(f.check(chat("30", "x", { delayed: true }), me)).toBe("same id and body");
+    expect(f.check(chat("50", "x", { delayed: true }), me)).toBe("same id and body");
   });
 });

@@ -7,9 +7,8 @@
  *   that was seen before, or
  * - it comes back with a XEP-0203 `<delay/>` and the same sender, id *and* body as one seen before.
  * A new message that reuses an old id (clients restarting their id counters) has another body or no
- * delay and is handled. Memory is bounded: the most recent `limit` keys of each kind, as digests.
+ * delay and is handled. Memory is bounded: the most recent `limit` keys of each kind, each under ~300 characters.
  */
-import { createHash } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 
 const NS_SID = "urn:xmpp:sid:0";
@@ -20,7 +19,9 @@ export type Redelivery = "stanza-id" | "same id and body";
 
 /** A bounded memory of recent inbound messages. */
 export class RedeliveryFilter {
-  readonly #seen = new Set<string>();
+  /** Two generations of keys: the newest `limit` at least, at most `2 × limit` (no per-key eviction, which costs ~10 µs per delete-first on a large Set). */
+  #current = new Set<string>();
+  #previous = new Set<string>();
   constructor(readonly limit = 5000) {}
 
   /** Undefined for a message to handle (remembered from now on), else why it is a redelivery. */
@@ -41,21 +42,43 @@ export class RedeliveryFilter {
     }
     const sidKey = sid === undefined ? undefined : digest("s", sender, sid, "");
     const contentKey = id ? digest("c", sender, id, body) : undefined;
-    if (sidKey && this.#seen.has(sidKey)) return "stanza-id";
-    if (contentKey && delayed && this.#seen.has(contentKey)) return "same id and body";
+    if (sidKey && this.#has(sidKey)) return "stanza-id";
+    if (contentKey && delayed && this.#has(contentKey)) return "same id and body";
     if (sidKey) this.#remember(sidKey);
     if (contentKey) this.#remember(contentKey);
     return undefined;
   }
 
+  #has(key: string): boolean {
+    return this.#current.has(key) || this.#previous.has(key);
+  }
+
   #remember(key: string): void {
-    this.#seen.delete(key);
-    this.#seen.add(key);
-    if (this.#seen.size > this.limit * 2) this.#seen.delete(this.#seen.values().next().value!);
+    this.#current.add(key);
+    if (this.#current.size >= this.limit * 2) {
+      this.#previous = this.#current;
+      this.#current = new Set();
+    }
   }
 }
 
-/** A fixed-size key: ids and bodies are the sender's choice (and may be huge). */
+/** A key of bounded size: ids and bodies are the sender's choice (and may be huge); long parts are hashed. */
 function digest(kind: string, sender: string, id: string, body: string): string {
-  return createHash("sha1").update(`${kind}\u0000${sender}\u0000${id}\u0000${body}`).digest("base64");
+  return `${kind}\u0000${short(sender)}\u0000${short(id)}\u0000${hash(body)}`;
+}
+
+function short(s: string): string {
+  return s.length <= 128 ? s : `#${hash(s)}`;
+}
+
+/** Two 32-bit FNV-1a hashes (different offsets) and the length: collisions need all three to agree. */
+function hash(s: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}.${s.length}`;
 }

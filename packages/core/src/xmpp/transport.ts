@@ -97,6 +97,8 @@ type Outcome = "online" | "resumed";
 
 const NS_SM = "urn:xmpp:sm:3";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
+/** An outgoing stanza's measured size (or an upper bound of it), so a write does not measure it again. */
+const SIZE = Symbol("botrun.size");
 /** RFC 6120 §13.12: servers accept stanzas of at least this size, so a refused smaller one is not "too big". */
 const MIN_STANZA_LIMIT = 10_000;
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
@@ -282,7 +284,11 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   /** An error (after logging and counting the drop) if `el` is over the limit in force, else undefined. */
   #tooLarge(el: Element, when: string): StanzaTooLargeError | undefined {
     const limit = this.maxStanzaBytes;
+    const sized = el as Element & { [SIZE]?: number };
+    // Measured when it was queued and still under the limit (the echo path measures once).
+    if (sized[SIZE] !== undefined && sized[SIZE] <= limit) return undefined;
     const bytes = stanzaBytes(el, limit);
+    sized[SIZE] = bytes;
     if (bytes <= limit) return undefined;
     this.#droppedTooLarge++;
     const to = el.attrs.to as string | undefined;
