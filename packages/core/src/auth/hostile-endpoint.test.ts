@@ -146,7 +146,7 @@ describe("the token endpoint's response body is capped", () => {
   });
 });
 
-describe("absurd expires_in values never spin the refresh loop", () => {
+describe("absurd expires_in and Retry-After values never spin (or stop) the refresh loop", () => {
   for (const expires_in of [0.001, 0, -5, "soon", 1e308]) {
     it(`expires_in ${JSON.stringify(expires_in)}: background refreshes at least ${MIN_REFRESH_INTERVAL_MS / 1000} s apart, one log line`, async () => {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
@@ -176,6 +176,23 @@ describe("absurd expires_in values never spin the refresh loop", () => {
       }
     });
   }
+
+  it("a Retry-After of ten years is honoured for an hour at most", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    hostile.handler = (_r, n) => (n === 1 ? { status: 503, headers: { "retry-after": String(10 * 365 * 86400) } } : { status: 200, json: { access_token: "AT-late", expires_in: 3600 } });
+    const endpoint = oauth2();
+    let calls = 0;
+    const p = provider({ refresh: (rt, o) => (calls++, endpoint.refresh(rt, o)) }, { now: () => Date.now() });
+    await expect(p.getAccessToken()).rejects.toBeInstanceOf(TransientAuthError);
+    p.start();
+    await vi.advanceTimersByTimeAsync(3600_000 - 1);
+    expect(calls).toBe(1);
+    const refreshed = new Promise<void>((r) => p.on("refreshed", () => r()));
+    await vi.advanceTimersByTimeAsync(1);
+    await refreshed;
+    expect(calls).toBe(2);
+    expect(await p.getAccessToken()).toBe("AT-late");
+  });
 
   it("a huge expires_in is stored as a finite date that loads again", async () => {
     hostile.handler = () => ({ status: 200, json: { access_token: "AT-huge", refresh_token: "RT-huge", expires_in: 1e308 } });

@@ -36,6 +36,8 @@ export interface RefreshingTokenProviderOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const ROTATING = { rotating: true } as const;
+/** Longest Retry-After honoured. */
+const MAX_RETRY_AFTER_MS = 3600_000;
 /** How long `close()` waits for an in-flight refresh to be saved. */
 const CLOSE_WAIT_MS = 2000;
 /** Scheduled refreshes are at least this far apart (a hostile `expires_in: 0.001` must not spin). */
@@ -338,7 +340,8 @@ export class RefreshingTokenProvider implements TokenProvider {
     const { initialMs = 1000, maxMs = 5 * 60_000 } = this.#o.backoff ?? {};
     const ceiling = Math.min(maxMs, initialMs * 2 ** (this.#failures - 1));
     const jitter = Math.floor((this.#o.random ?? Math.random)() * ceiling);
-    const delay = Math.max(100, jitter, e.details.retryAfterMs ?? 0);
+    // A Retry-After is honoured up to an hour (a hostile "retry in ten years" must not end refreshing).
+    const delay = Math.max(100, jitter, Math.min(e.details.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
     this.#retryAt = this.#now() + delay;
     this.#lastError = e;
     this.#log.warn("token refresh failed; will retry", { error: e.message, code: e.code, attempt: this.#failures, retryInMs: delay });
