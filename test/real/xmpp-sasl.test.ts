@@ -76,6 +76,11 @@ describe("ejabberd 23.01", () => {
     });
   }
 
+  it("SCRAM-SHA-256-PLUS over direct TLS 1.2 (the TLS socket is found under both socket kinds)", async () => {
+    const { result, used } = await login(`xmpps://127.0.0.1:${ejabberd.directTls12Port}`, ejabberd.caFile, { XMPP_MECHANISM: "SCRAM-SHA-256-PLUS" });
+    expect([result.ok, used]).toEqual([true, "SCRAM-SHA-256-PLUS"]);
+  });
+
   it("auto: SCRAM-SHA-512-PLUS on TLS 1.2; SCRAM-SHA-512 with n,, on TLS 1.3 (no type known for it without XEP-0440)", async () => {
     const on12 = await login(tls12(), ejabberd.caFile, {});
     expect([on12.result.ok, on12.used]).toEqual([true, "SCRAM-SHA-512-PLUS"]);

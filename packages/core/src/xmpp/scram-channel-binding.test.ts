@@ -124,8 +124,8 @@ describe("mechanism and GS2 flag", () => {
 });
 
 /** An entity whose "server" is `scramServer`; `tamper` corrupts the server signature. */
-function fakeEntity(hash: ScramHash, tamper = false) {
-  const server = scramServer({ hash, password: "pw" });
+function fakeEntity(hash: ScramHash, tamper = false, iterations?: number) {
+  const server = scramServer({ hash, password: "pw", iterations });
   const ee = new EventEmitter();
   const b64 = (s: string) => Buffer.from(s).toString("base64");
   const text = (el: Element) => Buffer.from(el.text(), "base64").toString();
@@ -165,6 +165,17 @@ describe("whole exchanges with channel binding", () => {
     const err = await authenticate(entity, p, 5000).catch((e: XmppAuthError) => e);
     expect(err).toBeInstanceOf(XmppAuthError);
     expect((err as XmppAuthError).message).toMatch(/SCRAM-SHA-512: server signature mismatch/);
+    expect((err as XmppAuthError).condition).toBe("malformed-request");
+  });
+
+  it("a hostile iteration count (i=100000000) fails at once with a clear, permanent error", async () => {
+    const { entity } = fakeEntity("SHA-256", false, 100_000_000);
+    const p = planSasl({ choice: { mechanism: "SCRAM-SHA-256", credentials: creds }, offered: EJABBERD, secure: true, socket: t13.client });
+    const t0 = performance.now();
+    const err = await authenticate(entity, p, 5000).catch((e: XmppAuthError) => e);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(err).toBeInstanceOf(XmppAuthError);
+    expect((err as XmppAuthError).message).toMatch(/SCRAM-SHA-256: the server asks for 100000000 PBKDF2 iterations; accepted are 4096 to 1000000/);
     expect((err as XmppAuthError).condition).toBe("malformed-request");
   });
 });
