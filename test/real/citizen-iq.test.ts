@@ -1,0 +1,194 @@
+// Every IQ answered, discovery and identity, through real Prosody with slixmpp as the client
+// (test/env/citizen-client.py) and a real botrun runtime: disco#info/items, version, time, last,
+// ping, unknown namespaces (service-unavailable), a result (no reply), a throwing handler
+// (internal-server-error), each answered exactly once; caps in the bot's presence, re-computed
+// and validated by slixmpp's XEP-0115 plugin against the bot's disco#info of `node#ver`.
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bot, BOTRUN_VERSION, BotRuntime, createXmppTransport, loadConfig, NS, presence, type XmppTransport } from "@botrun/core";
+import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
+import { stopChild } from "../env/proc.ts";
+import { captureLogger } from "./helpers/echo-runtime.ts";
+
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "../env/citizen-client.py");
+const PW = "citizen-pw";
+
+/** An element as the client prints it (ElementTree: `{ns}name`). */
+interface Tree {
+  name: string;
+  attrs: Record<string, string>;
+  text: string;
+  children: Tree[];
+}
+type ClientEvent = { event: string; tag?: string; [k: string]: unknown };
+
+/** The slixmpp client process and its JSON lines. */
+class Citizen {
+  readonly events: ClientEvent[] = [];
+  readonly #listeners = new Set<() => void>();
+  readonly #child: ChildProcess;
+  #stderr = "";
+  #tags = 0;
+
+  constructor(jid: string, port: number) {
+    this.#child = spawn("/usr/bin/python3", [SCRIPT, "--jid", jid, "--port", String(port), "--security", "none"], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, CITIZEN_PASSWORD: PW, PYTHONUNBUFFERED: "1" },
+    });
+    this.#child.stderr?.on("data", (b: Buffer) => void (this.#stderr = (this.#stderr + b.toString()).slice(-4000)));
+    createInterface({ input: this.#child.stdout! }).on("line", (line) => {
+      try {
+        this.events.push(JSON.parse(line) as ClientEvent);
+      } catch {
+        return;
+      }
+      for (const l of [...this.#listeners]) l();
+    });
+    this.#child.on("exit", () => [...this.#listeners].forEach((l) => l()));
+  }
+
+  /** The first event (past or future) matching `pred`. */
+  waitFor(pred: (e: ClientEvent) => boolean, what: string, timeoutMs = 20_000): Promise<ClientEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.find(pred);
+        if (found) return done(() => resolve(found));
+        if (this.#child.exitCode !== null) done(() => reject(new Error(`client exited before ${what}: ${this.#stderr}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${timeoutMs} ms; stderr: ${this.#stderr}`))), timeoutMs);
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        f();
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  /** Send a command; resolves with the event carrying its tag. */
+  ask(cmd: Record<string, unknown>): Promise<ClientEvent> {
+    const tag = `t${++this.#tags}`;
+    this.#child.stdin!.write(JSON.stringify({ ...cmd, tag }) + "\n");
+    return this.waitFor((e) => e.tag === tag, `answer to ${JSON.stringify(cmd)}`);
+  }
+
+  /** An iq get/set to `to` with `xml` as its child: the reply (`type` result, error or timeout). */
+  async iq(to: string, type: "get" | "set", xml: string): Promise<{ id: string; type: string; stanza: Tree }> {
+    return (await this.ask({ cmd: "iq", to, type, xml })) as unknown as { id: string; type: string; stanza: Tree };
+  }
+
+  stop(): Promise<void> {
+    this.#child.stdin?.end(JSON.stringify({ cmd: "quit" }) + "\n");
+    return stopChild(this.#child, 3000);
+  }
+}
+
+const child = (t: Tree | undefined, name: string): Tree | undefined => t?.children.find((c) => c.name === name);
+const all = (t: Tree | undefined, name: string): Tree[] => t?.children.filter((c) => c.name === name) ?? [];
+const errorCondition = (t: Tree) => child(t, "{jabber:client}error")?.children.find((c) => c.name.startsWith(`{${NS.stanzas}}`))?.name.split("}")[1];
+
+let prosody: ProsodyHandle;
+let runtime: BotRuntime;
+let transport: XmppTransport;
+let client: Citizen;
+let lines: string[];
+let botJid: string;
+let clientJid: string;
+
+beforeAll(async () => {
+  prosody = await startProsody({ tls: "none" });
+  await Promise.all([prosody.register("citizen", PW), prosody.register("user", PW)]);
+  const bot = new Bot({ name: "citizen", plugins: [{ name: "notes", features: ["urn:example:notes"] }] });
+  bot.iq("get", "urn:example:boom", () => {
+    throw new Error("boom");
+  });
+  const config = loadConfig({
+    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
+    XMPP_USERNAME: `citizen@${prosody.domain}`,
+    XMPP_PASSWORD: PW,
+    XMPP_RESOURCE: "bot",
+    XMPP_ALLOW_INSECURE: "1",
+  });
+  const captured = captureLogger();
+  lines = captured.lines;
+  transport = createXmppTransport({ config: config!, logger: captured.logger });
+  runtime = new BotRuntime(bot, transport, { logger: captured.logger });
+  await runtime.start();
+  botJid = transport.jid!;
+  client = new Citizen(`user@${prosody.domain}/cli`, prosody.c2sPort);
+  clientJid = String((await client.waitFor((e) => e.event === "online", "client online")).jid);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.stop();
+  await runtime?.stop();
+  await prosody?.stop();
+});
+
+describe("a good XMPP citizen: IQs through real Prosody, asked by slixmpp", () => {
+  it("caps in the bot's presence; slixmpp's XEP-0115 validates the ver against disco#info of node#ver", async () => {
+    await runtime.send(presence({ to: clientJid }));
+    const caps = await client.waitFor((e) => e.event === "caps" && e.from === botJid, "caps presence");
+    expect(caps).toMatchObject({ hash: "sha-1", node: "https://github.com/botrun/botrun" });
+    const check = await client.ask({ cmd: "verify-caps", jid: botJid, node: caps.node, ver: caps.ver });
+    expect(check).toMatchObject({ valid: true, ver: caps.ver });
+  });
+
+  it("disco#info: identity client/bot with the bot's name; core and plugin features", async () => {
+    const r = await client.iq(botJid, "get", `<query xmlns='${NS.discoInfo}'/>`);
+    expect(r.type).toBe("result");
+    const q = child(r.stanza, `{${NS.discoInfo}}query`);
+    expect(all(q, `{${NS.discoInfo}}identity`).map((i) => i.attrs)).toEqual([{ category: "client", type: "bot", name: "citizen" }]);
+    const features = all(q, `{${NS.discoInfo}}feature`).map((f) => f.attrs.var);
+    for (const f of [NS.discoInfo, NS.discoItems, NS.caps, NS.version, NS.time, NS.ping, NS.last, "urn:example:notes"]) expect(features).toContain(f);
+  });
+
+  it("disco#items: an empty result", async () => {
+    const r = await client.iq(botJid, "get", `<query xmlns='${NS.discoItems}'/>`);
+    expect(r.type).toBe("result");
+    expect(child(r.stanza, `{${NS.discoItems}}query`)?.children).toEqual([]);
+  });
+
+  it("version, time and last activity", async () => {
+    const v = child((await client.iq(botJid, "get", `<query xmlns='${NS.version}'/>`)).stanza, `{${NS.version}}query`);
+    expect([child(v, `{${NS.version}}name`)?.text, child(v, `{${NS.version}}version`)?.text, child(v, `{${NS.version}}os`)]).toEqual([
+      "botrun",
+      BOTRUN_VERSION,
+      undefined,
+    ]);
+    const t = child((await client.iq(botJid, "get", `<time xmlns='${NS.time}'/>`)).stanza, `{${NS.time}}time`);
+    expect(Math.abs(Date.parse(child(t, `{${NS.time}}utc`)!.text) - Date.now())).toBeLessThan(60_000);
+    expect(child(t, `{${NS.time}}tzo`)?.text).toMatch(/^[+-]\d\d:\d\d$/);
+    const last = child((await client.iq(botJid, "get", `<query xmlns='${NS.last}'/>`)).stanza, `{${NS.last}}query`);
+    expect(Number(last?.attrs.seconds)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("ping from a client: a result", async () => {
+    expect((await client.iq(botJid, "get", `<ping xmlns='${NS.ping}'/>`)).type).toBe("result");
+  });
+
+  it("an unknown namespace, get or set: service-unavailable; a throwing handler: internal-server-error, logged", async () => {
+    for (const type of ["get", "set"] as const) {
+      const r = await client.iq(botJid, type, "<query xmlns='urn:example:unknown'/>");
+      expect([r.type, errorCondition(r.stanza)]).toEqual(["error", "service-unavailable"]);
+    }
+    const boom = await client.iq(botJid, "get", "<query xmlns='urn:example:boom'/>");
+    expect([boom.type, errorCondition(boom.stanza)]).toEqual(["error", "internal-server-error"]);
+    expect(lines.some((l) => l.includes("handler failed") && l.includes("boom"))).toBe(true);
+  });
+
+  it("a result is never answered, and every get/set above got exactly one reply", async () => {
+    const sent = await client.ask({ cmd: "iq", to: botJid, type: "result", xml: "<query xmlns='urn:example:unsolicited'/>" });
+    // A ping after it: the bot handles a sender's stanzas in order, so any reply to the result would come first.
+    expect((await client.iq(botJid, "get", `<ping xmlns='${NS.ping}'/>`)).type).toBe("result");
+    const { counts } = (await client.ask({ cmd: "counts" })) as unknown as { counts: Record<string, number> };
+    expect(counts[String(sent.id)]).toBeUndefined();
+    const ours = client.events.filter((e) => e.event === "reply").map((e) => String(e.id));
+    expect(ours.length).toBeGreaterThanOrEqual(10);
+    expect(ours.map((id) => counts[id])).toEqual(ours.map(() => 1));
+  });
+});
