@@ -50,10 +50,12 @@ export async function startHostileServer(): Promise<HostileServer> {
         sock.write(`<iq type='result' id='${m[1]}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>bot@localhost/r${n}</jid></bind></iq>`);
         boundFlags[n - 1] = true;
       }],
-      // Any other iq get/set: an empty result (pings included).
+      // Any other iq get/set: an empty result (pings and roster gets included).
       [/<iq [^>]*type=["'](?:get|set)["'][^>]*>[\s\S]*?<\/iq>|<iq [^>]*type=["'](?:get|set)["'][^>]*\/>/, (m) => {
-        const id = m[0].match(/\bid=["']([^"']*)["']/)?.[1] ?? "";
-        sock.write(`<iq type='result' id='${id}' from='localhost'/>`);
+        const attr = (name: string) => m[0].match(new RegExp(`^<iq [^>]*\\b${name}=["']([^"']*)["']`))?.[1];
+        // From whom it was addressed to (RFC 6120 §8.1.2.1): none for the account itself (a roster get).
+        const to = attr("to");
+        sock.write(`<iq type='result' id='${attr("id") ?? ""}'${to ? ` from='${to}'` : ""}/>`);
       }],
       [/<\/stream:stream>/, () => void sock.end("</stream:stream>")],
     ];
