@@ -9,8 +9,8 @@ import xml, { type Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { registerSecret, type Logger } from "../logger.ts";
-import type { Transport, TransportEvents } from "../transport.ts";
-import { PermanentAuthError, type TokenProvider } from "../auth/types.ts";
+import type { TransportEvents } from "../transport.ts";
+import { PermanentAuthError } from "../auth/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { BotConfig, Mechanism } from "../config/config.ts";
 import { assembleClient, isInternal, markInternal, type XmppClientParts } from "./client.ts";
@@ -20,77 +20,17 @@ import { startKeepalive, type Keepalive } from "./keepalive.ts";
 import { Outbox } from "./outbox.ts";
 import { IntakeGate, setSocketReading } from "./intake.ts";
 import { RedeliveryFilter } from "./redelivery.ts";
-import { advertisedMaxBytes, effectiveLimit, serializedBytes, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
+import { advertisedMaxBytes, effectiveLimit, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
+import { takeRefused, takeUnresumable } from "./sm-recovery.ts";
 import { INSECURE_LOOPBACK_ONLY, isLoopbackHost } from "../config/loopback.ts";
 import type { SaslChoice } from "./sasl.ts";
 import type { SaslCredentials } from "./sasl-mechanisms.ts";
 import { destroySocket, parse } from "./sockets.ts";
 import { resolveServices } from "./srv.ts";
-import type net from "node:net";
+import { oneLine, until, withTimeout } from "./async-util.ts";
+import type { XmppTransport, XmppTransportOptions, XmppTransportStats } from "./transport-types.ts";
 
-/** What `onBeforeSasl` is told on each connect. */
-export interface BeforeSaslContext {
-  /** Mechanisms the server offers. */
-  offered: string[];
-  /** The configured mechanism (what will be used unless the hook says otherwise). */
-  mechanism: Mechanism;
-  /** 1 for the first connect, then increasing. */
-  connection: number;
-  domain: string;
-  username: string | undefined;
-  secure: boolean;
-}
-
-/** What `onBeforeSasl` may change for this connect (MatriX's OnBeforeSasl: mechanism and properties). */
-export interface BeforeSaslResult {
-  mechanism?: Mechanism;
-  /** Credentials to use; an `accessToken` here skips the token provider for this connect. */
-  credentials?: SaslCredentials;
-}
-
-/** Options of `createXmppTransport`. */
-export interface XmppTransportOptions {
-  config: BotConfig;
-  /** Supplies a fresh access token on every connect (X-MESSENGER-OAUTH2); else `config.accessToken` is used. */
-  tokenProvider?: TokenProvider;
-  logger: Logger;
-  /** Called before SASL on every connect. */
-  onBeforeSasl?: (ctx: BeforeSaslContext) => BeforeSaslResult | void | Promise<BeforeSaslResult | void>;
-  /** Log the XML stream via @xmpp/debug (SASL payloads hidden). Default: `config.debug`. */
-  debug?: boolean;
-  /** Random source for backoff jitter and SRV weights (tests). */
-  random?: () => number;
-  /** Observe each new TCP/TLS socket (tests check TCP_NODELAY). */
-  onSocket?: (socket: net.Socket) => void;
-}
-
-/** The XMPP transport, with metrics accessors beyond `Transport`. */
-export interface XmppTransport extends Transport {
-  /** Stanzas waiting in the outbox. */
-  readonly outboxDepth: number;
-  /** Stanzas written but not yet acknowledged by XEP-0198 (0 without SM). */
-  readonly unackedCount: number;
-  /** True when XEP-0198 is enabled on the current stream. */
-  readonly streamManagement: boolean;
-  /** Largest outgoing stanza accepted now, UTF-8 bytes (XEP-0478 limit, `XMPP_MAX_STANZA_BYTES` or the default). */
-  readonly maxStanzaBytes: number;
-  /** Counters and states for metrics. */
-  readonly stats: XmppTransportStats;
-}
-
-/** What the transport counts (read by the metrics). */
-export interface XmppTransportStats {
-  /** Outgoing stanzas dropped before sending: larger than `maxStanzaBytes`. */
-  readonly droppedTooLarge: number;
-  /** Outgoing stanzas the server refused (stream closed with `policy-violation`), dropped, not sent again. */
-  readonly droppedRefused: number;
-  /** `send()` calls rejected with `OutboxFullError`. */
-  readonly outboxRejected: number;
-  /** Times the intake was paused because the outbox was over its high-water mark. */
-  readonly intakePauses: number;
-  /** True while the socket is not read (outbox over its high-water mark). */
-  readonly intakePaused: boolean;
-}
+export type { BeforeSaslContext, BeforeSaslResult, XmppTransport, XmppTransportOptions, XmppTransportStats } from "./transport-types.ts";
 
 type State = "new" | "connecting" | "online" | "waiting" | "stopping" | "stopped" | "fatal";
 type Outcome = "online" | "resumed";
@@ -99,8 +39,6 @@ const NS_SM = "urn:xmpp:sm:3";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
 /** An outgoing stanza's measured size (or an upper bound of it), so a write does not measure it again. */
 const SIZE = Symbol("botrun.size");
-/** RFC 6120 §13.12: servers accept stanzas of at least this size, so a refused smaller one is not "too big". */
-const MIN_STANZA_LIMIT = 10_000;
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
 const MAX_REDIRECTS = 5;
 const PERMANENT_SASL = new Set([
@@ -445,27 +383,13 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     }
   }
 
-  /**
-   * On disconnect: stanzas written on a stream that cannot be resumed (`<enable/>` never answered,
-   * or XEP-0198 enabled without resumption) and not acknowledged go back into the outbox, in their
-   * original order, for the next stream (at least once). xmpp.js would keep them queued for a
-   * resumption that never comes, and its next `<enable/>` would fail on the non-empty queue.
-   */
+  /** On disconnect: unacknowledged stanzas of a stream that cannot be resumed go back into the outbox (sm-recovery.ts). */
   #rescueUnresumable(): void {
-    const { sm } = this.#parts;
     clearTimeout(this.#smEnableTimer);
-    if (sm.id || sm.outbound_q.length === 0) return;
-    const q = sm.outbound_q;
-    sm.outbound_q = [];
-    sm.outbound = 0;
-    if (this.#state === "stopping" || this.#state === "stopped") return;
-    let n = 0;
-    for (const { stanza } of q) {
-      if (isInternal(stanza)) continue;
-      this.#outbox.requeue(stanza);
-      n++;
-    }
-    if (n) this.#log.info("unacknowledged stanzas of an unresumable stream will be sent again", { count: n });
+    const els = takeUnresumable(this.#parts.sm);
+    if (!els || this.#state === "stopping" || this.#state === "stopped") return;
+    for (const el of els) this.#outbox.requeue(el);
+    if (els.length) this.#log.info("unacknowledged stanzas of an unresumable stream will be sent again", { count: els.length });
   }
 
   /** Our bare JID on the current session (for XEP-0359 `<stanza-id by>`). */
@@ -474,25 +398,11 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     return slash === -1 ? this.#jid : this.#jid.slice(0, slash);
   }
 
-  /**
-   * The server closed the stream with `policy-violation` (RFC 6120 §4.9.3.14), e.g. Prosody for a
-   * stanza over `c2s_stanza_size_limit`. The stanza it refused is the first of ours it has not
-   * acknowledged: a server handles stanzas in order, and Prosody sends a final `<a h/>` before the
-   * error (XEP-0198 §4). It is dropped here, so neither a resumption nor a requeue sends it again
-   * (everything behind it flows on); the ones before it were handled (or, without that final ack,
-   * are dropped in turn should the server refuse again: each was handled or is the refused one).
-   * A refused stanza under 10000 bytes (RFC 6120 §13.12) is not taken for too big unless the server says so.
-   */
+  /** A `policy-violation` stream error: the stanza the server refused is dropped, never sent again (sm-recovery.ts). */
   #refuseHead(err: Error): void {
-    const { sm } = this.#parts;
-    const i = sm.outbound_q.findIndex((item) => !isInternal(item.stanza));
-    if (i === -1) return;
-    const el = sm.outbound_q[i]!.stanza;
-    const bytes = serializedBytes(el);
-    const app = (err as { application?: Element }).application;
-    const tooBig = app?.name === "stanza-too-big" || bytes > MIN_STANZA_LIMIT;
-    if (!tooBig) return;
-    sm.outbound_q.splice(i, 1);
+    const refused = takeRefused(this.#parts.sm, err as { application?: Element });
+    if (!refused) return;
+    const { el, bytes } = refused;
     this.#droppedRefused++;
     this.#log.warn("the server refused a stanza (policy-violation): dropped, never sent again", { bytes, limit: this.maxStanzaBytes, to: el.attrs.to, stanza: el.name, id: el.attrs.id });
   }
@@ -908,21 +818,4 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     }
     this.#log.info("stopped");
   }
-}
-
-/** One line for logs: the message of an error or value. */
-function oneLine(err: unknown): string {
-  const m = err instanceof Error ? `${err.name === "Error" ? "" : err.name + ": "}${err.message}` : String(err);
-  return m.replace(/\s+/g, " ").trim();
-}
-
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
-}
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
