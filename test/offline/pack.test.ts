@@ -21,9 +21,9 @@ interface Result {
 }
 
 /** Run a command; resolves with its exit code and output (never rejects on a non-zero exit). */
-function run(cmd: string, args: string[], opts: { cwd: string; input?: string }): Promise<Result> {
+function run(cmd: string, args: string[], opts: { cwd: string; input?: string; env?: Record<string, string> }): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd: opts.cwd, env, maxBuffer: 64 << 20, timeout: 240_000 }, (error, stdout, stderr) => {
+    const child = execFile(cmd, args, { cwd: opts.cwd, env: { ...env, ...opts.env }, maxBuffer: 64 << 20, timeout: 240_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       if (error && code === -1) reject(new Error(`${cmd} ${args.join(" ")}: ${error.message}\n${stderr}`));
       else resolve({ code, stdout, stderr });
@@ -33,7 +33,7 @@ function run(cmd: string, args: string[], opts: { cwd: string; input?: string })
 }
 
 /** Like `run`, but a non-zero exit is a test failure showing the output. */
-async function ok(cmd: string, args: string[], opts: { cwd: string; input?: string }): Promise<Result> {
+async function ok(cmd: string, args: string[], opts: { cwd: string; input?: string; env?: Record<string, string> }): Promise<Result> {
   const r = await run(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r;
@@ -54,7 +54,7 @@ beforeAll(async () => {
   writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
   await ok("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", core, plugins], { cwd: project });
 }, 300_000);
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }), 60_000);
 
 describe("the packed packages", () => {
   it("ship compiled JavaScript with types and source maps, no sources or tests", async () => {
@@ -111,6 +111,24 @@ describe("the packed packages", () => {
     expect(r.stderr).toContain(`${path.join(project, "broken.ts")}:2:19: Unexpected ";"`);
     expect(r.stderr).toMatch(/> 2 \| const n: number = ;\n\s+\| {19}\^/);
   });
+
+  it("deploy/install.sh (systemd, Dockerfile): botrun on PATH runs the repository's bots with plugins; check reads --env-file", async () => {
+    const prefix = path.join(tmp, "opt/botrun");
+    const bin = path.join(tmp, "bin");
+    await ok("bash", [path.join(ROOT, "deploy/install.sh"), "--from", tarballs, "--prefix", prefix, "--bin", bin, "--bots", path.join(ROOT, "bots")], {
+      cwd: tmp,
+      env: { npm_config_prefer_offline: "true" },
+    });
+    expect(existsSync(path.join(prefix, "bots/notes/node_modules"))).toBe(false); // no workspace links copied
+    const notes = await ok(path.join(bin, "botrun"), ["notes"], { cwd: prefix, input: "!note milk\n!notes\n" });
+    expect(notes.stdout).toMatch(/1\. milk/);
+    const envFile = path.join(tmp, "echo.env"); // deploy/example.env, pointed at a closed port
+    writeFileSync(envFile, readFileSync(path.join(ROOT, "deploy/example.env"), "utf8").replace(/^XMPP_SERVICE=.*$/m, "XMPP_SERVICE=xmpp://127.0.0.1:1").replace(/^BOTRUN_TOKEN_STORE=.*$/m, "BOTRUN_TOKEN_STORE=memory:"));
+    const check = await run(path.join(bin, "botrun"), ["check", "echo", "--env-file", envFile], { cwd: prefix });
+    expect(check.stdout).toMatch(/^config ok: echo as echo@example\.org/m);
+    expect(check.stdout).toMatch(/^TCP failed: ECONNREFUSED/m);
+    expect(check.code).toBe(4);
+  }, 120_000);
 
   /** `botrun new <name>` from the installed CLI; its @botrun dependencies then point at the tarballs (not published yet). */
   async function scaffold(name: string): Promise<string> {
