@@ -134,4 +134,18 @@ describe("answering IQs", () => {
     expect((await t.iq("get", query(NS.version), { id: "same" })).attrs.type).toBe("result");
     expect((await t.iq("get", query(NS.version), { id: "same" })).attrs.type).toBe("result");
   });
+
+  it("a sender's IQs are not queued behind the sender's slow message handler", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const bot = new Bot({ name: "iq" });
+    bot.on("message:body", () => gate);
+    const t = await createHarness(bot);
+    t.transport.receive(xml("message", { from: t.user, to: "bot@botrun.test/test", type: "chat", id: "m1" }, xml("body", {}, "slow")));
+    t.transport.receive(xml("iq", { from: t.user, to: "bot@botrun.test/test", type: "get", id: "p1" }, xml("ping", { xmlns: NS.ping })));
+    const reply = await t.next((el) => el.name === "iq" && el.attrs.id === "p1");
+    expect(reply.attrs.type).toBe("result");
+    release();
+    await t.settle();
+  });
 });

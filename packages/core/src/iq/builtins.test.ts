@@ -102,4 +102,12 @@ describe("built-in responders", () => {
     expect(reply.attrs).toMatchObject({ type: "result", to: "carol@x.org/phone" });
     expect(reply.children).toEqual([]);
   });
+
+  it("the runtime hands its transport an initial presence carrying the same caps", async () => {
+    const t = await createHarness(new Bot({ name: "helper", plugins: [notes] }));
+    const initial = t.transport.initialPresence?.();
+    await t.runtime.send(presence());
+    expect(initial?.getChild("c", NS.caps)?.attrs.ver).toBe(t.sent.at(-1)?.getChild("c", NS.caps)?.attrs.ver);
+    expect(initial?.attrs.type).toBeUndefined();
+  });
 });

@@ -17,7 +17,7 @@ export interface RuntimeOptions {
   sequential?: boolean;
   /**
    * With `sequential`: stanzas with the same key are handled one after another, different keys
-   * concurrently. Default: the chat (`ctx.chat || ctx.from`). A constant key handles everything in
+   * concurrently. Default: the chat (`ctx.chat || ctx.from`); a sender's IQs have a queue of their own. A constant key handles everything in
    * arrival order (the CLI does this for piped terminal input).
    */
   sequenceKey?: (ctx: Context) => string;

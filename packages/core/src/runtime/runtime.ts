@@ -317,7 +317,10 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 }
 
 const done = (): Promise<void> => Promise.resolve();
-/** The default sequence key: one queue per chat. */
-const chatKey = (ctx: Context): string => ctx.chat || ctx.from;
+/**
+ * The default sequence key: one queue per chat, and a separate one for a sender's IQs, so that a
+ * disco query or a ping is not answered only after the sender's slow command finished.
+ */
+const chatKey = (ctx: Context): string => (ctx.kind === "iq" ? `\u0000iq ${ctx.chat}` : ctx.chat || ctx.from);
 /** The least time a plugin's stop gets, even when draining handlers used up the stop budget. */
 const PLUGIN_STOP_MIN_MS = 1000;
