@@ -1,8 +1,10 @@
 // The real `botrun` process always stops: with a Redis token store (real redis-server) exit 3
-// arrives after revoked consent and SIGTERM/SIGHUP give exit 0, each on its own (no open Redis
-// connection holding the process); and SIGTERM with a backlog of queued work ends within the
+// arrives after revoked consent, exit 2 for a corrupt entry, and SIGTERM/SIGHUP give exit 0, each on
+// its own (no open Redis connection holding the process); and SIGTERM with a backlog of queued work ends within the
 // documented budget (BOTRUN_DRAIN_TIMEOUT + XMPP_STOP_TIMEOUT + 3 s), repeated errors logged once.
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Element } from "@botrun/core";
 import { xml } from "@xmpp/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOAuthServer, type OAuthServerHandle } from "../env/oauth-server.ts";
@@ -73,6 +75,21 @@ function exitWithin(p: BotrunProcess, ms: number): Promise<number | "still runni
   return Promise.race([p.exited, new Promise<"still running">((r) => (t = setTimeout(() => r("still running"), ms)))]).finally(() => clearTimeout(t));
 }
 
+/** Ping the server on the peer's stream and wait for its answer (RFC 6120: a stream is processed in order). */
+function serverPing(peer: EchoPeer): Promise<void> {
+  const id = `stop-ping-${Date.now()}`;
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no answer to the server ping")), 15_000);
+    peer.raw.xmpp.on("stanza", (el: Element) => {
+      if (el.is("iq") && el.attrs.id === id) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    void peer.raw.xmpp.send(xml("iq", { type: "get", to: "localhost", id }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+  });
+}
+
 describe("botrun always exits", () => {
   it("Redis token store, consent revoked: exit 3 arrives, and the process ends on its own", async () => {
     const { refreshToken } = await oauth.issueTokens("bot");
@@ -83,6 +100,15 @@ describe("botrun always exits", () => {
     expect(bot.lines.some((l) => /botrun auth/.test(l))).toBe(true);
     expect(bot.lines.join("\n")).not.toMatch(LEFT_OPEN);
     expect(bot.lines.join("\n")).not.toContain(refreshToken);
+  });
+
+  it("Redis token store with a corrupt entry: exit 2 before connecting, and the process ends on its own", async () => {
+    execFileSync("redis-cli", ["-p", String(redis.port), "-n", "4", "SET", "botrun:tokens:echo", "{not json"]);
+    const bot = echoWithRedis("unused-refresh-token", 4);
+    const code = await exitWithin(bot, 20_000);
+    expect(code, bot.lines.slice(-10).join("\n")).toBe(2);
+    expect(bot.lines.some((l) => /BOTRUN_TOKEN_STORE/.test(l))).toBe(true);
+    expect(bot.lines.join("\n")).not.toMatch(/"msg":"online"/);
   });
 
   for (const [signal, db] of [["SIGTERM", 2], ["SIGHUP", 3]] as const) {
@@ -120,7 +146,7 @@ describe("botrun always exits", () => {
     for (let i = 0; i < 100; i++) slow.send();
     // Once the server answers a ping on the same stream, it has routed all 100 to the bot; the
     // probe's message follows them on the bot's stream, and its echo proves the bot has them all.
-    await slow.raw.xmpp.iqCaller.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", { xmlns: "urn:xmpp:ping" })), 15_000);
+    await serverPing(slow);
     probe.send();
     await probe.waitAllEchoed(15_000);
     const from = bot.lines.length;

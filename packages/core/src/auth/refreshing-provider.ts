@@ -127,6 +127,15 @@ export class RefreshingTokenProvider implements TokenProvider {
     return token;
   }
 
+  /** Load the stored tokens now; only a configuration error (unsafe or corrupt store) rejects. */
+  async preflight(): Promise<void> {
+    try {
+      await this.#load();
+    } catch (err) {
+      if (err instanceof AuthConfigError) throw err;
+    }
+  }
+
   /** Start refreshing in the background ahead of expiry (timers are unref'd). */
   start(): void {
     if (this.#started || this.#stopped) return;

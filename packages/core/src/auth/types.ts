@@ -38,6 +38,11 @@ export interface TokenProvider {
   getAccessToken(opts?: { forceRefresh?: boolean }): Promise<string>;
   /** Start background refresh ahead of expiry. */
   start?(): void;
+  /**
+   * Read the token store now, before connecting: rejects with a configuration error when the store
+   * cannot be used (unsafe owner or mode, corrupt entry); other failures wait for the first token request.
+   */
+  preflight?(): Promise<void>;
   /** Stop timers; no further calls to the token endpoint. */
   stop?(): void;
   /** `stop()`, then close the token store (bounded); the CLI calls it when the bot stops, also on a fatal error. */

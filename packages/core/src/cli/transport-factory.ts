@@ -57,6 +57,13 @@ export async function buildTransport(opts: {
     config.mechanism === "X-MESSENGER-OAUTH2"
       ? createTokenProvider({ ...tokenConfigFromEnv(opts.env, opts.botName), logger: opts.logger })
       : undefined;
+  // An unusable token store (another user's file, a world-writable directory) is a setting to fix: say so before connecting.
+  try {
+    await tokenProvider?.preflight?.();
+  } catch (error) {
+    await tokenProvider?.close?.(); // a Redis store's connection must not keep the process alive
+    throw error;
+  }
   const { createXmppTransport } = await import("../xmpp/index.ts");
   const transport = createXmppTransport({ config, tokenProvider, logger: opts.logger, debug: opts.debug });
   tokenProvider?.start?.();
