@@ -31,6 +31,8 @@ export type IqResponder = (iq: Element) => Element | null | StanzaError | undefi
 export class TestTransport extends TypedEmitter<TransportEvents> implements Transport {
   readonly kind = "test";
   readonly sent: Element[] = [];
+  /** Set by the runtime (see `Transport.initialPresence`); the test transport announces nothing itself. */
+  initialPresence: (() => Element) | undefined = undefined;
   readonly #jid: string;
   readonly #muc: MucSimulator | undefined;
   readonly #iq: IqResponder | undefined;
