@@ -56,10 +56,28 @@ export function scram(hash: ScramHash, plus: boolean) {
     if (!username || !password) throw new Error(`${name} needs a username and a password`);
     if (plus !== (ctx.binding.flag === "p")) throw new Error(`${name}: channel binding ${plus ? "missing" : "not expected"}`);
     const client = scramClient({ hash, username, password, binding: ctx.binding, nonce: ctx.nonce });
+    let finalSent = false;
+    let verified = false;
     return {
       initial: () => b64(client.first()),
-      challenge: async (text) => b64(await client.final(unb64(text))),
-      success: (text) => client.verify(unb64(text)),
+      async challenge(text) {
+        if (!finalSent) {
+          finalSent = true;
+          return b64(await client.final(unb64(text)));
+        }
+        // Some servers send the server-final-message as a second challenge, answered empty,
+        // then an empty <success/> (RFC 6120 §6.4.6 allows either way).
+        client.verify(unb64(text));
+        verified = true;
+        return "";
+      },
+      success(text) {
+        if (text.trim() === "" || text.trim() === "=") {
+          if (!verified) throw new Error(`${name}: no server signature (v=) in <success/>`);
+          return;
+        }
+        client.verify(unb64(text));
+      },
     };
   };
 }

@@ -123,8 +123,11 @@ describe("mechanism and GS2 flag", () => {
   });
 });
 
-/** An entity whose "server" is `scramServer`; `tamper` corrupts the server signature. */
-function fakeEntity(hash: ScramHash, tamper = false, iterations?: number) {
+/**
+ * An entity whose "server" is `scramServer`; `tamper` corrupts the server signature; `finalAsChallenge`
+ * sends the server-final-message in a second `<challenge/>` and then an empty `<success/>`.
+ */
+function fakeEntity(hash: ScramHash, tamper = false, iterations?: number, finalAsChallenge = false) {
   const server = scramServer({ hash, password: "pw", iterations });
   const ee = new EventEmitter();
   const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -136,9 +139,12 @@ function fakeEntity(hash: ScramHash, tamper = false, iterations?: number) {
     on: (e: "nonza", fn: (el: Element) => void) => ee.on(e, fn),
     removeListener: (e: "nonza", fn: (el: Element) => void) => ee.removeListener(e, fn),
     async send(el: Element) {
+      const final = () => b64(tamper ? "v=AAAA" : server.final(text(el)));
       const reply = el.name === "auth"
         ? xml("challenge", { xmlns: NS_SASL }, b64(server.first(text(el))))
-        : xml("success", { xmlns: NS_SASL }, b64(tamper ? "v=AAAA" : server.final(text(el))));
+        : !finalAsChallenge
+          ? xml("success", { xmlns: NS_SASL }, final())
+          : el.text() === "" ? xml("success", { xmlns: NS_SASL }) : xml("challenge", { xmlns: NS_SASL }, final());
       setImmediate(() => ee.emit("nonza", reply));
     },
   };
@@ -166,6 +172,12 @@ describe("whole exchanges with channel binding", () => {
     expect(err).toBeInstanceOf(XmppAuthError);
     expect((err as XmppAuthError).message).toMatch(/SCRAM-SHA-512: server signature mismatch/);
     expect((err as XmppAuthError).condition).toBe("malformed-request");
+  });
+
+  it("accepts the server-final-message as a second challenge (then an empty success), and checks it there too", async () => {
+    const p = planSasl({ choice: { mechanism: "SCRAM-SHA-256", credentials: creds }, offered: EJABBERD, secure: true, socket: t13.client });
+    await expect(authenticate(fakeEntity("SHA-256", false, undefined, true).entity, p, 5000)).resolves.toBeUndefined();
+    await expect(authenticate(fakeEntity("SHA-256", true, undefined, true).entity, p, 5000)).rejects.toThrow(/server signature mismatch/);
   });
 
   it("a hostile iteration count (i=100000000) fails at once with a clear, permanent error", async () => {
