@@ -65,21 +65,24 @@ export function secretForms(value: string): string[] {
  */
 export function registerSecret(value: string | undefined | null, opts: RegisterSecretOptions = {}): void {
   if (!value || value.length < 4) return;
+  const known = pinned.has(value) || rotating.has(value);
   if (opts.rotating) {
     pinned.delete(value);
     rotating.delete(value);
     rotating.add(value);
-    if (rotating.size > MAX_ROTATING) rotating.delete(rotating.values().next().value as string);
-  } else if (!rotating.has(value)) {
+    if (rotating.size > MAX_ROTATING) {
+      rotating.delete(rotating.values().next().value as string);
+      dirty = true;
+    }
+  } else if (rotating.has(value)) {
     // A value already known as short-lived stays so (the transport re-registers the tokens it is handed).
-    if (pinned.has(value)) return;
-    pinned.add(value);
-    if (pinned.size > MAX_PINNED) pinned.delete(pinned.values().next().value as string);
-  } else {
     rotating.delete(value);
     rotating.add(value);
+  } else if (!pinned.has(value)) {
+    pinned.add(value);
+    if (pinned.size > MAX_PINNED) pinned.delete(pinned.values().next().value as string);
   }
-  dirty = true;
+  if (!known) dirty = true;
 }
 
 /** Whether `value` is currently masked (tests and diagnostics). */
