@@ -73,6 +73,17 @@ describe("WireParser", () => {
     expect(errors.map((e) => e.condition)).toEqual(["policy-violation"]);
   });
 
+  it("a listener that throws ends the stream with internal-server-error, not as bad input and not out of write()", () => {
+    const p = new WireParser();
+    const errors: WireXmlError[] = [];
+    p.on("error", (e: WireXmlError) => void errors.push(e));
+    p.on("element", () => {
+      throw new RangeError("Maximum call stack size exceeded");
+    });
+    expect(() => p.write(`${HEADER}<message/><message/>`)).not.toThrow();
+    expect(errors.map((e) => e.message)).toEqual(["internal-server-error: a listener threw: Maximum call stack size exceeded"]);
+  });
+
   it("reads an XML declaration split across writes", () => {
     const { elements, errors } = parse(..."<?xml version='1.0'?>".split(""), HEADER, "<presence/>");
     expect(errors).toEqual([]);

@@ -21,7 +21,7 @@ export const MAX_STANZA_DEPTH = 100;
 export const MAX_STANZA_CHARS = 4 * 1024 * 1024;
 
 /** RFC 6120 §4.9.3 conditions a parser failure maps to. */
-export type ParserCondition = "not-well-formed" | "restricted-xml" | "policy-violation";
+export type ParserCondition = "not-well-formed" | "restricted-xml" | "policy-violation" | "internal-server-error";
 
 /** A parse failure on the wire; `condition` is the stream error botrun answers with. */
 export class WireXmlError extends Error {
@@ -99,7 +99,7 @@ export class WireParser extends Parser {
       return;
     }
     const inStream = this.root !== null;
-    super.onStartElement(name, attrs);
+    this.#dispatch(() => super.onStartElement(name, attrs));
     if (inStream) this.#depth++;
   }
 
@@ -122,7 +122,7 @@ export class WireParser extends Parser {
         this.#truncated = false;
       }
     }
-    super.onEndElement(name);
+    this.#dispatch(() => super.onEndElement(name));
   }
 
   override onText(str: string): void {
@@ -137,7 +137,21 @@ export class WireParser extends Parser {
     super.onText(str);
   }
 
+  /**
+   * Run a step that emits to the connection's listeners. One that throws must not pass for bad
+   * input, nor escape into the socket's data handler (an uncaught exception): the stream ends with
+   * <internal-server-error/> (RFC 6120 §4.9.3.8) and the transport reconnects.
+   */
+  #dispatch(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.#fail(new WireXmlError("internal-server-error", `a listener threw: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+
   #fail(err: WireXmlError): void {
+    if (this.failure) return; // one error per stream, even if a listener of the first one throws
     this.failure = err;
     this.emit("error", err);
   }
