@@ -219,6 +219,15 @@ describe("secrets echoed back encoded are masked", () => {
     for (const f of [...forms(RT), ...forms(CS)]) expect(msg).not.toContain(f.replace(/=+$/, ""));
   });
 
+  it("the authorization code of `botrun auth`, echoed percent-encoded, is masked in the error", async () => {
+    const code = "M.C5/auth+code=secret 42";
+    hostile.handler = () => ({ status: 400, json: { error: "invalid_grant", error_description: `code ${encodeURIComponent(code)} / ${new URLSearchParams({ code })} expired` } });
+    const err = await oauth2().exchangeCode(code, "http://127.0.0.1:1/cb").catch((e: unknown) => e);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/code \[redacted\] \/ code=\[redacted\] expired/);
+    expect(msg).not.toContain(encodeURIComponent(code));
+  });
+
   it("a registered long-lived secret (the client secret) is still masked after 1,000 rotated access tokens", async () => {
     const secret = "client-secret-long-lived-7Yq";
     new OAuth2TokenEndpoint({ clientId: "x", clientSecret: secret }); // endpoints do not register; the factory does
