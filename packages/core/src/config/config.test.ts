@@ -56,6 +56,13 @@ describe("loadConfig", () => {
     );
   });
 
+  it("accepts every SCRAM variant and auto as XMPP_MECHANISM; each needs username and password", () => {
+    for (const m of ["auto", "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-512", "SCRAM-SHA-256"]) {
+      expect(loadConfig({ XMPP_DOMAIN: "d", XMPP_MECHANISM: m, XMPP_USERNAME: "u", XMPP_PASSWORD: "p" })!.mechanism).toBe(m);
+      expect(err({ XMPP_DOMAIN: "d", XMPP_MECHANISM: m, XMPP_USERNAME: "u" }).setting).toBe("XMPP_PASSWORD");
+    }
+  });
+
   it("rejects missing credentials and bad values", () => {
     expect(err({ XMPP_DOMAIN: "d", XMPP_MECHANISM: "PLAIN", XMPP_PASSWORD: "p" }).setting).toBe("XMPP_USERNAME");
     expect(err({ XMPP_DOMAIN: "d", XMPP_MECHANISM: "SCRAM-SHA-1", XMPP_USERNAME: "u" }).setting).toBe("XMPP_PASSWORD");
