@@ -16,6 +16,8 @@ export interface BotOptions<C extends Context = Context> {
   commandPrefix?: string | readonly string[];
   /** Plugins to install first, in order. */
   plugins?: ReadonlyArray<Plugin<C>>;
+  /** XEP-0030 features (namespaces) the bot's own handlers implement, e.g. those of its `iq()` handlers. */
+  features?: readonly string[];
 }
 
 /** An error thrown by a handler, with the context it was handling. */
@@ -38,6 +40,8 @@ export class Bot<C extends Context = Context> extends Composer<C> {
   readonly description: string | undefined;
   readonly commandPrefixes: readonly string[];
   readonly plugins: Plugin<C>[] = [];
+  /** Features the bot advertises beside the core's and its plugins' (XEP-0030). */
+  readonly features: readonly string[];
   /** Outgoing-stanza transformers, outermost first. */
   readonly sendTransformers: SendTransformer[] = [];
   #onError: BotErrorHandler<C> | undefined;
@@ -51,6 +55,7 @@ export class Bot<C extends Context = Context> extends Composer<C> {
     this.description = options.description;
     const p = options.commandPrefix ?? "!";
     this.commandPrefixes = typeof p === "string" ? [p] : [...p];
+    this.features = [...(options.features ?? [])];
     for (const plugin of options.plugins ?? []) this.install(plugin);
   }
 

@@ -27,14 +27,14 @@ const notes: Plugin = {
 
 describe("built-in responders", () => {
   it("disco#info: client/bot named after the bot, core features and the plugins', sorted, no duplicates", async () => {
-    const t = await createHarness(new Bot({ name: "helper", plugins: [notes, { name: "dup", features: [NS.version] }] }));
+    const t = await createHarness(new Bot({ name: "helper", features: ["urn:example:own"], plugins: [notes, { name: "dup", features: [NS.version] }] }));
     const q = (await t.iq("get", get(NS.discoInfo))).getChild("query", NS.discoInfo);
     expect(q?.getChildren("identity").map((i) => i.attrs)).toEqual([
       { category: "automation", type: "command-list" },
       { category: "client", type: "bot", name: "helper" },
     ]);
     const f = features(q);
-    for (const ns of [NS.discoInfo, NS.discoItems, NS.caps, NS.version, NS.time, NS.ping, NS.last, NS.sid, "urn:example:notes"]) expect(f).toContain(ns);
+    for (const ns of [NS.discoInfo, NS.discoItems, NS.caps, NS.version, NS.time, NS.ping, NS.last, NS.sid, "urn:example:notes", "urn:example:own"]) expect(f).toContain(ns);
     expect(f).toEqual([...new Set(f)].sort());
   });
 

@@ -110,7 +110,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#handler = builtinMw.length ? compose([...builtinMw, own]) : own;
     const builtinTx = this.#builtins.flatMap((p) => (p.transformSend ? [p.transformSend] : []));
     this.#send = composeSend([...this.bot.sendTransformers, ...builtinTx], (stanza) => this.#toTransport(stanza));
-    this.#info = collectInfo(this.bot.name, this.#plugins());
+    this.#info = collectInfo(this.bot.name, [...this.#plugins(), { features: this.bot.features }]);
     this.#ver = capsVer(this.#info);
     this.transport.initialPresence = () => addCaps(presence(), this.#ver);
     this.transport.on("stanza", (el) => void this.handle(el));
