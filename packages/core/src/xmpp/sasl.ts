@@ -105,7 +105,7 @@ export function planSasl(i: PlanInput): SaslPlan {
     const usable = PASSWORD_MECHANISMS.filter((m) => offers(m) && (!m.endsWith("-PLUS") || type) && (m !== "PLAIN" || i.secure));
     if (!usable[0]) {
       throw configError(
-        `none of the mechanisms botrun uses with a password is offered (${PASSWORD_MECHANISMS.join(", ")}); the server offers ${i.offered.join(", ") || "no mechanism"}`,
+        `XMPP_MECHANISM=auto: none of the mechanisms botrun uses with a password is offered (${PASSWORD_MECHANISMS.join(", ")}); the server offers ${i.offered.join(", ") || "no mechanism"}`,
         "mechanism-not-offered",
       );
     }
@@ -113,7 +113,10 @@ export function planSasl(i: PlanInput): SaslPlan {
   } else {
     mechanism = i.choice.mechanism;
     if (!offers(mechanism)) {
-      throw configError(`the server does not offer ${mechanism}; it offers ${i.offered.join(", ") || "no mechanism"}`, "mechanism-not-offered");
+      throw configError(
+        `the server does not offer ${mechanism}; it offers ${i.offered.join(", ") || "no mechanism"}; set XMPP_MECHANISM to one of them, or to auto`,
+        "mechanism-not-offered",
+      );
     }
   }
   let binding: ScramBinding = { flag: "n" };
