@@ -71,6 +71,10 @@ describe("WireParser", () => {
     expect(ok.elements).toHaveLength(2);
     const { errors } = parse(HEADER, "<message>", ...big, "z");
     expect(errors.map((e) => e.condition)).toEqual(["policy-violation"]);
+    // A start tag that never ends (attributes without end) is bounded the same way.
+    const attrs = ` a='${"v".repeat(1020)}'`.repeat(64);
+    const endless = parse(HEADER, "<message", ...Array.from({ length: MAX_STANZA_CHARS / attrs.length + 1 }, () => attrs));
+    expect(endless.errors.map((e) => e.condition)).toEqual(["policy-violation"]);
   });
 
   it("a listener that throws ends the stream with internal-server-error, not as bad input and not out of write()", () => {

@@ -85,8 +85,9 @@ export class WireParser extends Parser {
       this.#fail(classify(err));
       return;
     }
-    // RFC 6120 §4.9.3.14: "a stanza exceeds a configured size limit".
-    if (this.#depth > 0 && this.#sinceElement > MAX_STANZA_CHARS) {
+    // RFC 6120 §4.9.3.14: "a stanza exceeds a configured size limit". Counted between elements
+    // too: a start tag that never ends (endless attributes) is held by ltx as well.
+    if (this.#sinceElement > MAX_STANZA_CHARS) {
       this.#fail(new WireXmlError("policy-violation", `an element larger than ${MAX_STANZA_CHARS} characters`));
     }
   }
