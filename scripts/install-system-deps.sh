@@ -73,6 +73,6 @@ stop_by_pidfile /run/dnsmasq/dnsmasq.pid
 
 # Keep the services from starting at boot where systemd is in use (no-op in containers).
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  systemctl disable --now prosody redis-server >/dev/null 2>&1 || true
+  systemctl disable --now prosody redis-server ejabberd >/dev/null 2>&1 || true
 fi
 exit 0
