@@ -1,6 +1,7 @@
 // The rooms and roster plugins against a real Prosody (MUC at conference.localhost): joining,
 // answering mentions without answering its own echoes, skipping replayed history, nick
-// conflicts, rejoining after a kick but not after a ban, and subscription handling. The bot runs in-process on botrun's XMPP transport;
+// conflicts, rejoining after a kick but not after a ban, mediated invites (believed from a real room, not from a
+// user's own JID), and subscription handling. The bot runs in-process on botrun's XMPP transport;
 // the people are plain xmpp.js clients.
 import { Bot, BotRuntime, createXmppTransport, loadConfig, silentLogger, type Element } from "@botrun/core";
 import { commands, mentioned, roster, rooms, type Rooms } from "@botrun/plugins";
@@ -59,6 +60,16 @@ async function mucAdmin(c: RawClient, roomJid: string, item: Element): Promise<E
   return answer;
 }
 
+/** An owner submits room configuration fields (XEP-0045 §10.2); resolves with the server's answer. */
+async function mucOwnerConfig(c: RawClient, roomJid: string, fields: Record<string, string>): Promise<Element> {
+  const id = `cfg-${Math.random().toString(36).slice(2)}`;
+  const answer = nextStanza(c, (el) => el.name === "iq" && el.attrs.id === id);
+  const field = (name: string, value: string) => xml("field", { var: name }, xml("value", {}, value));
+  const form = xml("x", { xmlns: "jabber:x:data", type: "submit" }, field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"), ...Object.entries(fields).map(([k, v]) => field(k, v)));
+  await c.xmpp.send(xml("iq", { type: "set", to: roomJid, id }, xml("query", { xmlns: "http://jabber.org/protocol/muc#owner" }, form)));
+  return answer;
+}
+
 /** A person joins a room and waits for their own self-presence. */
 async function joinAs(c: RawClient, roomJid: string, nick: string): Promise<void> {
   const self = nextStanza(c, (el) => el.name === "presence" && el.attrs.from === `${roomJid}/${nick}`);
@@ -86,6 +97,7 @@ beforeAll(async () => {
   r = rooms({
     join: [room("lobby"), room("history"), room("busy")],
     nick: "helper",
+    invites: { allow: [`alice@${prosody.domain}`] },
     onJoin: (rm, nick) => joinEvents.push(`${rm}/${nick}`),
     rejoinAfterKick: { delayMs: 300, maxDelayMs: 5000 },
     onRemoved: (rm, how, d) => removals.push(`${rm} ${how} by ${d.actor ?? "?"}: ${d.reason ?? ""}`),
@@ -168,6 +180,39 @@ describe("rooms and roster on real Prosody", () => {
     await carol.xmpp.send(xml("presence", { to: `roomsbot@${prosody.domain}`, type: "subscribe" }));
     await subscribed;
     await subscribeBack;
+  });
+
+  it("accepts a mediated invite relayed by a real room, and ignores one a user forges from her own JID (issue 9.3)", async () => {
+    const party = room("party");
+    const sentTo: string[] = [];
+    const onSent = (el: Element) => void sentTo.push(`${el.name} ${String(el.attrs.to ?? "")}`);
+    runtime!.on("sent", onSent);
+    try {
+      await joinAs(alice, party, "alice");
+      const mucUser = "http://jabber.org/protocol/muc#user";
+      // Forged: alice sends the "room's" invite herself; the bot must not take her JID for a room.
+      await alice.xmpp.send(xml("message", { to: `roomsbot@${prosody.domain}` }, xml("x", { xmlns: mucUser }, xml("invite", { from: `alice@${prosody.domain}/a` }))));
+      const invite = () => alice.xmpp.send(xml("message", { to: party }, xml("x", { xmlns: mucUser }, xml("invite", { to: `roomsbot@${prosody.domain}` }))));
+      // Real: XEP-0045 §7.8.2, the room relays alice's invite from its own bare JID. In a semi-anonymous room
+      // Prosody names the inviter by occupant JID (party/alice): not on the allow-list, so the bot declines.
+      const declined = nextStanza(alice, (el) => el.name === "message" && el.getChild("x", mucUser)?.getChild("decline") !== undefined);
+      await invite();
+      await declined;
+      // Non-anonymous: the relayed invite names alice's real JID, which the policy allows.
+      const whois = await mucOwnerConfig(alice, party, { "muc#roomconfig_whois": "anyone" });
+      expect(whois.attrs.type, whois.toString()).toBe("result");
+      await invite();
+      await until(() => r.joined().has(party), 15_000, "the bot to join the room it was invited to");
+      // A marker in alice's chat: handled after the forged invite (per-chat order).
+      const pong = nextStanza(alice, (el) => el.name === "message" && el.getChildText("body") === "pong");
+      await alice.xmpp.send(xml("message", { to: `roomsbot@${prosody.domain}`, type: "chat" }, xml("body", {}, "!ping")));
+      await pong;
+      expect(sentTo.filter((s) => s.includes(`alice@${prosody.domain}`) && s.startsWith("presence"))).toEqual([]);
+      expect(r.joined().has(`alice@${prosody.domain}`)).toBe(false);
+    } finally {
+      runtime!.off("sent", onSent);
+      await r.leave(party);
+    }
   });
 
   it("rejoins after being kicked (307), and stays out once banned (301)", async () => {

@@ -255,8 +255,8 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     ctx.log.info("room invitation", { room: inv.room, from: inv.from, accepted: ok });
     if (ok) {
       await api.join(inv.room, { password: inv.password });
-    } else if (inv.kind === "mediated" && inv.from) {
-      await ctx.sendStanza(declineInvite(inv.room, inv.from, "I only join rooms I am invited to by people I know."));
+    } else if (inv.kind === "mediated" && inv.inviter) {
+      await ctx.sendStanza(declineInvite(inv.room, inv.inviter, "I only join rooms I am invited to by people I know."));
     }
   };
 

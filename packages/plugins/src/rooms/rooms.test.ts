@@ -135,7 +135,7 @@ describe("rooms plugin", () => {
     );
     expect([...r.joined().keys()]).toEqual(["party@conference.botrun.test"]);
     expect(t.sent.some((e) => e.toString().includes("<password>p</password>"))).toBe(true);
-    expect(declined.map((e) => e.toString())[0]).toContain('<decline to="eve@evil.test">');
+    expect(declined.map((e) => e.toString())[0]).toContain('<decline to="eve@evil.test/x">');
     expect(t.replies()).toEqual([]); // invites are not chat
     // after a reconnect the invited room is rejoined
     t.clear();

@@ -29,8 +29,10 @@ export function declineInvite(room: string, inviter: string, reason: string): El
 /** An invitation found in a message. */
 export interface Invite {
   room: string;
-  /** Bare JID of who invited (may be undefined for anonymous mediated invites). */
+  /** Bare JID of who invited (may be undefined for anonymous mediated invites); what the invite policy checks. */
   from: string | undefined;
+  /** The inviter's JID as given (a room occupant JID in semi-anonymous rooms): where a decline goes. */
+  inviter: string | undefined;
   password: string | undefined;
   reason: string | undefined;
   kind: "mediated" | "direct";
@@ -42,14 +44,15 @@ export function readInvite(stanza: Element): Invite | undefined {
   const muc = stanza.getChild("x", NS.mucUser);
   const inv = muc?.getChild("invite");
   if (muc && inv) {
-    const inviter = inv.attrs.from ? jid.bare(String(inv.attrs.from)) : undefined;
-    return { room: jid.bare(from), from: inviter, password: muc.getChildText("password") ?? undefined, reason: inv.getChildText("reason") ?? undefined, kind: "mediated" };
+    const inviter = inv.attrs.from ? String(inv.attrs.from) : undefined;
+    return { room: jid.bare(from), from: inviter && jid.bare(inviter), inviter, password: muc.getChildText("password") ?? undefined, reason: inv.getChildText("reason") ?? undefined, kind: "mediated" };
   }
   const direct = stanza.getChild("x", NS_CONFERENCE);
   if (direct?.attrs.jid) {
     return {
       room: jid.bare(String(direct.attrs.jid)),
       from: jid.bare(from),
+      inviter: from,
       password: direct.attrs.password as string | undefined,
       reason: direct.attrs.reason as string | undefined,
       kind: "direct",
