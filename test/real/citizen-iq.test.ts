@@ -167,8 +167,13 @@ describe("a good XMPP citizen: IQs through real Prosody, asked by slixmpp", () =
     expect(Number(last?.attrs.seconds)).toBeGreaterThanOrEqual(0);
   });
 
-  it("ping from a client: a result", async () => {
+  it("ping from a client: a result, answered by the runtime's responder (not the transport's server-ping reply)", async () => {
+    let pings = 0;
+    const count = ({ ctx }: { ctx: { payload?: { name: string } } }) => void (ctx.payload?.name === "ping" && pings++);
+    runtime.on("handled", count);
     expect((await client.iq(botJid, "get", `<ping xmlns='${NS.ping}'/>`)).type).toBe("result");
+    runtime.off("handled", count);
+    expect(pings).toBe(1);
   });
 
   it("an unknown namespace, get or set: service-unavailable; a throwing handler: internal-server-error, logged", async () => {

@@ -187,9 +187,12 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   const counter = ownInboundCounter(entity, sm);
   (_resourceBinding as unknown as Factory)({ iqCaller, streamFeatures }, opts.resource);
 
-  // XEP-0199: answer the server's pings.
+  // XEP-0199: answer the server's pings. A client's ping goes on to the runtime, whose built-in
+  // responder answers it (once: an iq is answered in one place).
+  const fromServer = (from: unknown): boolean =>
+    !from || from === opts.domain || (entity.jid !== null && from === entity.jid.bare().toString());
   middleware.use(async ({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
-    if (stanza.is("iq") && stanza.attrs.type === "get" && stanza.getChild("ping", "urn:xmpp:ping")) {
+    if (stanza.is("iq") && stanza.attrs.type === "get" && stanza.getChild("ping", "urn:xmpp:ping") && fromServer(stanza.attrs.from)) {
       await entity
         .send(markInternal(xml("iq", { type: "result", id: stanza.attrs.id, ...(stanza.attrs.from ? { to: stanza.attrs.from } : {}) })))
         .catch(() => {});
