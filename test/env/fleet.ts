@@ -1,0 +1,90 @@
+// Test helpers for the fleet suites: spawn `botrun fleet <bot>` workers (real OS processes), read
+// lease owners from Redis, and probe accounts: a chat message to each bare JID through a real peer,
+// counting the echoes per probe id (so a double session shows up as a second echo of one id).
+import { xml, type Element } from "@botrun/core";
+import { parseLease, type FleetRedis } from "@botrun/fleet";
+import { spawnBotrun, type BotrunProcess } from "../soak/botrun-process.ts";
+import type { RawClient } from "../real/helpers/raw-client.ts";
+
+/** A spawned worker. */
+export interface WorkerProcess extends BotrunProcess {
+  id: string;
+}
+
+/** Spawn `botrun fleet <bot>` with worker id `id`. */
+export function spawnFleetWorker(bot: string, id: string, env: Record<string, string>): WorkerProcess {
+  return Object.assign(spawnBotrun(["fleet", bot], { ...env, BOTRUN_WORKER_ID: id }), { id });
+}
+
+/** Lease owner (worker id) of each account, from Redis. */
+export async function leaseOwners(redis: FleetRedis, bot: string, jids: readonly string[]): Promise<Map<string, string | undefined>> {
+  const values = jids.length ? await redis.mget(...jids.map((j) => `botrun:fleet:${bot}:lease:{${j}}`)) : [];
+  return new Map(jids.map((j, i) => [j, parseLease(values[i])?.worker]));
+}
+
+/** Sends probes to accounts and counts the echoes of each probe id. */
+export class AccountProbe {
+  /** Echoes per probe id. */
+  readonly echoes = new Map<string, number>();
+  /** Account of each probe id. */
+  readonly target = new Map<string, string>();
+  #seq = 0;
+  #waiters = new Set<() => void>();
+
+  constructor(readonly peer: RawClient, readonly tag: string) {
+    peer.xmpp.on("stanza", (el: Element) => {
+      if (!el.is("message") || el.attrs.type === "error") return;
+      const body = el.getChildText("body") ?? "";
+      if (!body.startsWith(`${tag}:`) || !this.target.has(body)) return;
+      this.echoes.set(body, (this.echoes.get(body) ?? 0) + 1);
+      for (const w of this.#waiters) w();
+    });
+  }
+
+  /** Send one probe to `jid`'s bare JID; returns its id. */
+  send(jid: string): string {
+    const id = `${this.tag}:${jid}:${++this.#seq}`;
+    this.target.set(id, jid);
+    void this.peer.xmpp.send(xml("message", { to: jid, type: "chat", id }, xml("body", {}, id))).catch(() => undefined);
+    return id;
+  }
+
+  /**
+   * Probe every account until each has echoed one probe: a fresh probe every `resendMs` to those
+   * still silent (a message may land in a session that is going away). Resolves with the time (ms
+   * since the call) at which each account first answered; rejects after `timeoutMs` naming the silent ones.
+   */
+  async answerAll(jids: readonly string[], timeoutMs: number, resendMs = 2000): Promise<Map<string, number>> {
+    const start = Date.now();
+    const answered = new Map<string, number>();
+    const mine = new Map<string, string>();
+    const sendTo = (j: string) => mine.set(this.send(j), j);
+    jids.forEach(sendTo);
+    let lastSend = Date.now();
+    for (;;) {
+      for (const [id, j] of mine) if (!answered.has(j) && (this.echoes.get(id) ?? 0) > 0) answered.set(j, Date.now() - start);
+      const silent = jids.filter((j) => !answered.has(j));
+      if (silent.length === 0) return answered;
+      if (Date.now() - start > timeoutMs) throw new Error(`no answer within ${timeoutMs} ms from ${silent.join(", ")}`);
+      if (Date.now() - lastSend >= resendMs) {
+        silent.forEach(sendTo);
+        lastSend = Date.now();
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, 200);
+        function done() {
+          clearTimeout(t);
+          waiters.delete(done);
+          resolve();
+        }
+        const waiters = this.#waiters;
+        waiters.add(done);
+      });
+    }
+  }
+
+  /** Probe ids echoed more than once (a double session, or a redelivery answered twice). */
+  duplicates(): string[] {
+    return [...this.echoes].filter(([, n]) => n > 1).map(([id]) => id);
+  }
+}
