@@ -64,6 +64,10 @@ export class WireParser extends Parser {
   #sinceElement = 0;
   /** Input before the stream header, held while an XML declaration is incomplete. */
   #prelude = "";
+  /** Inside a CDATA section (for `#restricted`). */
+  #inCdata = false;
+  /** End of the previous write that `#restricted` could not decide yet ("<", "<![CD", "]]"). */
+  #carry = "";
 
   override write(data: string): void {
     if (this.failure) return;
@@ -77,6 +81,9 @@ export class WireParser extends Parser {
       }
       data = this.#prelude;
       this.#prelude = "";
+    } else {
+      const restricted = this.#restricted(data);
+      if (restricted) return this.#fail(new WireXmlError("restricted-xml", restricted));
     }
     this.#sinceElement += data.length;
     try {
@@ -136,6 +143,49 @@ export class WireParser extends Parser {
     // Between stanzas: whitespace keepalives (RFC 6120 §4.6.1). Not kept, so they cannot pile up on the root.
     if (cursor === root) return;
     super.onText(str);
+  }
+
+  /**
+   * RFC 6120 §11.1: after the stream header no comment, processing instruction or DTD may appear
+   * (CDATA sections may). ltx skips them silently, and one split across two reads swallows the
+   * stanzas after it; found here, they end the stream with <restricted-xml/> (§4.9.3.18).
+   * Returns what was found, if anything.
+   */
+  #restricted(data: string): string | undefined {
+    const text = this.#carry + data;
+    this.#carry = "";
+    let i = 0;
+    while (i < text.length) {
+      if (this.#inCdata) {
+        const end = text.indexOf("]]>", i);
+        if (end === -1) {
+          this.#carry = text.slice(Math.max(i, text.length - 2));
+          return undefined;
+        }
+        this.#inCdata = false;
+        i = end + 3;
+        continue;
+      }
+      const lt = text.indexOf("<", i);
+      if (lt === -1) return undefined;
+      const next = text[lt + 1];
+      if (next === "?") return "a processing instruction";
+      if (next === "!") {
+        const rest = text.slice(lt + 2, lt + 9);
+        if (rest === "[CDATA[") {
+          this.#inCdata = true;
+          i = lt + 9;
+          continue;
+        }
+        if (!"[CDATA[".startsWith(rest)) return rest.startsWith("--") ? "a comment" : "a DTD";
+      }
+      if (next === undefined || next === "!") {
+        this.#carry = text.slice(lt); // "<" or a CDATA opening cut short: decided with the next write
+        return undefined;
+      }
+      i = lt + 1;
+    }
+    return undefined;
   }
 
   /**
