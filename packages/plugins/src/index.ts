@@ -9,3 +9,4 @@ export * from "./roster/index.ts";
 export * from "./rooms/index.ts";
 export * from "./receipts/index.ts";
 export * from "./scheduler/index.ts";
+export * from "./reactions/index.ts";
