@@ -109,47 +109,53 @@ export async function runAuthCommand(opts: AuthCommandOptions): Promise<AuthComm
     if (tokenUrl && !explicitTokenUrl) out(`The bot refreshes them at ${tokenUrl}: set OAUTH_TOKEN_URL=${tokenUrl} in its environment.`);
     return result;
   };
-  if (useDevice) {
-    if (flavor === "wrap") throw new AuthConfigError("OAUTH_FLAVOR=wrap has no device flow: drop --device, or use an OAuth 2.0 server", "OAUTH_FLAVOR");
-    if (!deviceUrl) {
-      throw new AuthConfigError("--device needs the device authorization endpoint: set OAUTH_DEVICE_URL, or OAUTH_ISSUER whose metadata lists one", "OAUTH_DEVICE_URL");
+  // A store this command opened is closed however the flow ends (a Redis connection would keep the process alive).
+  const ownStore = !opts.target;
+  try {
+    if (useDevice) {
+      if (flavor === "wrap") throw new AuthConfigError("OAUTH_FLAVOR=wrap has no device flow: drop --device, or use an OAuth 2.0 server", "OAUTH_FLAVOR");
+      if (!deviceUrl) {
+        throw new AuthConfigError("--device needs the device authorization endpoint: set OAUTH_DEVICE_URL, or OAUTH_ISSUER whose metadata lists one", "OAUTH_DEVICE_URL");
+      }
+      return done(
+        await runDeviceFlow({
+          deviceUrl,
+          tokenUrl: tokenUrl ?? LIVE_OAUTH2_TOKEN_URL,
+          clientId,
+          ...(clientSecret && { clientSecret }),
+          ...(clientAuth && { clientAuth: clientAuth as "body" | "basic" }),
+          scope: scope ?? DEFAULT_OAUTH2_SCOPE,
+          store,
+          accountKey,
+          botName: opts.botName,
+          output: out,
+          qr: opts.qr ?? (!opts.output && canShowQr(process.stderr) ? terminalQr : false),
+          ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
+          ...(opts.fetch && { fetch: opts.fetch }),
+          ...(opts.clock && { clock: opts.clock }),
+          ...(opts.signal && { signal: opts.signal }),
+        }),
+      );
     }
-    return done(
-      await runDeviceFlow({
-        deviceUrl,
-        tokenUrl: tokenUrl ?? LIVE_OAUTH2_TOKEN_URL,
-        clientId,
-        ...(clientSecret && { clientSecret }),
-        ...(clientAuth && { clientAuth: clientAuth as "body" | "basic" }),
-        scope: scope ?? DEFAULT_OAUTH2_SCOPE,
-        store,
-        accountKey,
-        botName: opts.botName,
-        output: out,
-        qr: opts.qr ?? (!opts.output && canShowQr(process.stderr) ? terminalQr : false),
-        ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
-        ...(opts.fetch && { fetch: opts.fetch }),
-        ...(opts.clock && { clock: opts.clock }),
-        ...(opts.signal && { signal: opts.signal }),
-      }),
-    );
+    const result = await runAuthorizationFlow({
+      flavor,
+      clientId,
+      exchanger,
+      store,
+      accountKey,
+      output: out,
+      ...(authorizeUrl && { authorizeUrl }),
+      ...(scope && { scope }),
+      ...(redirectUri && { redirectUri }),
+      ...(opts.input !== undefined && { input: opts.input }),
+      ...(opts.opener !== undefined && { opener: opts.opener }),
+      ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
+      ...(opts.signal && { signal: opts.signal }),
+    });
+    return done(result);
+  } finally {
+    if (ownStore) await store.close?.().catch(() => {});
   }
-  const result = await runAuthorizationFlow({
-    flavor,
-    clientId,
-    exchanger,
-    store,
-    accountKey,
-    output: out,
-    ...(authorizeUrl && { authorizeUrl }),
-    ...(scope && { scope }),
-    ...(redirectUri && { redirectUri }),
-    ...(opts.input !== undefined && { input: opts.input }),
-    ...(opts.opener !== undefined && { opener: opts.opener }),
-    ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
-    ...(opts.signal && { signal: opts.signal }),
-  });
-  return done(result);
 }
 
 /** Help text of `--device`. */
