@@ -126,6 +126,9 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     } catch (err) {
       if (!this.#redisDown) this.#log.warn("redis unavailable; sessions stay up while their leases are trusted", { error: (err as Error).message });
       this.#redisDown = true;
+      // A command that timed out is still queued for a reply that may never come (a black-holed
+      // link): later replies would be matched to the wrong commands. Start over on a new socket.
+      if (/timed out/i.test((err as Error).message)) this.#o.redis.disconnect(true);
     }
     this.#fence();
   }

@@ -1,0 +1,126 @@
+// Fleet faults on real parts: one worker's link to Redis black-holed by a TCP proxy (it self-fences
+// before its leases expire, the other takes over without a conflict, and it rejoins after the link
+// heals), and a Redis restart (durable, same port): no double sessions, no lost accounts.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeRedis, connectRedis, ownerOf, type FleetRedis } from "@botrun/fleet";
+import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
+import { pidAlive } from "../env/proc.ts";
+import { startProxy, type ProxyHandle } from "../env/tcp-proxy.ts";
+import { AccountProbe, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
+import { startDurableRedis, type DurableRedis } from "../env/fleet-redis.ts";
+import { startRawClient, type RawClient } from "./helpers/raw-client.ts";
+import { spawnBotrun, waitUntil } from "../soak/botrun-process.ts";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const IDS = ["wa", "wb"] as const;
+/** Four accounts, two for each worker by rendezvous (so the black-holed one has some to give up). */
+const JIDS = (() => {
+  const out: string[] = [];
+  const per = new Map<string, number>();
+  for (let i = 0; out.length < 4; i++) {
+    const j = `ff${i}@localhost`;
+    const w = ownerOf(j, [...IDS])!;
+    if ((per.get(w) ?? 0) < 2) {
+      per.set(w, (per.get(w) ?? 0) + 1);
+      out.push(j);
+    }
+  }
+  return out;
+})();
+const settled = async () => [...(await owners())].every(([j, w]) => w === ownerOf(j, [...IDS]));
+
+let redis: DurableRedis;
+let prosody: ProsodyHandle;
+let proxy: ProxyHandle;
+let peer: RawClient;
+let probe: AccountProbe;
+let r: FleetRedis;
+let dir: string;
+const workers = new Map<string, WorkerProcess>();
+const pids: number[] = [];
+const owners = () => leaseOwners(r, "echo", JIDS);
+const logs = () => [...workers.values()].map((w) => `--- ${w.id}\n${w.output().slice(-3000)}`).join("\n");
+const replaced = /session replaced by another login/;
+
+beforeAll(async () => {
+  [redis, prosody] = await Promise.all([startDurableRedis(), startProsody()]);
+  pids.push(prosody.pid, redis.pid()!);
+  proxy = await startProxy("127.0.0.1", redis.port);
+  for (const j of JIDS) await prosody.register(j.split("@")[0]!, "pw-" + j);
+  await prosody.register("peer", "peer-pw");
+  dir = mkdtempSync(path.join(tmpdir(), "fleet-faults-"));
+  writeFileSync(path.join(dir, "a.jsonl"), JIDS.map((j) => JSON.stringify({ jid: j, password: "pw-" + j })).join("\n"));
+  const env = (redisUrl: string): Record<string, string> => ({
+    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
+    XMPP_DOMAIN: "localhost",
+    XMPP_CA_FILE: prosody.caFile,
+    BOTRUN_FLEET_REDIS: redisUrl,
+    BOTRUN_FLEET_SECRET: "fleet-faults-secret-0123456789",
+    BOTRUN_FLEET_LEASE_TTL: "3",
+    BOTRUN_LOG_FORMAT: "json",
+  });
+  const imp = spawnBotrun(["accounts", "import", "echo", path.join(dir, "a.jsonl")], env(redis.url));
+  pids.push(imp.child.pid!);
+  expect(await imp.exited).toBe(0);
+  r = connectRedis(redis.url);
+  r.on("error", () => undefined);
+  peer = await startRawClient({ host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", username: "peer", password: "peer-pw", caFile: prosody.caFile, resource: "probe" });
+  probe = new AccountProbe(peer, "f");
+  for (const [id, url] of [["wa", `redis://127.0.0.1:${proxy.port}/0`], ["wb", redis.url]] as const) {
+    const w = spawnFleetWorker("echo", id, env(url));
+    workers.set(id, w);
+    pids.push(w.child.pid!);
+  }
+  await waitUntil(settled, 40_000, logs);
+  await probe.answerAll(JIDS, 30_000);
+});
+
+afterAll(async () => {
+  proxy?.blackhole(false);
+  const codes = await Promise.all([...workers.values()].map((w) => w.stop(8000)));
+  await peer?.stop();
+  if (r) await closeRedis(r);
+  await proxy?.stop();
+  await Promise.all([prosody?.stop(), redis?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const pid of pids) expect(pidAlive(pid), `process ${pid} left behind`).toBe(false);
+  expect(codes).toEqual([0, 0]);
+});
+
+describe("fleet faults", () => {
+  it("a black-holed link to Redis: the worker self-fences, the other takes over without a conflict; after the link heals it rejoins", async () => {
+    const wa = workers.get("wa")!;
+    const wb = workers.get("wb")!;
+    const theirs = [...(await owners())].filter(([, w]) => w === "wa").map(([j]) => j);
+    expect(theirs.length).toBe(2);
+    proxy.blackhole(true);
+    try {
+      await waitUntil(async () => [...(await owners()).values()].every((w) => w === "wb"), 20_000, logs);
+      expect(theirs.every((j) => new RegExp(`self-fenced[^\\n]*"account":"${j}"|"account":"${j}"[^\\n]*self-fenced`).test(wa.output()))).toBe(true);
+      await probe.answerAll(JIDS, 20_000);
+    } finally {
+      proxy.blackhole(false);
+    }
+    await waitUntil(settled, 30_000, logs);
+    await probe.answerAll(JIDS, 20_000);
+    expect(wa.output()).not.toMatch(replaced);
+    expect(wb.output()).not.toMatch(replaced);
+    expect(probe.duplicates()).toEqual([]);
+  });
+
+  it("a Redis restart: no double sessions, no lost accounts", async () => {
+    const before = await owners();
+    await redis.restart();
+    pids.push(redis.pid()!);
+    await waitUntil(() => [...workers.values()].every((w) => /redis restarted/.test(w.output())), 20_000, logs);
+    await waitUntil(settled, 20_000, logs);
+    await probe.answerAll(JIDS, 20_000);
+    const after = await owners();
+    const moved = JIDS.filter((j) => before.get(j) !== after.get(j)).length;
+    console.log(`redis restart: ${moved} of ${JIDS.length} accounts moved`);
+    expect(probe.duplicates()).toEqual([]);
+    for (const w of workers.values()) expect(w.output()).not.toMatch(replaced);
+  });
+});
