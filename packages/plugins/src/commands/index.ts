@@ -24,7 +24,7 @@ import { ArgumentError, parseParams, usageOf, validateSpecs, type ArgSpec, type 
 import { closest } from "./suggest.ts";
 import { interceptSend } from "../util/intercept-send.ts";
 import { LruMap } from "../util/lru.ts";
-import { correctionOf, RoomNicks } from "../util/room-talk.ts";
+import { RoomNicks } from "../util/room-talk.ts";
 
 export { ArgumentError, usageOf, type ArgSpec, type ArgType, type Params, type ParamsOf } from "./args.ts";
 export { closest, editDistance } from "./suggest.ts";
@@ -181,7 +181,7 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     const parsed = this.#parse(ctx);
     if (!parsed) return next();
     const entry = this.#byName.get(parsed.name);
-    const corrects = correctionOf(ctx.stanza);
+    const corrects = ctx.correction;
     const ranKey = (id: unknown) => `${ctx.from}\u0000${String(id)}`;
     if (corrects !== undefined && this.#ran.get(ranKey(corrects)) && entry?.info.spec.corrections !== "run") {
       ctx.log.debug("correction of a command already run; not running it again", { command: parsed.name });

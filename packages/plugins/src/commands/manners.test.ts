@@ -1,9 +1,9 @@
 // The commands router's manners: rooms (only what is addressed to it), XEP-0308 corrections, huge words, bots answering bots.
-import { Bot, xml } from "@botrun/core";
+import { Bot, NS, xml } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
 import { closest, commands } from "./index.ts";
-import { NS_CORRECT, NS_REPLY } from "../util/room-talk.ts";
+import { NS_REPLY } from "../util/room-talk.ts";
 
 const LOBBY = "lobby@conference.botrun.test";
 
@@ -44,13 +44,13 @@ describe("commands manners", () => {
   it("does not run a command again for its XEP-0308 correction, unless the command opts in", async () => {
     const t = await createHarness(makeBot());
     await t.push(msg("!ping", { id: "a1" }));
-    await t.push(msg("!ping ", { id: "a2" }, xml("replace", { xmlns: NS_CORRECT, id: "a1" })));
+    await t.push(msg("!ping ", { id: "a2" }, xml("replace", { xmlns: NS.correct, id: "a1" })));
     await t.push(msg("!png", { id: "b1" })); // a typo: nothing ran, so its correction is a new command
-    await t.push(msg("!ping", { id: "b2" }, xml("replace", { xmlns: NS_CORRECT, id: "b1" })));
-    await t.push(msg("!ping", { id: "b3" }, xml("replace", { xmlns: NS_CORRECT, id: "b1" }))); // corrected again
+    await t.push(msg("!ping", { id: "b2" }, xml("replace", { xmlns: NS.correct, id: "b1" })));
+    await t.push(msg("!ping", { id: "b3" }, xml("replace", { xmlns: NS.correct, id: "b1" }))); // corrected again
     await t.push(msg("!echo helo", { id: "c1" }));
-    await t.push(msg("!echo hello", { id: "c2" }, xml("replace", { xmlns: NS_CORRECT, id: "c1" })));
-    await t.push(msg("!ping", { id: "bob1", from: "bob@botrun.test/pc" }, xml("replace", { xmlns: NS_CORRECT, id: "a1" }))); // alice's id, from bob: his own message
+    await t.push(msg("!echo hello", { id: "c2" }, xml("replace", { xmlns: NS.correct, id: "c1" })));
+    await t.push(msg("!ping", { id: "bob1", from: "bob@botrun.test/pc" }, xml("replace", { xmlns: NS.correct, id: "a1" }))); // alice's id, from bob: his own message
     expect(t.replies()).toEqual(["pong 1", "Unknown command `png`. Did you mean `!ping`?", "pong 2", "helo", "hello", "pong 3"]);
   });
 

@@ -12,15 +12,12 @@ import { NS, xml, type Context, type Element } from "@botrun/core";
 
 /** XEP-0461 message replies. */
 export const NS_REPLY = "urn:xmpp:reply:0";
-/** XEP-0359 stanza ids, XEP-0308 corrections. */
-const NS_SID = "urn:xmpp:sid:0";
-export const NS_CORRECT = "urn:xmpp:message-correct:0";
 
 /** XEP-0461 `<reply to id/>` for an answer to `ctx`'s message (the room's XEP-0359 stanza-id when it stamped one). */
 export function replyMarker(ctx: Context): Element {
   const room = ctx.room;
   const stamped = room
-    ? ctx.stanza.getChildren("stanza-id", NS_SID).find((s) => String(s.attrs.by ?? "").toLowerCase() === room)?.attrs.id
+    ? ctx.stanza.getChildren("stanza-id", NS.sid).find((s) => String(s.attrs.by ?? "").toLowerCase() === room)?.attrs.id
     : undefined;
   const id = String(stamped ?? ctx.stanza.attrs.id ?? "");
   return xml("reply", { xmlns: NS_REPLY, to: ctx.from, ...(id ? { id } : {}) });
@@ -30,12 +27,6 @@ export function replyMarker(ctx: Context): Element {
 export function repliesTo(stanza: Element): string | undefined {
   const to = stanza.getChild("reply", NS_REPLY)?.attrs.to;
   return to ? String(to) : undefined;
-}
-
-/** The id of the message a XEP-0308 correction replaces, if `stanza` is one. */
-export function correctionOf(stanza: Element): string | undefined {
-  const id = stanza.getChild("replace", NS_CORRECT)?.attrs.id;
-  return id === undefined ? undefined : String(id);
 }
 
 /** The bot's nick in each room it is in, learned from self-presence. */
