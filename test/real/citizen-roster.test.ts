@@ -170,11 +170,12 @@ describe("the roster on real Prosody, with slixmpp as the contact", () => {
   it("is fetched again on a new session, with the version it has, and stays right", async () => {
     const ver = view.ver;
     const before = sessions.length;
-    let results = 0;
-    view.on("loaded", () => void results++);
+    const results: boolean[] = []; // `unchanged` of each roster result from now on
+    view.on("loaded", ({ unchanged }) => void results.push(unchanged));
     await prosody.restart(); // the server forgot every session: resumption fails, a new session starts
-    await untilRoster(() => sessions.length > before && results > 0, "a new session's roster result", 30_000);
+    await untilRoster(() => sessions.length > before && results.length > 0, "a new session's roster result", 30_000);
     expect(gets[1]).toBe(`<query xmlns="${NS.roster}" ver="${ver}"/>`);
+    expect(results).toEqual([true]); // XEP-0237: an empty result, "unchanged since your version"
     expect(view.get(danaJid())?.subscription).toBe("both");
   }, 60_000);
 });
