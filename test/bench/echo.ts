@@ -12,9 +12,13 @@
  * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
  * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the server-restart figure).
- * Also prints process start → online and the time to be back online after a server restart.
+ * Also prints the time to be back online after a server restart, and start-up side by side
+ * (BENCH_START_RUNS alternating runs, default 5, medians): process start → online for the raw bot,
+ * `botrun echo` from the sources (tsx) and from the compiled packages (dist/, built here first;
+ * BOTRUN_COMPILED=1), and the wall time of `printf 'hi\n' | botrun echo` both ways.
  * Stops everything it started.
  */
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
@@ -26,7 +30,12 @@ const N1 = Number(process.env.BENCH_N1 ?? 400);
 const N20 = Number(process.env.BENCH_N20 ?? 2000);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
+const RAW_START = fileURLToPath(new URL("./raw-start.mjs", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The raw bot imports xml from @botrun/core: from its sources, as the workspace does. */
+const SOURCE_CONDITION = "--conditions=@botrun/source";
 
 interface Result {
   rate1: number;
@@ -127,15 +136,7 @@ try {
   const online = /"component":"xmpp".*"msg":"online"/;
 
   await prosody.register("rawbot", "bench-raw-pw");
-  const rawProc = startBotrun([], {
-    RAW_HOST: "127.0.0.1",
-    RAW_DIRECT_TLS_PORT: String(prosody.directTlsPort),
-    RAW_DOMAIN: "localhost",
-    RAW_USERNAME: "rawbot",
-    RAW_PASSWORD: "bench-raw-pw",
-    RAW_CA_FILE: prosody.caFile,
-    NODE_ENV: "production",
-  }, { script: RAW_BOT, nodeArgs: CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [] });
+  const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [])] });
   subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [], cpu: 0, trips: 0 });
   await rawProc.waitLine(/^online$/, 30_000);
 
@@ -180,12 +181,15 @@ try {
     backOnline = Date.now() - restartAt;
   }
 
+  const startup = await startupFigures(botEnv);
+
   const raw = medianResult(subjects[0]!.results);
   console.log(`server: Prosody ${prosody.c2sPort}/${prosody.directTlsPort}; every bot its own process (node + tsx), SCRAM-SHA-1 over direct TLS, TCP_NODELAY; peers @xmpp/client in the bench process`);
   console.log(`${ROUNDS} interleaved rounds of ${N1} (1 in flight) + ${N20} (20 in flight) round trips per bot; medians over rounds`);
   for (const s of subjects) console.log(`${s.name.padEnd(34)}: ${fmt(medianResult(s.results))} | CPU ${((1000 * s.cpu) / s.trips).toFixed(0)} µs/echo`);
   for (const s of subjects.slice(1)) console.log(`ratios ${s.name} / raw: ${ratios(medianResult(s.results), raw)}`);
-  console.log(`botrun process start -> online: ${startToOnline} ms; back online after a server restart (kill + start): ${backOnline} ms`);
+  console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
+  for (const line of startup) console.log(line);
 } finally {
   for (const s of subjects) await s.peer?.stop();
   for (const s of subjects) {
@@ -194,4 +198,61 @@ try {
     await s.proc.stop(1000);
   }
   await prosody.stop();
+}
+
+/** Process start → online (raw bot, botrun from sources, botrun compiled) and piped `botrun echo` wall time, medians of alternating runs. */
+async function startupFigures(botEnv: (user: string, pw: string) => Record<string, string>): Promise<string[]> {
+  execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, "-b", `${ROOT}/packages/core/tsconfig.build.json`], { cwd: ROOT });
+  await prosody.register("startbot", "bench-start-pw");
+  const online = /"component":"xmpp".*"msg":"online"/;
+  const kinds = {
+    raw: () => startRaw(rawEnv("startbot", "bench-start-pw")),
+    sources: () => startBotrun(["echo"], botEnv("startbot", "bench-start-pw")),
+    compiled: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), BOTRUN_COMPILED: "1" }),
+  };
+  const times: Record<keyof typeof kinds, number[]> = { raw: [], sources: [], compiled: [] };
+  const piped: Record<"sources" | "compiled", number[]> = { sources: [], compiled: [] };
+  for (let i = 0; i < START_RUNS; i++) {
+    for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
+      const t0 = performance.now();
+      const p = kinds[kind]();
+      await p.waitLine(kind === "raw" ? /^online$/ : online, 30_000);
+      times[kind].push(performance.now() - t0);
+      await p.stop(5000);
+    }
+    for (const kind of ["sources", "compiled"] as const) piped[kind].push(await pipedEcho(kind === "compiled"));
+  }
+  const m = (xs: number[]) => median(xs).toFixed(0);
+  const rawMs = median(times.raw);
+  return [
+    `start-up, ${START_RUNS} alternating runs, medians (process start -> online, SCRAM-SHA-1 over direct TLS on loopback):`,
+    `  raw @xmpp/client script (plain node) ${m(times.raw)} ms | botrun echo from sources (tsx) ${m(times.sources)} ms (${(median(times.sources) / rawMs).toFixed(2)}×) | compiled ${m(times.compiled)} ms (${(median(times.compiled) / rawMs).toFixed(2)}×)`,
+    `  printf 'hi\\n' | botrun echo (terminal chat, start to exit): from sources ${m(piped.sources)} ms | compiled ${m(piped.compiled)} ms`,
+  ];
+}
+
+function rawEnv(user: string, pw: string): Record<string, string> {
+  return {
+    RAW_HOST: "127.0.0.1",
+    RAW_DIRECT_TLS_PORT: String(prosody.directTlsPort),
+    RAW_DOMAIN: "localhost",
+    RAW_USERNAME: user,
+    RAW_PASSWORD: pw,
+    RAW_CA_FILE: prosody.caFile,
+    NODE_ENV: "production",
+  };
+}
+
+/** The start-up baseline: plain `node raw-start.mjs` (no tsx; the botrun path startBotrun appends is an unused argument). */
+function startRaw(env: Record<string, string>): BotrunProcess {
+  return startBotrun([], env, { nodeArgs: [RAW_START] });
+}
+
+/** Wall time of `printf 'hi\n' | botrun echo` (no server configured). */
+function pipedEcho(compiled: boolean): Promise<number> {
+  const t0 = performance.now();
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...(compiled ? { BOTRUN_COMPILED: "1" } : {}) };
+  const child = spawn(process.execPath, [`${ROOT}/packages/core/bin/botrun.mjs`, "echo"], { cwd: ROOT, env, stdio: ["pipe", "ignore", "ignore"] });
+  child.stdin.end("hi\n");
+  return new Promise((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`botrun echo exited ${code}`)))));
 }

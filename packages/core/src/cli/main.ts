@@ -9,16 +9,10 @@ import yargs from "yargs";
 import { ConfigError } from "../config/index.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { LEVELS, type LogLevel } from "../logger.ts";
-import { createPinoLogger, logFormatFrom } from "../observability/pino-logger.ts";
-import { redirectConsole } from "../observability/console-redirect.ts";
 import { DEVICE_FLAG_HELP, runAuthCommand } from "./commands/auth.ts";
-import { runCheck } from "./commands/check.ts";
-import { runDev } from "./commands/dev.ts";
-import { runNew } from "./commands/new.ts";
 import { botEnv } from "./env.ts";
 import { errorExitCode, oneLine } from "./errors.ts";
 import { describeBots, loadBot } from "./resolve-bot.ts";
-import { runBots } from "./run.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -51,6 +45,8 @@ export async function main(args: string[]): Promise<number> {
           .option("http-host", { type: "string", describe: "address of the HTTP endpoint (BOTRUN_HTTP_HOST, default 127.0.0.1)" })
           .conflicts("console", "xmpp"),
       async (argv) => {
+        // Each command loads what it needs when it runs (start-up time).
+        const { runBots } = await import("./run.ts");
         code = await runBots({
           bots: argv.bots as string[],
           mode: argv.console ? "console" : argv.xmpp ? "xmpp" : "auto",
@@ -97,6 +93,11 @@ export async function main(args: string[]): Promise<number> {
         const env = process.env;
         const debug = Boolean(argv.debug) || env.XMPP_DEBUG === "1" || env.XMPP_DEBUG === "true";
         const level = (argv["log-level"] as LogLevel | undefined) ?? (debug ? "debug" : "silent");
+        const [{ createPinoLogger, logFormatFrom }, { redirectConsole }, { runCheck }] = await Promise.all([
+          import("../observability/pino-logger.ts"),
+          import("../observability/console-redirect.ts"),
+          import("./commands/check.ts"),
+        ]);
         const logger = createPinoLogger({ level, format: logFormatFrom(env) });
         const restore = debug ? redirectConsole(logger) : undefined;
         try {
@@ -125,6 +126,7 @@ export async function main(args: string[]): Promise<number> {
           .option("console", { type: "boolean", describe: "force the terminal chat even when a server is configured" }),
       async (argv) => {
         const at = args.indexOf("dev");
+        const { runDev } = await import("./commands/dev.ts");
         code = await runDev({ bots: argv.bots as string[], args: [...args.slice(0, at), ...args.slice(at + 1)], cwd });
       },
     )
@@ -132,7 +134,8 @@ export async function main(args: string[]): Promise<number> {
       "new <dir>",
       "Create a bot project in a new folder: bot.ts, its tests, .env.example, README, package.json",
       (y) => y.positional("dir", { type: "string", demandOption: true }),
-      (argv) => {
+      async (argv) => {
+        const { runNew } = await import("./commands/new.ts");
         code = runNew({ dir: argv.dir as string, cwd });
       },
     )
