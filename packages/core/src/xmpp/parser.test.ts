@@ -99,6 +99,22 @@ describe("WireParser", () => {
     expect(ok.elements[0]?.getChildText("body")).toBe("a <!-- b --> <?c?> ");
   });
 
+  it("gives ltx a long text run at once, with its closing markup (ltx's scan is quadratic per write)", () => {
+    const p = new WireParser();
+    const ltxWrites: string[] = [];
+    const ltx = p.parser as unknown as { write(s: string): void };
+    const write = ltx.write.bind(ltx);
+    ltx.write = (s: string) => (ltxWrites.push(s), write(s));
+    const elements: Element[] = [];
+    p.on("element", (el: Element) => void elements.push(el));
+    const text = "y".repeat(16 * 1024);
+    p.write(HEADER + "<message><body>");
+    for (let i = 0; i < 64; i++) p.write(text);
+    p.write("</body></message>");
+    expect(ltxWrites).toHaveLength(2);
+    expect(elements[0]?.getChildText("body")).toBe(text.repeat(64));
+  });
+
   it("reads an XML declaration split across writes", () => {
     const { elements, errors } = parse(..."<?xml version='1.0'?>".split(""), HEADER, "<presence/>");
     expect(errors).toEqual([]);

@@ -64,6 +64,8 @@ export class WireParser extends Parser {
   #sinceElement = 0;
   /** Input before the stream header, held while an XML declaration is incomplete. */
   #prelude = "";
+  /** Input after the last "<" or ">" so far, not yet given to ltx. */
+  #held = "";
   /** Inside a CDATA section (for `#restricted`). */
   #inCdata = false;
   /** End of the previous write that `#restricted` could not decide yet ("<", "<![CD", "]]"). */
@@ -86,8 +88,14 @@ export class WireParser extends Parser {
       if (restricted) return this.#fail(new WireXmlError("restricted-xml", restricted));
     }
     this.#sinceElement += data.length;
+    // ltx re-scans the rest of a write for "<" at each character of text (quadratic in the write's
+    // length: a 16 KB TLS record of text cost ~5 ms). Input after the last "<" or ">" cannot end
+    // anything; it is held and given to ltx with the next markup, so every text run meets its "<".
+    const cut = Math.max(data.lastIndexOf("<"), data.lastIndexOf(">")) + 1;
+    const feed = cut === 0 ? "" : this.#held + data.slice(0, cut);
+    this.#held = cut === 0 ? this.#held + data : data.slice(cut);
     try {
-      this.parser.write(data);
+      if (feed) this.parser.write(feed);
     } catch (err) {
       this.#fail(classify(err));
       return;
