@@ -83,10 +83,10 @@ interface Entry {
 
 interface Dest {
   q: PQueue;
-  /** Accepted, not yet sent. */
+  /** Accepted (or room reserved for a woken sender), not yet sent. */
   size: number;
-  /** Senders waiting for room, in order. */
-  waiting: (() => void)[];
+  /** Senders waiting for room, in order: called with true once room is reserved, false to send unpaced (stop). */
+  waiting: ((admitted: boolean) => void)[];
 }
 
 const WARN_EVERY_MS = 10_000;
@@ -103,7 +103,9 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
   const bytes = new TokenBucket(Math.max(opts.burstBytes ?? 4000, bps), bps, Date.now());
   const dests = new Map<string, Dest>();
   const pending = new Set<Entry>(); // insertion order = acceptance order
+  const blocked = new Set<Dest>(); // destinations with senders waiting for room, oldest first
   let waitingCount = 0;
+  let inQueue = 0; // accepted or reserved, all destinations
   let refused = 0;
   let refusedSinceWarn = 0;
   let lastWarn = -Infinity;
@@ -138,13 +140,21 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
     return d;
   };
 
-  const full = (d: Dest) => d.size >= maxPerDest || pending.size >= maxQueued;
+  const full = (d: Dest) => d.size >= maxPerDest || inQueue >= maxQueued;
+  const reserve = (d: Dest) => {
+    d.size++;
+    inQueue++;
+  };
 
   /** Room freed: let the first waiter of a destination that has room in (oldest destinations first). */
   const wake = () => {
-    for (const d of dests.values()) {
-      while (d.waiting.length && !full(d)) d.waiting.shift()!();
-      if (pending.size >= maxQueued) return;
+    for (const d of blocked) {
+      if (inQueue >= maxQueued) return;
+      while (d.waiting.length && !full(d)) {
+        reserve(d); // taken now: the woken sender's entry is added a microtask later
+        d.waiting.shift()!(true);
+      }
+      if (!d.waiting.length) blocked.delete(d);
     }
   };
 
@@ -166,6 +176,7 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
     e.done = true;
     pending.delete(e);
     d.size--;
+    inQueue--;
     wake();
     return run().then(e.resolve, e.reject);
   };
@@ -173,20 +184,19 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
   const send = async (el: Element, real: SendFn): Promise<void> => {
     if (host?.stopping) return real(el);
     const to = jid.bare(String(el.attrs.to ?? ""));
-    let d = destOf(to);
+    const d = destOf(to);
     if (full(d)) {
       if (waitingCount >= maxWaiting) return refuse(to);
       waitingCount++;
-      await new Promise<void>((r) => d.waiting.push(r));
+      blocked.add(d);
+      const admitted = await new Promise<boolean>((r) => d.waiting.push(r));
       waitingCount--;
-      if (host?.stopping) return real(el);
-      d = destOf(to);
-    }
+      if (!admitted) return real(el); // stopping: no pacing any more
+    } else reserve(d);
     const t0 = Date.now();
     return new Promise<void>((resolve, reject) => {
       const e: Entry = { el, real, done: false, resolve, reject };
       pending.add(e);
-      d.size++;
       void d.q.add(() =>
         overall.add(async () => {
           if (e.done) return;
@@ -201,7 +211,8 @@ export function throttle(opts: ThrottleOptions = {}): Throttle {
 
   /** Hand every accepted stanza to the transport now, in acceptance order; wake every waiter. */
   const flush = async () => {
-    for (const d of dests.values()) for (const w of d.waiting.splice(0)) w();
+    for (const d of blocked) for (const w of d.waiting.splice(0)) w(false);
+    blocked.clear();
     for (const e of [...pending]) {
       const d = destOf(jid.bare(String(e.el.attrs.to ?? "")));
       await settle(e, d, () => e.real(e.el));

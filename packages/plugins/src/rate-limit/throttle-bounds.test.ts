@@ -61,6 +61,24 @@ describe("throttle bounds", () => {
     await t.stop();
   });
 
+  it("lets waiting senders in one per freed place, never past the bound", async () => {
+    const th = throttle({ perDestinationPerSecond: 2, messagesPerSecond: 100, maxPerDestination: 5, maxWaiting: 10 });
+    const bot = new Bot({ name: "bounded" });
+    bot.install(th);
+    const t = await createHarness(bot);
+    const send = (i: number) => t.runtime.api.send(msg("a@x.test", `m${i}`)).catch(() => {});
+    for (let i = 0; i < 15; i++) void send(i); // 5 accepted (2 go at once, freeing 2 places), 10 wait
+    await vi.advanceTimersByTimeAsync(0);
+    expect(th.refused).toBe(0);
+    for (let i = 15; i < 25; i++) void send(i); // 8 still wait: room for 2 more in the waiting line
+    await vi.advanceTimersByTimeAsync(0);
+    expect(th.refused).toBe(8);
+    expect(th.queued()).toBe(5 + 10); // 5 accepted (the bound), 10 waiting
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(t.replies()).toEqual(["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11", "m12", "m13", "m14", "m15", "m16"]);
+    await t.stop();
+  });
+
   it("caps the total across destinations", async () => {
     const th = throttle({ perDestinationPerSecond: 1, messagesPerSecond: 1, maxPerDestination: 100, maxQueued: 4, maxWaiting: 100 });
     const bot = new Bot({ name: "total" });
