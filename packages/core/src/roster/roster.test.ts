@@ -70,6 +70,8 @@ describe("roster sync", () => {
     // A contact forging a push: refused, nothing changes.
     const forged = await t.iq("set", xml("query", { xmlns: NS.roster }, item("alice@botrun.test", "remove")), { from: "mallory@botrun.test/x" });
     expect(forged.getChild("error")?.getChild("service-unavailable")).toBeDefined();
+    const otherResource = await t.iq("set", xml("query", { xmlns: NS.roster }, item("alice@botrun.test", "remove")), { from: "bot@botrun.test/other" });
+    expect(otherResource.getChild("error")?.getChild("service-unavailable")).toBeDefined();
     // Not exactly one item: bad-request.
     const two = await t.iq("set", xml("query", { xmlns: NS.roster }, item("a@x.test", "to"), item("b@x.test", "to")), { from: "bot@botrun.test" });
     expect(two.getChild("error")?.getChild("bad-request")).toBeDefined();

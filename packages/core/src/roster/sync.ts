@@ -75,7 +75,8 @@ export function rosterSync(): Plugin & { readonly view: RosterView } {
   const onPush = async (ctx: Context, q: Element) => {
     const from = ctx.stanza.attrs.from === undefined ? undefined : String(ctx.stanza.attrs.from);
     const me = ctx.bot.jid;
-    if (from !== undefined && (!me || bare(from) !== bare(me))) {
+    // Exactly the bare JID: another resource of the account is a client, not the server.
+    if (from !== undefined && (!me || from.includes("/") || bare(from) !== bare(me))) {
       ctx.log.warn("ignored a roster push not from our own account (RFC 6121 §2.1.6)", { from });
       await ctx.sendStanza(iqError(ctx.stanza, new StanzaError("service-unavailable", "cancel")));
       return;
