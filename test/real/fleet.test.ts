@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeRedis, connectRedis, ownerOf, type AccountInfo, type FleetRedis } from "@botrun/fleet";
+import { closeRedis, connectRedis, ownerOf, SecretBox, type AccountInfo, type FleetRedis } from "@botrun/fleet";
 import { startOAuthServer, type OAuthServerHandle } from "../env/oauth-server.ts";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { pidAlive } from "../env/proc.ts";
@@ -164,5 +164,23 @@ describe("botrun fleet: workers on Redis", () => {
     for (const a of list.filter((x) => x.kind === "oauth")) expect(a.lastRefresh).toBeGreaterThan(0);
     for (const out of [logs()]) expect(out).not.toMatch(/invalid_grant|needs consent/);
     console.log(`token endpoint requests over the run: ${oauth.stats.tokenRequests} (each a rotation), 0 reuses`);
+  });
+
+  it("invalid_grant with no newer token stored: that account needs consent and stops; the others keep answering", async () => {
+    const victim = "fa0@localhost";
+    const key = `botrun:fleet:echo:acct:{${victim}}`;
+    const current = JSON.parse(new SecretBox(SECRET).open((await r.hget(key, "tok"))!, `${victim}#tok`)) as { refreshToken: string };
+    await oauth.revoke(current.refreshToken); // consent withdrawn at the OAuth server
+    // Its session ends when its access token expires (8 s); the refresh then gets invalid_grant.
+    await waitUntil(async () => (await r.hget(key, "state")) === "consent", 30_000, logs);
+    await waitUntil(async () => (await owners()).get(victim) === undefined, 5000, logs);
+    const others = JIDS.filter((j) => j !== victim);
+    await probe.answerAll(others, 20_000);
+    const list = JSON.parse((await cli(["accounts", "list", "echo", "--json"])).out) as AccountInfo[];
+    expect(list.filter((a) => a.state !== "ready").map((a) => [a.jid, a.state, a.reason])).toEqual([[victim, "consent", "consent revoked or expired: import a new refresh token"]]);
+    const grantLines = logs().split("\n").filter((l) => /invalid_grant/.test(l));
+    expect(grantLines.length).toBeGreaterThan(0);
+    expect(grantLines.every((l) => l.includes(victim))).toBe(true);
+    expect(probe.duplicates()).toEqual([]);
   });
 });

@@ -91,7 +91,10 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     await this.#members.heartbeat();
     this.#log.info("worker joined the fleet", { ttlMs: this.#ttl });
     this.#fenceTimer = setInterval(() => this.#fence(), Math.max(50, this.#ttl / 10));
+    // One round's wait: workers started together see each other before anyone takes accounts.
+    await new Promise((r) => setTimeout(r, this.#ttl / 4));
     await this.#tick();
+    if (this.#stopping) return;
     this.#timer = setInterval(() => void this.#tick(), Math.max(100, this.#ttl / 4));
   }
 
@@ -235,7 +238,8 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     if (end.exitCode === 3) {
       this.stats.consent++;
       const lease = this.#leases.get(jid);
-      if (lease) await this.#o.redis.eval(SET_STATE, 2, this.#accounts.keys.lease(jid), this.#accounts.keys.account(jid), lease.value, "consent", "consent revoked or expired: import a new refresh token").catch(() => undefined);
+      const reason = session.endpoint ? "consent revoked or expired: import a new refresh token" : "password rejected: import the account again";
+      if (lease) await this.#o.redis.eval(SET_STATE, 2, this.#accounts.keys.lease(jid), this.#accounts.keys.account(jid), lease.value, "consent", reason).catch(() => undefined);
       this.#log.error("account needs consent again; stopped (the others keep running)", { account: jid });
     } else this.#log.error("account stopped", { account: jid, exitCode: end.exitCode, error: end.message });
     await session.stop().catch(() => undefined);
