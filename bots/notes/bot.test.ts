@@ -78,6 +78,15 @@ describe("notes bot", () => {
     expect(t.lastReply()).toContain("!remind <in> <text…> — Remind you later");
   });
 
+  it("answers a 70,000-character unknown command with a short reply, and no empty ones", async () => {
+    const t = await createHarness(createNotesBot());
+    await t.say(`!${">".repeat(70_000)}`);
+    expect(t.lastReply()).toBe(`Unknown command \`${">".repeat(40)}…\`. Say \`!help\` for the list.`);
+    await t.say("!note    ");
+    expect(t.lastReply()).toBe("Missing <text>. Usage: !note <text…>");
+    expect(t.replies().every((r) => r.trim().length > 0)).toBe(true);
+  });
+
   it("keeps notes in files across restarts when given a directory", async () => {
     const dir = await mkdtemp(join(tmpdir(), "notes-bot-"));
     try {
