@@ -7,6 +7,7 @@ Logs in (password in CITIZEN_PASSWORD), sends presence, and prints JSON lines on
   {"event":"reply","tag":T,"type":"result"|"error"|"timeout","stanza":TREE}
   {"event":"caps-check","tag":T,"valid":bool,"ver":...}      (slixmpp's xep_0115 re-computes the ver)
   {"event":"counts","tag":T,"counts":{id: replies}}           (replies seen per iq id sent so far)
+  {"event":"message","from":...,"type":...,"body":...,"origin_id":...}  (a message with a body)
   {"event":"error","condition":...}
 TREE is {"name","attrs","text","children":[TREE...]} with namespaces as "{ns}name" (ElementTree).
 Reads JSON commands on stdin:
@@ -14,6 +15,7 @@ Reads JSON commands on stdin:
      (type result: sent as is, no reply expected; the bot must not answer it)
   {"cmd":"verify-caps","tag":T,"jid":JID,"node":N,"ver":V}
   {"cmd":"counts","tag":T}
+  {"cmd":"message","tag":T,"to":JID,"type":"chat"|"headline"|"normal","body":TEXT}
   {"cmd":"quit"}
 """
 import argparse
@@ -53,6 +55,7 @@ class Citizen(slixmpp.ClientXMPP):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("presence", self.on_presence)
+        self.add_event_handler("message", self.on_message)
         self.add_event_handler("failed_auth", lambda *_: self.finish("not-authorized"))
         self.add_event_handler("disconnected", lambda *_: self.finish("disconnected"))
         # Count every iq result/error by id, to see an iq answered twice.
@@ -70,6 +73,12 @@ class Citizen(slixmpp.ClientXMPP):
     def on_iq_seen(self, iq):
         if iq['type'] in ('result', 'error'):
             self.counts[iq['id']] = self.counts.get(iq['id'], 0) + 1
+
+    def on_message(self, msg):
+        if msg['body']:
+            oid = msg.xml.find('{urn:xmpp:sid:0}origin-id')
+            emit({"event": "message", "from": str(msg['from']), "type": msg['type'], "body": msg['body'],
+                  "origin_id": oid.get('id') if oid is not None else None})
 
     def on_presence(self, pres):
         caps = pres.xml.find('{http://jabber.org/protocol/caps}c')
@@ -126,6 +135,9 @@ class Citizen(slixmpp.ClientXMPP):
             valid = await self['xep_0115']._validate_caps(info['disco_info'], 'sha-1', cmd["ver"])
             computed = self['xep_0115'].generate_verstring(info['disco_info'], 'sha-1')
             emit({"event": "caps-check", "tag": tag, "valid": bool(valid), "ver": computed})
+        elif cmd["cmd"] == "message":
+            self.send_message(mto=cmd["to"], mbody=cmd["body"], mtype=cmd["type"])
+            emit({"event": "sent", "tag": tag})
         elif cmd["cmd"] == "counts":
             emit({"event": "counts", "tag": tag, "counts": self.counts})
 

@@ -2,7 +2,8 @@
 // (test/env/citizen-client.py) and a real botrun runtime: disco#info/items, version, time, last,
 // ping, unknown namespaces (service-unavailable), a result (no reply), a throwing handler
 // (internal-server-error), each answered exactly once; caps in the bot's presence, re-computed
-// and validated by slixmpp's XEP-0115 plugin against the bot's disco#info of `node#ver`.
+// and validated by slixmpp's XEP-0115 plugin against the bot's disco#info of `node#ver`; no reply
+// to a headline, an origin-id on replies.
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -103,6 +104,7 @@ beforeAll(async () => {
   prosody = await startProsody({ tls: "none" });
   await Promise.all([prosody.register("citizen", PW), prosody.register("user", PW)]);
   const bot = new Bot({ name: "citizen", plugins: [{ name: "notes", features: ["urn:example:notes"] }] });
+  bot.on("message:body", (ctx) => ctx.reply(`echo: ${ctx.text}`));
   bot.iq("get", "urn:example:boom", () => {
     throw new Error("boom");
   });
@@ -195,5 +197,14 @@ describe("a good XMPP citizen: IQs through real Prosody, asked by slixmpp", () =
     const ours = client.events.filter((e) => e.event === "reply").map((e) => String(e.id));
     expect(ours.length).toBeGreaterThanOrEqual(10);
     expect(ours.map((id) => counts[id])).toEqual(ours.map(() => 1));
+  });
+
+  it("no reply to a headline (RFC 6121 §5.2.2); a chat reply carries a XEP-0359 origin-id", async () => {
+    await client.ask({ cmd: "message", to: botJid, type: "headline", body: "news" });
+    await client.ask({ cmd: "message", to: botJid, type: "chat", body: "hello" });
+    const reply = await client.waitFor((e) => e.event === "message" && e.body === "echo: hello", "the chat reply");
+    // The bot handles a sender's messages in order: a reply to the headline would have come first.
+    expect(client.events.filter((e) => e.event === "message").map((e) => e.body)).toEqual(["echo: hello"]);
+    expect(typeof reply.origin_id === "string" && reply.origin_id !== "").toBe(true);
   });
 });
