@@ -78,13 +78,19 @@ describe("notes bot", () => {
     expect(t.lastReply()).toContain("!remind <in> <text…> — Remind you later");
   });
 
-  it("answers a 70,000-character unknown command with a short reply, and no empty ones", async () => {
+  it("answers a 70,000-character unknown command with a short reply, refuses empty, huge and too many notes", async () => {
     const t = await createHarness(createNotesBot());
     await t.say(`!${">".repeat(70_000)}`);
     expect(t.lastReply()).toBe(`Unknown command \`${">".repeat(40)}…\`. Say \`!help\` for the list.`);
     await t.say("!note    ");
     expect(t.lastReply()).toBe("Missing <text>. Usage: !note <text…>");
     expect(t.replies().every((r) => r.trim().length > 0)).toBe(true);
+    await t.say(`!note ${"x".repeat(1001)}`);
+    expect(t.lastReply()).toBe("A note can have at most 1000 characters; that one has 1001.");
+    await t.say(`!remind 1h ${"x".repeat(1001)}`);
+    expect(t.lastReply()).toBe("A reminder can have at most 1000 characters; that one has 1001.");
+    for (let i = 1; i <= 101; i++) await t.say(`!note n${i}`);
+    expect(t.lastReply()).toBe("You have 100 notes, the most I keep; `!forget` some first.");
   });
 
   it("keeps notes in files across restarts when given a directory", async () => {

@@ -2,7 +2,8 @@
 // Uses the commands router, per-user sessions (in memory, or files when NOTES_DIR is set)
 // and the scheduler. With NOTES_DIR, reminders are kept in a file too and rescheduled when
 // the bot starts again, so they survive a restart (see reminders.ts). A note or reminder is
-// confirmed only once it is stored; a failed write gets an apology, never "Noted".
+// confirmed only once it is stored; a failed write gets an apology, never "Noted". At most 100 notes
+// of 1000 characters per user, and 100 pending reminders.
 import { join } from "node:path";
 import { Bot, type Context } from "@botrun/core";
 import { commands, fileStorage, memoryStorage, saveSession, scheduler, session, sessionKeyOf, type SessionFlavor, type StorageAdapter } from "@botrun/plugins";
@@ -14,6 +15,10 @@ export interface NotesSession {
   notes: string[];
 }
 type Ctx = Context & SessionFlavor<NotesSession>;
+
+/** Bounds: a note's length and how many one user keeps, so that `!notes` (all in one reply) stays far below a server's stanza limit. */
+const MAX_NOTE_CHARS = 1000;
+const MAX_NOTES = 100;
 
 /** Options of the notes bot. */
 export interface NotesBotOptions {
@@ -49,6 +54,8 @@ export function createNotesBot(opts: NotesBotOptions = {}): Bot<Ctx> {
   bot.install(session<NotesSession, Ctx>({ initial: () => ({ notes: [] }), storage, key: "user" }), cmds, sched, book.plugin);
 
   cmds.command("note", { description: "Save a note", aliases: ["add"], args: [{ name: "text", type: "rest" }] as const }, async (ctx) => {
+    if (ctx.params.text.length > MAX_NOTE_CHARS) return ctx.reply(`A note can have at most ${MAX_NOTE_CHARS} characters; that one has ${ctx.params.text.length}.`);
+    if (ctx.session.notes.length >= MAX_NOTES) return ctx.reply(`You have ${MAX_NOTES} notes, the most I keep; \`!forget\` some first.`);
     ctx.session.notes.push(ctx.params.text);
     if (!(await saved(ctx, "your note"))) {
       ctx.session.notes.pop(); // not kept: nothing to write after the handler either
@@ -80,6 +87,7 @@ export function createNotesBot(opts: NotesBotOptions = {}): Bot<Ctx> {
     async (ctx) => {
       const ms = parseDuration(ctx.params.in);
       if (ms === undefined) return ctx.reply(`"${ctx.params.in}" is not a duration: try 90s, 10m, 2h or 1h30m (at most 30 days).`);
+      if (ctx.params.text.length > MAX_NOTE_CHARS) return ctx.reply(`A reminder can have at most ${MAX_NOTE_CHARS} characters; that one has ${ctx.params.text.length}.`);
       const user = sessionKeyOf(ctx, "user") ?? ctx.chat;
       try {
         await book.add({ user, to: ctx.chat, type: ctx.room ? "groupchat" : "chat", text: ctx.params.text, due: Date.now() + ms });
