@@ -110,6 +110,22 @@ describe("request()", () => {
     await expect(host().request(versionGet("carol@x.org/pc"))).rejects.toThrow(/stopped/);
   });
 
+  it("a handler awaiting a reply does not hold stop() for the drain timeout: inbound is paused, so its request fails at once", async () => {
+    const bot = new Bot({ name: "req" });
+    const outcome: unknown[] = [];
+    bot.command("ask", async (ctx) => {
+      outcome.push(await ctx.bot.request(versionGet("carol@x.org/pc")).catch((e: unknown) => e));
+    });
+    // No responder answers carol: without the early rejection the handler waits for its 30 s timeout.
+    const t = await createHarness(bot, { iq: () => undefined, runtime: { drainTimeoutMs: 60_000 } });
+    void t.say("!ask");
+    await t.next((el) => el.name === "iq");
+    const stopping = t.stop();
+    const winner = await Promise.race([stopping.then(() => "stopped"), new Promise((r) => setTimeout(r, 5_000, "held"))]);
+    expect(winner).toBe("stopped");
+    expect(outcome[0]).toBeInstanceOf(IqRequestError);
+  });
+
   it("a failed send rejects the request and frees its slot", async () => {
     const reqs = new IqRequests({ send: () => Promise.reject(new Error("outbox full")), self: () => "b@x/r" });
     await expect(reqs.request(versionGet("c@x/r"))).rejects.toThrow("outbox full");

@@ -206,6 +206,9 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     } catch (error) {
       this.log.error("transport pauseInbound failed", { error });
     }
+    // Inbound is paused: a reply to a pending iq request would not be delivered, so a handler or
+    // online hook awaiting one (the roster get) would hold the drain until the request's timeout.
+    this.#requests.close("the bot is stopping");
     const deadline = Date.now() + this.#drainTimeoutMs;
     const drained = await withTimeout(this.idle(), this.#drainTimeoutMs);
     if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
