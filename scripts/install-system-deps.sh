@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   prosody            # XMPP server (0.12) run by test/env/prosody.ts in the foreground
   ejabberd           # XMPP server (23.01: SCRAM-SHA-256/512, -PLUS) run by test/env/ejabberd.ts in the foreground
+  prosody-modules    # community modules: mod_http_upload (XEP-0363) for test/real/native-upload
   lua-sec            # TLS for Prosody (STARTTLS, direct TLS, https introspection)
   lua-socket         # Prosody networking
   lua-expat          # Prosody XML parser

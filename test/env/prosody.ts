@@ -26,6 +26,8 @@ export interface ProsodyOptions {
   logLevel?: "debug" | "info" | "warn";
   /** How long to wait for the c2s port; default 15000 ms. */
   startTimeoutMs?: number;
+  /** Serve XEP-0363 uploads (mod_http_upload from prosody-modules) at `upload.<domain>`, over HTTPS on loopback (`caFile` verifies it). */
+  httpUpload?: { fileSizeLimit?: number };
 }
 
 /** A running Prosody. */
@@ -39,6 +41,8 @@ export interface ProsodyHandle {
   caFile: string;
   /** The temp dir holding config, cert, data and log. */
   dataDir: string;
+  /** With `httpUpload`: the upload component's JID and the loopback HTTPS port serving it. */
+  upload?: { domain: string; httpPort: number };
   /** PID of the current Prosody process (changes on restart). */
   readonly pid: number;
   /** Creates an account (works whether or not the server runs). */
@@ -70,6 +74,7 @@ function makeConfig(o: {
   domain: string; mucDomain: string; dir: string; c2sPort: number; directTlsPort: number;
   cert: string; key: string; tls: "starttls" | "none"; logLevel: string;
   smacksHibernationSeconds?: number; oauth?: ProsodyOptions["oauth"];
+  httpUpload?: ProsodyOptions["httpUpload"]; httpPort?: number;
 }): string {
   const modules = ["roster", "saslauth", "disco", "ping", "smacks", "presence", "message", "iq", "offline"];
   if (o.tls === "starttls") modules.push("tls");
@@ -89,7 +94,9 @@ function makeConfig(o: {
     `legacy_ssl_ports = { }`,
     `s2s_ports = { }`,
     `http_ports = { }`,
-    `https_ports = { }`,
+    `https_ports = { ${o.httpUpload && o.httpPort ? o.httpPort : ""} }`,
+    `https_interfaces = { "127.0.0.1" }`,
+    `https_ssl = ${ssl}`,
     `modules_enabled = { ${modules.map(luaString).join(", ")} }`,
     `modules_disabled = { "s2s", "s2s_auth_certs", "limits", "posix" }`,
     `network_settings = { nagle = false }`,
@@ -102,6 +109,8 @@ function makeConfig(o: {
     `log = { { levels = { min = ${luaString(o.logLevel)} }, to = "file", filename = ${luaString(join(o.dir, "prosody.log"))} } }`,
     `certificates = ${luaString(o.dir)}`,
   ];
+  // Uploads: requests for any Host land on the upload component (its own name does not resolve).
+  if (o.httpUpload) lines.push(`http_default_host = ${luaString(`upload.${o.domain}`)}`);
   if (o.smacksHibernationSeconds !== undefined) lines.push(`smacks_hibernation_time = ${o.smacksHibernationSeconds}`);
   if (o.oauth) {
     lines.push(
@@ -121,6 +130,16 @@ function makeConfig(o: {
     `  ssl = ${ssl}`,
     ``,
   );
+  if (o.httpUpload && o.httpPort) {
+    // mod_http_upload insists on TLS: HTTPS with the test certificate (it covers 127.0.0.1), URLs naming 127.0.0.1.
+    lines.push(
+      `Component ${luaString(`upload.${o.domain}`)} "http_upload"`,
+      `  http_external_url = ${luaString(`https://127.0.0.1:${o.httpPort}/`)}`,
+      `  http_upload_path = ${luaString(join(o.dir, "upload"))}`,
+      `  http_upload_file_size_limit = ${o.httpUpload.fileSizeLimit ?? 1024 * 1024}`,
+      ``,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -136,6 +155,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
   const logFile = join(dir, "prosody.log");
   let c2sPort = 0;
   let directTlsPort = 0;
+  let httpPort = 0;
   let child: ChildProcess | undefined;
   let stopped = false;
 
@@ -143,6 +163,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
     writeFile(configFile, makeConfig({
       domain, mucDomain, dir, c2sPort, directTlsPort, cert, key, tls,
       logLevel: opts.logLevel ?? "info", smacksHibernationSeconds: opts.smacksHibernationSeconds, oauth: opts.oauth,
+      httpUpload: opts.httpUpload, httpPort,
     }), { mode: 0o600 });
 
   const launch = async (): Promise<void> => {
@@ -156,6 +177,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
     try {
       await waitForPort(c2sPort, opts.startTimeoutMs ?? 15_000, alive);
       await waitForPort(directTlsPort, 5_000, alive);
+      if (opts.httpUpload) await waitForPort(httpPort, 5_000, alive);
     } catch (err) {
       await stopChild(p, 1000);
       const log = await readFile(logFile, "utf8").catch(() => "");
@@ -167,6 +189,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
   for (let attempt = 0; ; attempt++) {
     c2sPort = await freePort();
     directTlsPort = await freePort();
+    if (opts.httpUpload) httpPort = await freePort();
     await writeConfig();
     try {
       await launch();
@@ -181,6 +204,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
 
   const handle: ProsodyHandle = {
     domain, mucDomain, host: "127.0.0.1", c2sPort, directTlsPort, caFile: cert, dataDir: dir,
+    ...(opts.httpUpload ? { upload: { domain: `upload.${domain}`, httpPort } } : {}),
     get pid() { return child?.pid ?? 0; },
     async register(user, password) {
       await execFileP("prosodyctl", ["--config", configFile, "register", user, domain, password], { cwd: dir })

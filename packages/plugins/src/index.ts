@@ -10,3 +10,4 @@ export * from "./rooms/index.ts";
 export * from "./receipts/index.ts";
 export * from "./scheduler/index.ts";
 export * from "./reactions/index.ts";
+export * from "./upload/index.ts";
