@@ -63,6 +63,20 @@ describe("IntakeGate", () => {
     expect(reads.at(-1)).toBe(true);
   });
 
+  it("does not pause without a session; the first inbound stanza of the next one does", () => {
+    let online = false;
+    const reads: boolean[] = [];
+    let depth = 0;
+    const g = new IntakeGate({ high: 10, low: 4, checkMs: 100, depth: () => depth, setReading: (r) => void reads.push(r), canPause: () => online, logger: createConsoleLogger({ level: "silent" }) });
+    depth = 12;
+    g.update(12);
+    expect(g.paused).toBe(false);
+    online = true;
+    g.inbound();
+    expect(reads).toEqual([false]);
+    g.reset();
+  });
+
   it("logs overload once per interval, with the number of pauses", () => {
     vi.useFakeTimers();
     const { set, lines } = gate();

@@ -22,8 +22,10 @@ export interface IntakeGateOptions {
   checkMs: number;
   /** The outbox depth now. */
   depth(): number;
-  /** Stop (true) or restart (false) reading the current socket. */
+  /** Restart (true) or stop (false) reading the current socket. */
   setReading(reading: boolean): void;
+  /** False while there is no session to pause (offline): `inbound()` pauses the next one if needed. */
+  canPause?(): boolean;
   /** The outbox drained while paused: the link is alive. */
   onProgress?(): void;
   logger: Logger;
@@ -100,7 +102,7 @@ export class IntakeGate {
   }
 
   #pause(): void {
-    if (this.#paused) return;
+    if (this.#paused || this.#o.canPause?.() === false) return;
     this.#paused = true;
     this.pauses++;
     this.#o.setReading(false);

@@ -161,6 +161,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       setReading: (reading) => {
         if (this.#state === "online" || this.#state === "stopping") setSocketReading(this.#parts.entity.socket, reading);
       },
+      canPause: () => this.#state === "online",
       onProgress: () => this.#keepalive?.touch(),
       logger: this.#log,
     });
