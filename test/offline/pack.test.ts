@@ -39,6 +39,16 @@ async function ok(cmd: string, args: string[], opts: { cwd: string; input?: stri
   return r;
 }
 
+/** A TypeScript bot that uses a plugin (typed session). */
+const TS_BOT = [
+  `import { Bot, type Context } from "@botrun/core";`,
+  `import { session, type SessionFlavor } from "@botrun/plugins";`,
+  `type MyContext = Context & SessionFlavor<{ count: number }>;`,
+  `const bot = new Bot<MyContext>({ name: "counter", commandPrefix: "!", plugins: [session({ initial: () => ({ count: 0 }) })] });`,
+  `bot.command("count", (ctx) => ctx.reply(String(++ctx.session.count)));`,
+  `export default bot;`,
+].join("\n");
+
 const tmp = mkdtempSync(path.join(tmpdir(), "botrun-pack-"));
 const tarballs = path.join(tmp, "tarballs");
 const project = path.join(tmp, "project");
@@ -52,7 +62,7 @@ beforeAll(async () => {
   plugins = path.join(tarballs, files.find((f) => f.startsWith("botrun-plugins-"))!);
   mkdirSync(project);
   writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
-  await ok("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", core, plugins], { cwd: project });
+  await ok("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", core, plugins, "@types/node@20"], { cwd: project });
 }, 300_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }), 60_000);
 
@@ -89,20 +99,19 @@ describe("the packed packages", () => {
   });
 
   it("npx botrun ./bot.ts runs a TypeScript bot that uses a plugin", async () => {
-    writeFileSync(
-      path.join(project, "bot.ts"),
-      [
-        `import { Bot, type Context } from "@botrun/core";`,
-        `import { session, type SessionFlavor } from "@botrun/plugins";`,
-        `type MyContext = Context & SessionFlavor<{ count: number }>;`,
-        `const bot = new Bot<MyContext>({ name: "counter", commandPrefix: "!", plugins: [session({ initial: () => ({ count: 0 }) })] });`,
-        `bot.command("count", (ctx) => ctx.reply(String(++ctx.session.count)));`,
-        `export default bot;`,
-      ].join("\n"),
-    );
+    writeFileSync(path.join(project, "bot.ts"), TS_BOT);
     const r = await ok("npx", ["--no-install", "botrun", "./bot.ts"], { cwd: project, input: "!count\n!count\n" });
     expect(r.stdout).toBe("1\n2\n");
   });
+
+  it("the TypeScript bot type-checks against the packed .d.ts files (strict, no skipLibCheck)", async () => {
+    const tsconfig = { compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, allowImportingTsExtensions: true, types: ["node"] }, files: ["typed.ts"] };
+    writeFileSync(path.join(project, "typed.ts"), TS_BOT);
+    writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify(tsconfig));
+    const r = await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project });
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(0);
+  }, 90_000);
 
   it("a syntax error in a bot shows file:line:column and a code frame, exit 2", async () => {
     writeFileSync(path.join(project, "broken.ts"), `import { Bot } from "@botrun/core";\nconst n: number = ;\nexport default new Bot({ name: "broken" });\n`);
