@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeRedis, connectRedis, ownerOf, type FleetRedis } from "@botrun/fleet";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
-import { pidAlive } from "../env/proc.ts";
+import { freePort, pidAlive } from "../env/proc.ts";
 import { startProxy, type ProxyHandle } from "../env/tcp-proxy.ts";
 import { AccountProbe, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
 import { startDurableRedis, type DurableRedis } from "../env/fleet-redis.ts";
@@ -38,6 +38,7 @@ let peer: RawClient;
 let probe: AccountProbe;
 let r: FleetRedis;
 let dir: string;
+let httpPort: number;
 const workers = new Map<string, WorkerProcess>();
 const pids: number[] = [];
 const owners = () => leaseOwners(r, "echo", JIDS);
@@ -68,8 +69,9 @@ beforeAll(async () => {
   r.on("error", () => undefined);
   peer = await startRawClient({ host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", username: "peer", password: "peer-pw", caFile: prosody.caFile, resource: "probe" });
   probe = new AccountProbe(peer, "f");
+  httpPort = await freePort();
   for (const [id, url] of [["wa", `redis://127.0.0.1:${proxy.port}/0`], ["wb", redis.url]] as const) {
-    const w = spawnFleetWorker("echo", id, env(url));
+    const w = spawnFleetWorker("echo", id, { ...env(url), ...(id === "wb" && { BOTRUN_HTTP_PORT: String(httpPort) }) });
     workers.set(id, w);
     pids.push(w.child.pid!);
   }
@@ -122,5 +124,21 @@ describe("fleet faults", () => {
     console.log(`redis restart: ${moved} of ${JIDS.length} accounts moved`);
     expect(probe.duplicates()).toEqual([]);
     for (const w of workers.values()) expect(w.output()).not.toMatch(replaced);
+  });
+
+  it("--http-port: /readyz and /metrics with accounts owned, renewal latency, takeovers and hand-offs", async () => {
+    const base = `http://127.0.0.1:${httpPort}`;
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name}\\{worker="wb"\\} (\\S+)$`, "m").exec(text)?.[1]);
+    const mine = [...(await owners())].filter(([, w]) => w === "wb").length;
+    expect(value("botrun_fleet_accounts_owned")).toBe(mine);
+    expect(value("botrun_fleet_takeovers_total")).toBeGreaterThanOrEqual(4); // its own two, and wa's two during the black hole
+    expect(value("botrun_fleet_handoffs_total")).toBeGreaterThanOrEqual(2); // wa's two given back
+    expect(value("botrun_fleet_lease_renewal_seconds")).toBeGreaterThan(0);
+    expect(value("botrun_fleet_handled_total")).toBeGreaterThan(0);
+    expect(value("botrun_fleet_conflicts_total")).toBe(0);
+    expect(text).toMatch(/# TYPE botrun_fleet_takeovers_total counter/);
   });
 });

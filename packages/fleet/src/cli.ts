@@ -7,6 +7,7 @@ import { AccountStore, parseAccountLines, type AccountInfo } from "./accounts.ts
 import { closeRedis, connectRedis, type FleetRedis } from "./redis.ts";
 import { secretBoxFromEnv } from "./secret-box.ts";
 import { FleetWorker } from "./worker.ts";
+import { startFleetHttp, type FleetHttp } from "./http.ts";
 
 /** What the botrun CLI lends the fleet commands (its bot loader and settings reader). */
 export interface FleetCliDeps {
@@ -45,6 +46,14 @@ export function loginRateFrom(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
+/** A port setting (0-65535), or undefined when unset; throws ConfigError naming BOTRUN_HTTP_PORT. */
+function portFrom(v: string | number | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(typeof v === "string" ? v.trim() : v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError("BOTRUN_HTTP_PORT", "a TCP port number (0-65535)", String(v));
+  return n;
+}
+
 function redisUrl(env: NodeJS.ProcessEnv, flag: string | undefined): string {
   const url = flag?.trim() || env[REDIS_SETTING]?.trim();
   if (!url) throw new ConfigError(REDIS_SETTING, "the fleet's Redis URL (redis://host:6379/0), or --redis");
@@ -79,7 +88,7 @@ function formatList(list: AccountInfo[]): string {
 }
 
 /** Run a worker until SIGTERM/SIGINT/SIGHUP, then hand every account off and resolve 0. */
-async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; logLevel?: string }): Promise<number> {
+async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; logLevel?: string; httpPort?: number; httpHost?: string }): Promise<number> {
   const loaded = await deps.loadBot(a.bot, deps.cwd);
   const env = deps.botEnv({ botName: loaded.bot.name, botDir: loaded.dir, cwd: deps.cwd, envFiles: a.envFiles });
   for (const k of ["OAUTH_CLIENT_SECRET", "XMPP_PASSWORD"]) registerSecret(env[k]?.trim());
@@ -90,6 +99,8 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const loginsPerSecond = loginRateFrom(env);
   const level = a.logLevel ?? env.BOTRUN_LOG_LEVEL?.trim() ?? "info";
   if (!isLogLevel(level)) throw new ConfigError("BOTRUN_LOG_LEVEL", "one of trace, debug, info, warn, error, fatal, silent", level);
+  const httpPort = a.httpPort ?? portFrom(env.BOTRUN_HTTP_PORT);
+  const httpHost = a.httpHost ?? (env.BOTRUN_HTTP_HOST?.trim() || "127.0.0.1");
   const logger: Logger = createPinoLogger({ level, format: logFormatFrom(env) }).child({ bot: loaded.bot.name });
   const redis: FleetRedis = connectRedis(url, { commandTimeoutMs: Math.max(200, Math.round(ttlMs / 4)), name: `botrun-fleet:${workerId}` });
   redis.on("error", () => undefined); // reported by the worker's rounds, once per outage
@@ -103,8 +114,19 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
     };
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
   });
+  let http: FleetHttp | undefined;
+  if (httpPort !== undefined) {
+    try {
+      http = await startFleetHttp(() => worker.status(), httpPort, httpHost);
+    } catch (err) {
+      await closeRedis(redis);
+      throw new ConfigError("BOTRUN_HTTP_PORT", `a free port on ${httpHost} (${(err as NodeJS.ErrnoException).code ?? "cannot listen"}); pick another with --http-port`);
+    }
+    logger.info("http endpoint listening", { url: http.url, paths: "/healthz /readyz /metrics" });
+  }
   await worker.start();
   await stopped;
+  await http?.close();
   await closeRedis(redis);
   logger.info("worker stopped", { handoffs: worker.stats.handoffs });
   // Sessions are closed and Redis is quit; what remains are abandoned handlers: exit 0 now.
@@ -146,8 +168,16 @@ export async function fleetMain(args: string[], deps: FleetCliDeps): Promise<num
         })
         .demandCommand(1, "name a subcommand: import, list or remove"),
     )
-    .command("fleet <bot>", "Run a fleet worker for a bot: it shares the bot's accounts with the other workers", (y) => y.positional("bot", { type: "string", demandOption: true }).option("worker-id", { type: "string", describe: "this worker's id (BOTRUN_WORKER_ID, default host:pid)" }), async (a) => {
-      code = await runWorker(deps, { ...common(a), ...(a["worker-id"] !== undefined && { workerId: String(a["worker-id"]) }), ...(a["log-level"] !== undefined && { logLevel: String(a["log-level"]) }) });
+    .command("fleet <bot>", "Run a fleet worker for a bot: it shares the bot's accounts with the other workers", (y) => y.positional("bot", { type: "string", demandOption: true }).option("worker-id", { type: "string", describe: "this worker's id (BOTRUN_WORKER_ID, default host:pid)" })
+        .option("http-port", { type: "string", describe: "serve /healthz, /readyz and /metrics on this port (BOTRUN_HTTP_PORT)" })
+        .option("http-host", { type: "string", describe: "address of the HTTP endpoint (BOTRUN_HTTP_HOST, default 127.0.0.1)" }), async (a) => {
+      code = await runWorker(deps, {
+        ...common(a),
+        ...(a["worker-id"] !== undefined && { workerId: String(a["worker-id"]) }),
+        ...(a["log-level"] !== undefined && { logLevel: String(a["log-level"]) }),
+        ...(a["http-port"] !== undefined && { httpPort: portFrom(String(a["http-port"])) }),
+        ...(a["http-host"] !== undefined && { httpHost: String(a["http-host"]) }),
+      });
     })
     .option("redis", { type: "string", describe: "the fleet's Redis URL (BOTRUN_FLEET_REDIS)" })
     .option("env-file", { type: "string", array: true, describe: "extra .env file(s) to read" })

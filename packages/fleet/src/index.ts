@@ -2,6 +2,7 @@
 export { AccountStore, parseAccountLines, parseLease, type AccountCredentials, type AccountInfo, type AccountInput, type AccountState } from "./accounts.ts";
 export { AccountSession, accountEnv, FLEET_RESOURCE, type AccountSessionOptions, type SessionEnd } from "./account-session.ts";
 export { fleetMain, leaseTtlFrom, loginRateFrom, workerIdFrom, REDIS_SETTING, type FleetCliDeps } from "./cli.ts";
+export { fleetMetricsText, startFleetHttp, type FleetHttp, type FleetStatus } from "./http.ts";
 export { FleetKeys } from "./keys.ts";
 export { FENCE_FRACTION, LeaseTable, type HeldLease, type LeaseTableOptions } from "./leases.ts";
 export { LoginLimit } from "./login-limit.ts";

@@ -11,6 +11,7 @@ import { ownerOf } from "./rendezvous.ts";
 import type { FleetRedis } from "./redis.ts";
 import type { SecretBox } from "./secret-box.ts";
 import { SET_STATE } from "./scripts.ts";
+import type { FleetStatus } from "./http.ts";
 
 /** Options of `FleetWorker`. */
 export interface FleetWorkerOptions {
@@ -62,7 +63,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   #noTakeoverUntil = 0;
   #redisDown = false;
   /** Counters for logs, metrics and tests. */
-  readonly stats = { takeovers: 0, handoffs: 0, fenced: 0, lost: 0, conflicts: 0, consent: 0 };
+  readonly stats = { takeovers: 0, handoffs: 0, fenced: 0, lost: 0, conflicts: 0, consent: 0, handled: 0, sent: 0 };
 
   constructor(o: FleetWorkerOptions) {
     super();
@@ -81,9 +82,9 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   get owned(): number {
     return this.#sessions.size;
   }
-  /** Round trip of the last lease renewal (ms). */
-  get renewLatencyMs(): number {
-    return this.#leases.lastRenewMs;
+  /** What the health and metrics endpoint shows. */
+  status(): FleetStatus {
+    return { worker: this.id, owned: this.#sessions.size, leases: this.#leases.size, renewLatencyMs: this.#leases.lastRenewMs, redisUp: !this.#redisDown && this.#runId !== undefined, counters: this.stats };
   }
 
   /** Join the fleet and start taking accounts; resolves after the first round. */
@@ -196,6 +197,8 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
       });
       this.#sessions.set(jid, session);
       this.stats.takeovers++;
+      session.runtime.on("handled", () => this.stats.handled++);
+      session.runtime.on("sent", () => this.stats.sent++);
       await session.start();
       if (this.#sessions.get(jid) !== session) return;
       this.#log.info("account online", { account: jid, generation: lease.generation });
