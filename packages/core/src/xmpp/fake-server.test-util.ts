@@ -1,5 +1,9 @@
-/** A tiny scripted XMPP server on loopback for offline tests: plain TCP, SASL, bind, ping. Not a real server. */
+/** A tiny scripted XMPP server on loopback for offline tests (plain TCP, SASL, bind, ping; not a real server), and a transport started on it. */
 import net from "node:net";
+import { afterEach } from "vitest";
+import { loadConfig } from "../config/index.ts";
+import { silentLogger, type Logger } from "../logger.ts";
+import { createXmppTransport, type XmppTransport } from "./transport.ts";
 
 /** What the fake server saw and how it answers. */
 export interface FakeServer {
@@ -193,4 +197,35 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
     await new Promise<void>((r) => server.close(() => r()));
   };
   return state;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/**
+ * A fake server and a transport on it (PLAIN as bot/pw, insecure loopback, one start attempt),
+ * started; both are stopped after the test. `env` adds or overrides settings.
+ */
+export async function transportOnFakeServer(
+  opts: FakeServerOptions,
+  env: Record<string, string> = {},
+  logger: Logger = silentLogger,
+): Promise<{ server: FakeServer; transport: XmppTransport }> {
+  const server = await startFakeServer(opts);
+  cleanups.push(() => server.close());
+  const config = loadConfig({
+    XMPP_SERVICE: `xmpp://127.0.0.1:${server.port}`, XMPP_DOMAIN: "localhost", XMPP_ALLOW_INSECURE: "1", XMPP_START_ATTEMPTS: "1",
+    XMPP_RECONNECT_BASE_DELAY: "0.01", XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", ...env,
+  })!;
+  const transport = createXmppTransport({ config, logger });
+  cleanups.push(() => transport.stop());
+  await transport.start();
+  return { server, transport };
+}
+
+/** Resolve once `cond()` holds (checked every 10 ms; the test's timeout bounds the wait). */
+export async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }

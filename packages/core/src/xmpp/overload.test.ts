@@ -2,41 +2,21 @@
 // makes the outbox fill; past the high-water mark the transport stops reading (inbound stanzas wait
 // at the server, unacknowledged), reads again once the outbox drained, and nothing is rejected;
 // stop() holds XMPP_STOP_TIMEOUT with a full outbox on a socket nobody reads.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
-import { createXmppTransport, type XmppTransport } from "./index.ts";
-import { loadConfig } from "../config/index.ts";
-import { createConsoleLogger, silentLogger } from "../logger.ts";
-import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
+import { createConsoleLogger } from "../logger.ts";
+import { transportOnFakeServer, until } from "./fake-server.test-util.ts";
 
-let server: FakeServer | undefined;
-let transport: XmppTransport | undefined;
-afterEach(async () => {
-  await transport?.stop();
-  await server?.close();
-  transport = server = undefined;
-});
-
-const env = (port: number, extra: Record<string, string> = {}) =>
-  loadConfig({
-    XMPP_SERVICE: `xmpp://127.0.0.1:${port}`, XMPP_DOMAIN: "localhost", XMPP_ALLOW_INSECURE: "1", XMPP_START_ATTEMPTS: "1",
-    XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", ...extra,
-  })!;
-const until = async (cond: () => boolean) => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-};
 /** A reply big enough (64 KB) that a few fill the socket buffers of a peer that does not read. */
 const reply = (i: number) => xml("message", { to: "peer@localhost", type: "chat", id: `r${i}` }, xml("body", {}, "x".repeat(64_000)));
 
 describe("overload", () => {
   it("past the high-water mark the socket is not read; below the low-water mark it is again; nothing rejected", async () => {
-    server = await startFakeServer({ mechanisms: ["PLAIN"], stopReadingAfterOnline: (n) => n === 1 });
     const lines: string[] = [];
-    transport = createXmppTransport({ config: env(server.port, { XMPP_OUTBOX_LIMIT: "200" }), logger: createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) }) });
+    const logger = createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) });
+    const { server, transport: t } = await transportOnFakeServer({ mechanisms: ["PLAIN"], stopReadingAfterOnline: (n) => n === 1 }, { XMPP_OUTBOX_LIMIT: "200" }, logger);
     const inbound: string[] = [];
-    transport.on("stanza", (el) => void inbound.push(String(el.attrs.id)));
-    await transport.start();
-    const t = transport;
+    t.on("stanza", (el) => void inbound.push(String(el.attrs.id)));
     for (let i = 0; i < 120; i++) await t.send(reply(i)); // high-water mark: 100
     await until(() => t.stats.intakePaused);
     expect(t.stats.intakePauses).toBe(1);
@@ -48,16 +28,15 @@ describe("overload", () => {
     await until(() => inbound.length === 1);
     expect(inbound).toEqual(["held"]);
     expect(t.stats.intakePaused).toBe(false);
-    await until(() => server!.messages[0]!.length === 120);
+    await until(() => server.messages[0]!.length === 120);
     expect(t.stats.outboxRejected).toBe(0);
     expect(lines.filter((l) => /overloaded/.test(l))).toHaveLength(1);
   });
 
   it("OutboxFullError when it still happens: one line without a stack, logged once per interval", async () => {
-    server = await startFakeServer({ mechanisms: ["PLAIN"], stopReadingAfterOnline: () => true });
     const lines: string[] = [];
-    transport = createXmppTransport({ config: env(server.port, { XMPP_OUTBOX_LIMIT: "20", XMPP_STOP_TIMEOUT: "0.2" }), logger: createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) }) });
-    await transport.start();
+    const logger = createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) });
+    const { transport } = await transportOnFakeServer({ mechanisms: ["PLAIN"], stopReadingAfterOnline: () => true }, { XMPP_OUTBOX_LIMIT: "20", XMPP_STOP_TIMEOUT: "0.2" }, logger);
     const errors: Error[] = [];
     for (let i = 0; i < 100; i++) await transport.send(reply(i)).catch((e: Error) => void errors.push(e));
     expect(errors.length).toBeGreaterThan(50);
@@ -68,9 +47,7 @@ describe("overload", () => {
   });
 
   it("stop() holds XMPP_STOP_TIMEOUT with a full outbox and a server that reads nothing", async () => {
-    server = await startFakeServer({ mechanisms: ["PLAIN"], stopReadingAfterOnline: () => true });
-    transport = createXmppTransport({ config: env(server.port, { XMPP_OUTBOX_LIMIT: "300", XMPP_STOP_TIMEOUT: "1", XMPP_CONNECT_TIMEOUT: "30" }), logger: silentLogger });
-    await transport.start();
+    const { transport } = await transportOnFakeServer({ mechanisms: ["PLAIN"], stopReadingAfterOnline: () => true }, { XMPP_OUTBOX_LIMIT: "300", XMPP_STOP_TIMEOUT: "1", XMPP_CONNECT_TIMEOUT: "30" });
     for (let i = 0; i < 300; i++) await transport.send(reply(i));
     expect(transport.outboxDepth).toBeGreaterThan(250);
     const t0 = Date.now();

@@ -1,12 +1,11 @@
 // Outgoing stanza size limit: measuring (escaping, UTF-8), XEP-0478 discovery, and the transport
 // dropping what is too large (before sending, or after the server refused it) while the rest flows.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
 import { advertisedMaxBytes, DEFAULT_MAX_STANZA_BYTES, effectiveLimit, serializedBytes, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
-import { createXmppTransport, type XmppTransport } from "./index.ts";
 import { loadConfig } from "../config/index.ts";
 import { createConsoleLogger } from "../logger.ts";
-import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
+import { transportOnFakeServer, until, type FakeServer, type FakeServerOptions } from "./fake-server.test-util.ts";
 
 describe("stanzaBytes", () => {
   it("is exact (escaped, UTF-8) when near the limit and a bound below it otherwise", () => {
@@ -54,32 +53,16 @@ describe("the limit in force", () => {
 });
 
 describe("the transport and oversized stanzas", () => {
-  let server: FakeServer | undefined;
-  let transport: XmppTransport | undefined;
-  afterEach(async () => {
-    await transport?.stop();
-    await server?.close();
-    transport = server = undefined;
-  });
   const lines: string[] = [];
   const logger = createConsoleLogger({ level: "info", write: (l) => void lines.push(l) });
-  const start = async (opts: Parameters<typeof startFakeServer>[0], env: Record<string, string> = {}) => {
+  let server: FakeServer;
+  const start = async (opts: FakeServerOptions, env: Record<string, string> = {}) => {
     lines.length = 0;
-    server = await startFakeServer(opts);
-    transport = createXmppTransport({
-      config: loadConfig({
-        XMPP_SERVICE: `xmpp://127.0.0.1:${server.port}`, XMPP_DOMAIN: "localhost", XMPP_ALLOW_INSECURE: "1", XMPP_START_ATTEMPTS: "1",
-        XMPP_RECONNECT_BASE_DELAY: "0.01", XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", ...env,
-      })!,
-      logger,
-    });
-    await transport.start();
-    return transport;
+    const r = await transportOnFakeServer(opts, env, logger);
+    server = r.server;
+    return r.transport;
   };
   const msg = (id: string, body: string) => xml("message", { to: "peer@localhost", type: "chat", id }, xml("body", {}, body));
-  const until = async (cond: () => boolean) => {
-    while (!cond()) await new Promise((r) => setTimeout(r, 10));
-  };
 
   it("drops a stanza over the limit before sending: typed rejection, one log line without the body, later ones flow", async () => {
     const t = await start({ mechanisms: ["PLAIN"], sm: () => "enabled" });
@@ -89,9 +72,9 @@ describe("the transport and oversized stanzas", () => {
     expect((err as StanzaTooLargeError).limit).toBe(DEFAULT_MAX_STANZA_BYTES);
     expect((err as StanzaTooLargeError).bytes).toBe(Buffer.byteLength(poison.toString(), "utf8"));
     for (let i = 1; i <= 3; i++) await t.send(msg(`m${i}`, "ok"));
-    await until(() => server!.messages[0]!.length === 3);
-    expect(server!.messages[0]).toEqual(["m1", "m2", "m3"]);
-    expect(server!.rawBy[0]).not.toContain("poison");
+    await until(() => server.messages[0]!.length === 3);
+    expect(server.messages[0]).toEqual(["m1", "m2", "m3"]);
+    expect(server.rawBy[0]).not.toContain("poison");
     const drops = lines.filter((l) => /too large/.test(l));
     expect(drops).toHaveLength(1);
     expect(drops[0]).toMatch(/262\d{3}|2[89]\d{4}/);
@@ -104,8 +87,8 @@ describe("the transport and oversized stanzas", () => {
     expect(t.maxStanzaBytes).toBe(20_000);
     await expect(t.send(msg("big", "x".repeat(25_000)))).rejects.toBeInstanceOf(StanzaTooLargeError);
     await t.send(msg("fits", "x".repeat(15_000)));
-    await until(() => server!.messages[0]!.length === 1);
-    expect(server!.messages[0]).toEqual(["fits"]);
+    await until(() => server.messages[0]!.length === 1);
+    expect(server.messages[0]).toEqual(["fits"]);
   });
 
   it("a stanza the server refuses anyway (policy-violation) is dropped, never resent; what was queued behind it flows on", async () => {
@@ -118,12 +101,12 @@ describe("the transport and oversized stanzas", () => {
     await t.send(msg("after1", "ok"));
     await t.send(msg("after2", "ok"));
     await online;
-    await until(() => server!.messages[1]?.length === 2);
+    await until(() => server.messages[1]?.length === 2);
     // Connection 1 handled "before" and refused the next one; connection 2 gets only what followed.
-    expect(server!.messages[0]).toEqual(["before"]);
-    expect(server!.messages[1]).toEqual(["after1", "after2"]);
-    expect(server!.rawBy[1]).not.toContain("yyyy");
-    expect(server!.connections).toBe(2);
+    expect(server.messages[0]).toEqual(["before"]);
+    expect(server.messages[1]).toEqual(["after1", "after2"]);
+    expect(server.rawBy[1]).not.toContain("yyyy");
+    expect(server.connections).toBe(2);
     expect(t.stats.droppedRefused).toBe(1);
     expect(lines.filter((l) => /refused a stanza/.test(l))).toHaveLength(1);
   });
