@@ -27,13 +27,13 @@ const run = (args: string[], env: Record<string, string>) => {
     cwd: tmp,
     loadBot: async () => ({ bot: defineBot({ name: "echo" }), dir: tmp }),
     botEnv: () => ({ ...env }),
-    errorExitCode: (e) => (e instanceof ConfigError ? ExitCode.CONFIG : ExitCode.FAILURE),
+    errorExitCode: (e) => (e instanceof ConfigError ? ExitCode.CONFIG : ((e as { exitCode?: number }).exitCode ?? ExitCode.FAILURE)),
     oneLine: (e) => `botrun: ${(e as Error).message}`,
   };
   return fleetMain(args, deps);
 };
 
-describe("botrun accounts / fleet: wrong settings are one line naming them, exit 2, before anything connects", () => {
+describe("botrun accounts / fleet: a wrong setting or an unreachable Redis is one line naming it (exit 2, or 4)", () => {
   it("no BOTRUN_FLEET_SECRET: the fleet refuses to start", async () => {
     for (const args of [["fleet", "echo"], ["accounts", "list", "echo"]]) {
       stderr = "";
@@ -77,5 +77,13 @@ describe("botrun accounts / fleet: wrong settings are one line naming them, exit
     stderr = "";
     expect(await run(["fleet"], {})).toBe(2);
     expect(stderr).toMatch(/^botrun fleet: Not enough non-option arguments/);
+  });
+
+  it("Redis unreachable: one line naming BOTRUN_FLEET_REDIS and the cause, exit 4 (retry later)", async () => {
+    for (const args of [["accounts", "list", "echo"], ["fleet", "echo"]]) {
+      stderr = "";
+      expect(await run(args, { ...SECRET, ...REDIS })).toBe(4);
+      expect(stderr).toMatch(/^botrun: BOTRUN_FLEET_REDIS: cannot reach Redis \(ECONNREFUSED\); check the URL, or retry later\n$/);
+    }
   });
 });

@@ -72,12 +72,34 @@ async function withStore<T>(deps: FleetCliDeps, a: Common, fn: (store: AccountSt
   const loaded = await deps.loadBot(a.bot, deps.cwd);
   const env = deps.botEnv({ botName: loaded.bot.name, botDir: loaded.dir, cwd: deps.cwd, envFiles: a.envFiles });
   const box = secretBoxFromEnv(env);
-  const redis = connectRedis(redisUrl(env, a.redis), { name: "botrun-accounts" });
+  const redis = connectRedis(redisUrl(env, a.redis), { name: "botrun-accounts", commandTimeoutMs: 5000 });
+  const reach = watchReachability(redis);
   try {
-    return await fn(new AccountStore(redis, box, loaded.bot.name), loaded.bot);
+    return await fn(new AccountStore(redis, box, loaded.bot.name), loaded.bot).catch(reach.explain);
   } finally {
     await closeRedis(redis);
   }
+}
+
+/** Redis could not be reached (at start): exit 4, retry later. */
+class RedisUnreachableError extends Error {
+  override readonly name = "RedisUnreachableError";
+  readonly exitCode = ExitCode.UNAVAILABLE;
+}
+
+/**
+ * Keep the client's connection errors (ioredis would print each one as an unhandled error event)
+ * and turn a command that failed while Redis was unreachable into one line naming the setting.
+ */
+function watchReachability(redis: FleetRedis): { explain: (err: unknown) => never } {
+  let last: string | undefined;
+  redis.on("error", (e: NodeJS.ErrnoException) => (last = e.code ?? e.message));
+  return {
+    explain: (err: unknown): never => {
+      if (redis.status !== "ready" && last) throw new RedisUnreachableError(`${REDIS_SETTING}: cannot reach Redis (${last}); check the URL, or retry later`);
+      throw err;
+    },
+  };
 }
 
 function formatList(list: AccountInfo[]): string {
@@ -103,7 +125,7 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const httpHost = a.httpHost ?? (env.BOTRUN_HTTP_HOST?.trim() || "127.0.0.1");
   const logger: Logger = createPinoLogger({ level, format: logFormatFrom(env) }).child({ bot: loaded.bot.name });
   const redis: FleetRedis = connectRedis(url, { commandTimeoutMs: Math.max(200, Math.round(ttlMs / 4)), name: `botrun-fleet:${workerId}` });
-  redis.on("error", () => undefined); // reported by the worker's rounds, once per outage
+  const reach = watchReachability(redis); // later outages are reported by the worker's rounds, once each
   const worker = new FleetWorker({ bot: loaded.bot, env, redis, box, workerId, logger, ttlMs, loginsPerSecond });
   const stopped = new Promise<void>((resolve) => {
     let signalled = 0;
@@ -124,7 +146,11 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
     }
     logger.info("http endpoint listening", { url: http.url, paths: "/healthz /readyz /metrics" });
   }
-  await worker.start();
+  await worker.start().catch(async (err: unknown) => {
+    await http?.close();
+    await closeRedis(redis);
+    return reach.explain(err);
+  });
   await stopped;
   await http?.close();
   await closeRedis(redis);
