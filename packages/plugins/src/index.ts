@@ -11,3 +11,4 @@ export * from "./receipts/index.ts";
 export * from "./scheduler/index.ts";
 export * from "./reactions/index.ts";
 export * from "./upload/index.ts";
+export * from "./adhoc/index.ts";
