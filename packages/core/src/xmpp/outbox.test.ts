@@ -2,7 +2,7 @@
 // writes within a window, overflow policies that never drop silently.
 import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
-import { silentLogger } from "../logger.ts";
+import { createConsoleLogger, silentLogger } from "../logger.ts";
 import { OutboxFullError } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 
@@ -49,6 +49,27 @@ describe("Outbox", () => {
     await ob.push(msg(2));
     await expect(ob.push(msg(3))).rejects.toBeInstanceOf(OutboxFullError);
     expect(ob.depth).toBe(2);
+  });
+
+  it("OutboxFullError is one line (no stack) and the rejections are logged once per interval with their count", async () => {
+    const lines: string[] = [];
+    const depths: number[] = [];
+    const ob = new Outbox({
+      limit: 2, overflow: "reject", write: async () => {}, onDepth: (d) => void depths.push(d),
+      logger: createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) }),
+    });
+    await ob.push(msg(1));
+    await ob.push(msg(2));
+    const errors: Error[] = [];
+    for (let i = 0; i < 500; i++) await ob.push(msg(3)).catch((e: Error) => void errors.push(e));
+    expect(errors).toHaveLength(500);
+    expect(errors[0]!.stack).toBe("OutboxFullError: outbox full: 2 stanzas queued (XMPP_OUTBOX_LIMIT); stanza not accepted");
+    expect(lines).toHaveLength(1);
+    expect(ob.rejected).toBe(500);
+    ob.close(); // the count not yet written comes out on close
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/rejected[^0-9]*499/);
+    expect(depths.slice(0, 2)).toEqual([1, 2]);
   });
 
   it("makes push wait for room (policy block)", async () => {
