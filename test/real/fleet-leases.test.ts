@@ -2,9 +2,9 @@
 // server with strict rotation): leases with generations, compare-then-act renew/release, self-fencing
 // on a monotonic clock, reclaim after Redis lost its keys, CAS of the token record, and three
 // workers refreshing one account at once with one endpoint call and no invalid_grant.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OAuth2TokenEndpoint, PermanentAuthError, type TokenEndpoint } from "@botrun/core";
-import { AccountStore, closeRedis, connectRedis, FleetKeys, FleetTokenStore, LeaseTable, SecretBox, SingleFlightEndpoint, type FleetRedis } from "@botrun/fleet";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { OAuth2TokenEndpoint, PermanentAuthError, TypedEmitter, xml, type Element, type TokenEndpoint, type Transport, type TransportEvents } from "@botrun/core";
+import { AccountStore, closeRedis, connectRedis, FleetKeys, FleetTokenStore, LeaseTable, SecretBox, SeenFilterTransport, SingleFlightEndpoint, type FleetRedis } from "@botrun/fleet";
 import { startRedis, type RedisServer } from "../env/redis.ts";
 import { startOAuthServer, type OAuthServerHandle } from "../env/oauth-server.ts";
 import { startProxy } from "../env/tcp-proxy.ts";
@@ -183,5 +183,42 @@ describe("tokens across workers", () => {
     };
     const ep2 = new SingleFlightEndpoint({ redis: r, keys: accounts.keys, jid: "ig@h", store, inner: failing });
     await expect(ep2.refresh(refreshToken)).resolves.toMatchObject({ refreshToken: fresh.refreshToken });
+  });
+});
+
+/** A transport that only emits what the test feeds it. */
+class FedTransport extends TypedEmitter<TransportEvents> implements Transport {
+  readonly kind = "fed";
+  readonly jid = undefined;
+  async start(): Promise<void> {}
+  async send(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+describe("inbound redelivery filter in Redis (per account)", () => {
+  it("a message taken by one session of the account is dropped by the next (a takeover); order kept; errors, groupchat and other accounts untouched", async () => {
+    const keys = new FleetKeys("seen-a");
+    const [innerA, innerB] = [new FedTransport(), new FedTransport()];
+    const a = new SeenFilterTransport(innerA, { redis: client(), prefix: keys.seen("bot@h") });
+    const b = new SeenFilterTransport(innerB, { redis: client(), prefix: keys.seen("bot@h") });
+    const other = new SeenFilterTransport(new FedTransport(), { redis: client(), prefix: keys.seen("other@h") });
+    const got = { a: [] as string[], b: [] as string[] };
+    a.on("stanza", (el) => got.a.push(el.attrs.id as string));
+    b.on("stanza", (el) => got.b.push(el.attrs.id as string));
+    const msg = (id: string, extra: Record<string, string> = {}): Element => xml("message", { from: "alice@h/phone", to: "bot@h", type: "chat", id, ...extra }, xml("body", {}, id));
+    const ids = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    for (const id of ids) innerA.emit("stanza", msg(id));
+    await vi.waitFor(() => expect(got.a).toHaveLength(30));
+    expect(got.a).toEqual(ids);
+    // the new owner gets m5 again (offline storage after the old session died): dropped; m30 is new;
+    // m5 from another client of alice is another message (ids are unique per client only)
+    for (const el of [msg("m5"), msg("m30"), msg("m5", { from: "alice@h/laptop" }), msg("e1", { type: "error" }), msg("e1", { type: "error" })]) innerB.emit("stanza", el);
+    await vi.waitFor(() => expect(got.b).toEqual(["m30", "m5", "e1", "e1"]));
+    expect(b.duplicates).toBe(1);
+    // another account's filter is separate
+    const seenByOther: string[] = [];
+    other.on("stanza", (el) => seenByOther.push(el.attrs.id as string));
+    (other.inner as FedTransport).emit("stanza", msg("m5"));
+    await vi.waitFor(() => expect(seenByOther).toEqual(["m5"]));
   });
 });

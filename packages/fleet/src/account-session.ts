@@ -13,6 +13,7 @@ import {
 } from "@botrun/core";
 import type { AccountCredentials } from "./accounts.ts";
 import { FleetTokenStore, SingleFlightEndpoint } from "./token-store.ts";
+import { SeenFilterTransport } from "./seen-filter.ts";
 import type { FleetKeys } from "./keys.ts";
 import type { FleetRedis } from "./redis.ts";
 import type { SecretBox } from "./secret-box.ts";
@@ -120,7 +121,12 @@ export class AccountSession {
       void this.stop(exitCode);
       o.onEnd({ kind: "fatal", exitCode, message: error.message });
     });
-    this.runtime = new BotRuntime(o.bot, transport, { logger: log, ...(o.drainTimeoutMs !== undefined && { drainTimeoutMs: o.drainTimeoutMs }) });
+    const filtered = new SeenFilterTransport(transport, {
+      redis: o.redis,
+      prefix: o.keys.seen(this.jid),
+      onDuplicate: (el) => log.info("dropped a message another session of this account took already", { from: el.attrs.from, id: el.attrs.id }),
+    });
+    this.runtime = new BotRuntime(o.bot, filtered, { logger: log, ...(o.drainTimeoutMs !== undefined && { drainTimeoutMs: o.drainTimeoutMs }) });
   }
 
   /** Connect; resolves once online (or rejects if the start failed or the session was stopped first). */

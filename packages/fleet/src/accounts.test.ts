@@ -42,3 +42,14 @@ describe("parseLease", () => {
     expect(parseLease("x")).toBeUndefined();
   });
 });
+
+describe("accountOf / perAccountChat", () => {
+  it("names the account from the bot's JID (else the stanza's to), bare and lower-case", async () => {
+    const { accountOf, perAccountChat } = await import("./account-of.ts");
+    expect(accountOf({ bot: { jid: "Help@Example.org/botrun" }, to: "x@y" })).toBe("help@example.org");
+    expect(accountOf({ bot: { jid: undefined }, to: "sales@example.org/botrun" })).toBe("sales@example.org");
+    expect(perAccountChat({ bot: { jid: "a@h/botrun" }, to: "a@h", chat: "alice@h" })).toBe("acct:a@h:chat:alice@h");
+    expect(perAccountChat({ bot: { jid: "b@h/botrun" }, to: "b@h", chat: "alice@h" })).not.toBe(perAccountChat({ bot: { jid: "a@h/botrun" }, to: "a@h", chat: "alice@h" }));
+    expect(perAccountChat({ bot: { jid: "a@h/botrun" }, to: "a@h", chat: "" })).toBeUndefined();
+  });
+});

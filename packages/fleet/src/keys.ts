@@ -28,6 +28,10 @@ export class FleetKeys {
   refreshLock(jid: string): string {
     return `${this.prefix}rlock:{${jid}}`;
   }
+  /** Prefix of the account's claimed inbound message ids (STRING keys with a PX expiry). */
+  seen(jid: string): string {
+    return `${this.prefix}seen:{${jid}}:`;
+  }
   /** STRING with a PX expiry: one live worker (membership). */
   member(id: string): string {
     return `${this.prefix}w:${id}`;
