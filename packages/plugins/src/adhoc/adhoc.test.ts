@@ -8,8 +8,8 @@ import { adhoc, NS_COMMANDS, NS_DATA } from "./index.ts";
 
 const ADMIN = "boss@botrun.test/desk";
 
-async function setup() {
-  const cmds = commands();
+async function setup(prefix?: string) {
+  const cmds = commands(prefix === undefined ? {} : { prefix, bareInChat: false });
   cmds.command("ping", { description: "Answer pong" }, (ctx) => ctx.reply("pong"));
   cmds.command(
     "remind",
@@ -95,5 +95,10 @@ describe("ad-hoc commands", () => {
     expect(cond(await t.iq("set", cmd("remind", { sessionid: sid, action: "complete" }, submit({ minutes: "1" }))))).toEqual(["bad-request", "bad-sessionid"]);
     expect(cond(await t.iq("set", cmd("nope")))).toEqual(["item-not-found"]);
     expect(cond(await t.iq("set", cmd("secret")))).toEqual(["item-not-found"]);
+  });
+
+  it("runs through a router with its own prefix (and no bare words)", async () => {
+    const t = await setup("bot.");
+    expect(result(await t.iq("set", cmd("ping"))).getChildText("note")).toBe("pong");
   });
 });

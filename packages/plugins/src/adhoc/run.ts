@@ -16,9 +16,8 @@ export interface AdhocRun {
 export async function runAsMessage<C extends Context>(cmds: Commands<C>, ctx: C, name: string, argsText: string): Promise<AdhocRun> {
   const replies: string[] = [];
   const real = ctx.bot;
-  // The router's prefix for `name` (its own, or "!" when it uses the bot's: then ours is "!" too).
-  const usage = cmds.usage(name);
-  const prefix = usage.slice(0, usage.length - usage.replace(/^[^a-z0-9]*/i, "").length) || "!";
+  // The router's prefix for `name`: its own, or "!" when it uses the bot's (then the bot below has "!").
+  const prefix = cmds.usage(name).slice(0, -cmds.usage(name, "").length);
   const capture = async (el: Element): Promise<void> => {
     const to = String(el.attrs.to ?? "");
     const body = el.name === "message" ? el.getChildText("body") : null;

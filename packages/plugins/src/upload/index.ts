@@ -75,7 +75,9 @@ export function upload<C extends Context = Context>(opts: UploadOptions = {}): P
   };
 
   const replyWithFile = async (ctx: Context, file: FileInput, fo: FileOptions = {}): Promise<UploadedFile> => {
-    const svc = await service(ctx);
+    const svc = await service(ctx).catch((err: unknown) => {
+      throw new UploadError(`upload service discovery failed: ${String((err as Error).message ?? err)}`);
+    });
     if (!svc) throw new UploadError(`no XEP-0363 upload service found on ${opts.service ?? jid.domain(ctx.bot.jid ?? "")}`);
     const limit = svc.maxFileSize ?? opts.maxStreamBytes ?? 64 * 1024 * 1024;
     const input = await openInput(file, limit).catch((err: unknown) => {

@@ -28,12 +28,13 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 /** A server with an upload component (or none), counting the disco queries and slot requests. */
-function service(opts: { present?: boolean; max?: number; refuse?: boolean } = {}) {
+function service(opts: { present?: boolean; max?: number; refuse?: boolean; discoBroken?: boolean } = {}) {
   const asked: string[] = [];
   const responder = (iq: Element): Element | null | StanzaError | undefined => {
     const q = iq.getChildElements()[0]!;
     const to = String(iq.attrs.to);
     asked.push(`${q.attrs.xmlns} ${to}`);
+    if (q.attrs.xmlns === NS.discoItems && opts.discoBroken) return new StanzaError("internal-server-error");
     if (q.attrs.xmlns === NS.discoItems) return xml("query", { xmlns: NS.discoItems }, ...(opts.present === false ? [] : [xml("item", { jid: "upload.botrun.test" })]));
     if (q.attrs.xmlns === NS.discoInfo && to === "upload.botrun.test") {
       const form = opts.max === undefined ? [] : [
@@ -109,6 +110,10 @@ describe("replyWithFile", () => {
     expect(errors[0]).toBeInstanceOf(UploadError);
     expect(String(errors[0])).toMatch(/no XEP-0363 upload service found on botrun\.test/);
     expect(t.replies()).toEqual([]);
+    const broken = await harness({ discoBroken: true });
+    await broken.t.say("!file x");
+    expect(broken.errors[0]).toBeInstanceOf(UploadError);
+    expect(String(broken.errors[0])).toMatch(/upload service discovery failed: internal-server-error/);
   });
 
   it("over max-file-size: refused before asking a slot; a refused slot: an UploadError with the reason", async () => {
