@@ -1,5 +1,5 @@
 // How the rooms-helper bot behaves, written with botrun's offline test kit.
-import { NS, xml } from "@botrun/core";
+import { NS, xml, type Element } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRoomsHelper } from "./bot.ts";
@@ -55,7 +55,9 @@ describe("rooms-helper bot", () => {
   });
 
   it("accepts invitations from admins only", async () => {
-    const t = await createHarness(createRoomsHelper({ admins: ["boss@botrun.test"], ...fast }));
+    // The direct invite's service is checked by disco#info first (issue 9.3): this one is a MUC service.
+    const muc = (iq: Element) => (iq.attrs.to === "conference.botrun.test" ? xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "conference", type: "text" })) : undefined);
+    const t = await createHarness(createRoomsHelper({ admins: ["boss@botrun.test"], ...fast }), { iq: muc });
     const invite = (from: string, room: string) => xml("message", { from }, xml("x", { xmlns: "jabber:x:conference", jid: room }));
     await t.push(invite("eve@evil.test/x", "trap@conference.botrun.test"));
     await t.push(invite("boss@botrun.test/pc", "team@conference.botrun.test"));

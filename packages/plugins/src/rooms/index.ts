@@ -12,8 +12,11 @@
  * stamps `from` (RFC 6120 §8.1.2.1), so a user can only send from her own account, which is
  * not on a MUC service: her "invite" is ignored (logged), never answered. Occupants' real
  * JIDs are recorded only from rooms the bot sent a join to, and used (`ctx.locals.realJid`)
- * only once the room's self-presence (status 110) said the bot is in. disco#info identity
- * `conference/text` would not add trust: any server answers it for its own domains.
+ * only once the room's self-presence (status 110) to a join the bot sent said the bot is in.
+ * A XEP-0249 direct invite names any JID, so before joining one on a service not known already
+ * the bot checks it (./verify.ts): a local part, not the inviter's or the bot's own account or
+ * user domain, and disco#info identity `conference/text` (XEP-0045 §6.2). Only a service that
+ * passed that check, or one configured or joined through `join()`, is believed for mediated invites.
  *
  * Removed from a room: after a kick (status 307) or a room shut down by the service (332) it
  * rejoins with a growing delay; after a ban (301) or losing membership (321, 322) it stays out.
@@ -22,6 +25,7 @@ import { jid, NS, type Context, type MiddlewareFn, type Plugin, type PluginHost 
 import { policyAllows, type JidPolicy } from "../util/jid-pattern.ts";
 import { mentions, repliesTo } from "../util/room-talk.ts";
 import { declineInvite, joinPresence, leavePresence, readInvite, statusCodes, type Invite } from "./stanzas.ts";
+import { implausibleRoom, isMucService } from "./verify.ts";
 
 export { NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
 export { mentions, NS_REPLY, repliesTo, replyMarker } from "../util/room-talk.ts";
@@ -81,6 +85,8 @@ interface RoomState {
   kicks: number;
   joinedAt: number;
   rejoin: ReturnType<typeof setTimeout> | undefined;
+  /** Joined on the program's word (configured, `join()`): its service becomes known once joined. */
+  vouched: boolean;
 }
 
 /** The rooms plugin. */
@@ -113,7 +119,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
   let online = false;
   let defaultNick = opts.nick;
 
-  const add = (room: string, nick?: string, password?: string): RoomState => {
+  const add = (room: string, nick?: string, password?: string, vouched = true): RoomState => {
     const key = jid.bare(room);
     const st: RoomState = {
       room: key,
@@ -127,9 +133,11 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       kicks: 0,
       joinedAt: 0,
       rejoin: undefined,
+      vouched,
     };
     const prev = states.get(key);
     if (prev) {
+      prev.vouched ||= vouched;
       prev.password = password ?? prev.password;
       if (nick) prev.attemptNick = nick;
       return prev;
@@ -223,7 +231,8 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     if (!nick) return true;
     const codes = statusCodes(ctx.stanza);
     const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
-    if (codes.includes("110") || (ctx.type === "unavailable" && st.joined && nick === st.nick)) {
+    const ours = st.joining || st.joined; // XEP-0045 §7.2.3: a self-presence answers a join we sent
+    if ((codes.includes("110") && ours) || (ctx.type === "unavailable" && st.joined && nick === st.nick)) {
       st.joining = false;
       if (ctx.type === "unavailable") {
         st.joined = false;
@@ -234,7 +243,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
         st.joined = true;
         st.nick = nick;
         st.joinedAt = Date.now();
-        services.add(jid.domain(st.room));
+        if (st.vouched) services.add(jid.domain(st.room));
         ctx.log.info("joined room", { room: st.room, nick });
         opts.onJoin?.(st.room, nick);
       }
@@ -254,10 +263,27 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
     const ok = policyAllows(opts.invites ?? "deny", inv.from);
     ctx.log.info("room invitation", { room: inv.room, from: inv.from, accepted: ok });
     if (ok) {
-      await api.join(inv.room, { password: inv.password });
+      if (inv.kind === "direct" && !(await directTargetOk(ctx, inv))) return;
+      await joinRoom(add(inv.room, undefined, inv.password, inv.kind === "mediated" ? true : services.has(jid.domain(inv.room))));
     } else if (inv.kind === "mediated" && inv.inviter) {
       await ctx.sendStanza(declineInvite(inv.room, inv.inviter, "I only join rooms I am invited to by people I know."));
     }
+  };
+
+  /** A direct invite's room: plausible, and on a known service or one disco shows is a MUC service. */
+  const directTargetOk = async (ctx: Context, inv: Invite): Promise<boolean> => {
+    const why = implausibleRoom(inv.room, inv.from, host?.bot.jid);
+    const service = jid.domain(inv.room).toLowerCase();
+    if (!why && (services.has(service) || (await isMucService((iq) => host!.request(iq, { timeoutMs: 10_000 }), service)))) {
+      services.add(service);
+      return true;
+    }
+    ctx.log.warn("ignored a direct invite to a JID that is not a verified MUC room", { room: inv.room, from: inv.from, reason: why ?? "disco#info shows no conference/text identity" });
+    return false;
+  };
+
+  const joinRoom = async (st: RoomState) => {
+    if (host && online && !st.joined) await joinFresh(st);
   };
 
   /** A room's bare JID (local part, no resource) on a known MUC service. */
@@ -320,8 +346,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       online = false;
     },
     async join(room, o = {}) {
-      const st = add(room, o.nick, o.password);
-      if (host && online && !st.joined) await joinFresh(st);
+      await joinRoom(add(room, o.nick, o.password));
     },
     async leave(room, status) {
       const st = states.get(jid.bare(room));

@@ -1,5 +1,5 @@
 // Rooms: join from config, rejoin per session, nick conflicts, history and echoes, mentions, invites, PMs.
-import { Bot, NS, xml, type Element } from "@botrun/core";
+import { Bot, NS, StanzaError, xml, type Element } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { mentioned, mentions, NS_CONFERENCE, rooms, type RoomsOptions } from "./index.ts";
@@ -14,6 +14,13 @@ function setup(opts: RoomsOptions = { join: [LOBBY] }) {
   return { r, bot };
 }
 // Without the XEP-0115 caps the runtime adds to every available presence (tested in core).
+/** Disco#info as servers answer it: the MUC services, and the hostile `evil.test` claiming to be one. */
+const disco = (iq: Element) =>
+  iq.getChild("query", NS.discoInfo) && ["conference.botrun.test", "muc.friends.test", "evil.test"].includes(String(iq.attrs.to))
+    ? xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "conference", type: "text" }))
+    : iq.attrs.to === "friends.test"
+      ? xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "server", type: "im" }))
+      : new StanzaError("service-unavailable", "cancel");
 const joins = (sent: readonly Element[]) => sent.filter((e) => e.name === "presence").map((e) => e.toString().replace(/<c xmlns="http:\/\/jabber.org\/protocol\/caps"[^>]*\/>/, ""));
 
 /** The room removing the bot (nick `roomie`): kicked (307), banned (301)… */
@@ -121,8 +128,8 @@ describe("rooms plugin", () => {
 
   it("accepts invitations from the allow-list and declines others", async () => {
     const { r, bot } = setup({ join: [], invites: { allow: ["*@friends.test"] } });
-    const t = await createHarness(bot);
-    // XEP-0249 direct invite
+    const t = await createHarness(bot, { iq: disco });
+    // XEP-0249 direct invite (its service is verified by disco first)
     await t.push(xml("message", { from: "ann@friends.test/x" }, xml("x", { xmlns: NS_CONFERENCE, jid: "party@conference.botrun.test", password: "p" })));
     // XEP-0045 mediated invite from a stranger
     const declined = await t.push(
@@ -170,6 +177,49 @@ describe("rooms plugin", () => {
     await t.push(xml("presence", { from: `${LOBBY}/roomie`, type: "unavailable" }, xml("x", { xmlns: NS.mucUser }, xml("status", { code: "110" }))));
     await t.push(occupant(LOBBY, "eve", "boss@botrun.test/pc")); // not in the room any more, not rejoining
     expect(r.occupants(LOBBY).size).toBe(0);
+  });
+
+  it("joins a direct invite's room only on a MUC service verified by disco, never the inviter's own JID (issue 9.3)", async () => {
+    const r = rooms({ join: [], invites: { allow: ["*@friends.test", "*@evil.test", "mallory@botrun.test"] } });
+    const bot = new Bot({ name: "roomie" });
+    bot.install(r);
+    bot.on("message:body", (ctx) => ctx.reply(String(ctx.locals.realJid ?? "unknown")));
+    const t = await createHarness(bot, { muc: false, iq: disco });
+    const direct = (from: string, room: string) => xml("message", { from }, xml("x", { xmlns: NS_CONFERENCE, jid: room }));
+    const selfPresence = (room: string, nick = "roomie", real?: string) =>
+      xml("presence", { from: `${room}/${nick}` }, xml("x", { xmlns: NS.mucUser }, xml("item", { role: "participant", ...(real ? { jid: real } : {}) }), ...(nick === "roomie" ? [xml("status", { code: "110" })] : [])));
+    // Mallory "invites" the bot to her own JID; her client would answer the join as a room would.
+    await t.push(direct("mallory@botrun.test/pc", "mallory@botrun.test"));
+    await t.push(direct("ann@friends.test/x", "friends.test")); // a server, no local part
+    await t.push(direct("ann@friends.test/x", "bob@friends.test")); // a user's domain: disco says server/im
+    await t.push(direct("eve@evil.test/x", "eve@evil.test")); // a hostile server claims conference/text for its users' domain
+    await t.push(direct("ann@friends.test/x", "room@nowhere.test")); // disco fails
+    expect(joins(t.sent)).toEqual([]);
+    await t.push(selfPresence("mallory@botrun.test"));
+    await t.push(selfPresence("mallory@botrun.test", "boss", "boss@botrun.test/pc"));
+    await t.push(xml("message", { from: "mallory@botrun.test/boss", type: "groupchat" }, xml("body", {}, "I am boss")));
+    expect(r.joined().size).toBe(0);
+    expect(r.occupants("mallory@botrun.test").size).toBe(0);
+    expect(t.replies()).toEqual(["unknown"]);
+    // A verified MUC service: joined, and its rooms are now believed for mediated invites.
+    t.clear();
+    await t.push(direct("ann@friends.test/x", "party@muc.friends.test"));
+    expect(joins(t.sent)).toEqual([`<presence to="party@muc.friends.test/roomie"><x xmlns="${NS.muc}"><history maxstanzas="0"/></x></presence>`]);
+    await t.push(selfPresence("party@muc.friends.test"));
+    expect([...r.joined().keys()]).toEqual(["party@muc.friends.test"]);
+    await t.push(xml("message", { from: "other@muc.friends.test" }, xml("x", { xmlns: NS.mucUser }, xml("invite", { from: "ann@friends.test/x" }))));
+    expect(joins(t.sent).at(-1)).toContain("other@muc.friends.test/roomie");
+  });
+
+  it("counts a self-presence (110) as joined only for a join it sent", async () => {
+    vi.useFakeTimers({ now: new Date("2030-01-01T00:00:00Z") });
+    const { r, bot } = setup({ join: [LOBBY], rejoinAfterKick: { delayMs: 60_000 } });
+    const t = await createHarness(bot);
+    await t.push(removal("307")); // kicked: a rejoin is pending, no join is out
+    expect(r.joined().size).toBe(0);
+    await t.push(xml("presence", { from: `${LOBBY}/roomie` }, xml("x", { xmlns: NS.mucUser }, xml("item", { role: "participant" }), xml("status", { code: "110" }))));
+    expect(r.joined().size).toBe(0);
+    await t.stop();
   });
 
   it("refuses all invitations by default", async () => {
