@@ -2,15 +2,17 @@
 // stanza-id of our server) is dropped once; a new message reusing an old id is handled.
 import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
+import { createConsoleLogger } from "../logger.ts";
+import { transportOnFakeServer, until } from "./fake-server.test-util.ts";
 import { RedeliveryFilter } from "./redelivery.ts";
 
 const me = "bot@localhost";
-const chat = (id: string, body: string, opts: { delayed?: boolean; sid?: string; by?: string; from?: string } = {}) =>
+const chat = (id: string, body: string, opts: { delayed?: boolean; stamp?: string; sid?: string; by?: string; from?: string } = {}) =>
   xml(
     "message",
     { from: opts.from ?? "alice@localhost/phone", to: `${me}/r1`, type: "chat", id },
     xml("body", {}, body),
-    ...(opts.delayed ? [xml("delay", { xmlns: "urn:xmpp:delay", stamp: "2026-01-01T00:00:00Z" })] : []),
+    ...(opts.delayed ? [xml("delay", { xmlns: "urn:xmpp:delay", stamp: opts.stamp ?? "2026-01-01T00:00:00Z" })] : []),
     ...(opts.sid ? [xml("stanza-id", { xmlns: "urn:xmpp:sid:0", by: opts.by ?? me, id: opts.sid })] : []),
   );
 
@@ -43,5 +45,37 @@ describe("RedeliveryFilter", () => {
     // Forgotten: handled again rather than held forever.
     expect(f.check(chat("0", "first", { delayed: true }), me)).toBeUndefined();
     expect(f.check(chat("50", "x", { delayed: true }), me)).toBe("same id and body");
+  });
+
+  it("two delayed messages with the same id and body but different delay stamps are two messages", () => {
+    const f = new RedeliveryFilter();
+    expect(f.check(chat("1", "!help", { delayed: true, stamp: "2026-01-01T10:00:00Z" }), me)).toBeUndefined();
+    expect(f.check(chat("1", "!help", { delayed: true, stamp: "2026-01-01T10:05:00Z" }), me)).toBeUndefined();
+    // Either of them handed over again keeps its stamp: dropped.
+    expect(f.check(chat("1", "!help", { delayed: true, stamp: "2026-01-01T10:00:00Z" }), me)).toBe("same id and body");
+    // One first received live (no stamp) and stored offline again comes back with a stamp: still a redelivery.
+    expect(f.check(chat("2", "live"), me)).toBeUndefined();
+    expect(f.check(chat("2", "live", { delayed: true, stamp: "2026-01-01T11:00:00Z" }), me)).toBe("same id and body");
+  });
+});
+
+describe("redelivery through the transport", () => {
+  const offline = (stamp: string) =>
+    `<message from='alice@localhost/phone' to='bot@localhost/r1' type='chat' id='1'><body>!help</body><delay xmlns='urn:xmpp:delay' from='localhost' stamp='${stamp}'/></message>`;
+
+  it("a client restarting its ids: two stored `!help` with id 1 and different stamps both reach the bot; a true redelivery is dropped with an info line", async () => {
+    const lines: string[] = [];
+    const logger = createConsoleLogger({ level: "info", write: (l) => void lines.push(l) });
+    const { server, transport } = await transportOnFakeServer({ mechanisms: ["PLAIN"] }, {}, logger);
+    const got: string[] = [];
+    transport.on("stanza", (el) => void got.push(String(el.getChild("delay", "urn:xmpp:delay")?.attrs.stamp)));
+    server.write(1, offline("2026-01-01T10:00:00Z") + offline("2026-01-01T10:05:00Z") + offline("2026-01-01T10:00:00Z"));
+    server.write(1, `<message from='alice@localhost/phone' to='bot@localhost/r1' type='chat' id='end'><body>end</body></message>`);
+    await until(() => got.length >= 3);
+    expect(got).toEqual(["2026-01-01T10:00:00Z", "2026-01-01T10:05:00Z", "undefined"]);
+    const drops = lines.filter((l) => /redelivered/.test(l));
+    expect(drops).toHaveLength(1);
+    expect(drops[0]).toMatch(/info/i);
+    expect(drops[0]).toContain("same id and body");
   });
 });

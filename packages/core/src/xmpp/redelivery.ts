@@ -5,9 +5,12 @@
  * - it carries a XEP-0359 `<stanza-id/>` stamped by our own server (`by` = our bare JID, §3.1; the
  *   server strips such elements from what others send, and the key includes the sender anyway)
  *   that was seen before, or
- * - it comes back with a XEP-0203 `<delay/>` and the same sender, id *and* body as one seen before.
- * A new message that reuses an old id (clients restarting their id counters) has another body or no
- * delay and is handled. Memory is bounded: the most recent `limit` keys of each kind, each under ~300 characters.
+ * - it comes back with a XEP-0203 `<delay/>` and the same sender, id *and* body as one seen before,
+ *   and either the same delay stamp or none the first time (received live, then stored offline).
+ * A new message that reuses an old id (clients restarting their id counters) has another body, no
+ * delay, or another delay stamp, and is handled: a server stamps a stanza once, when it first takes
+ * it for later delivery (XEP-0203 §4), and a redelivered stanza keeps that stamp, so two stamps from
+ * the same sender mean two messages (a client resending `!help` with id `1` while the bot was offline). Memory is bounded: the most recent `limit` keys of each kind, each under ~450 characters.
  */
 import type { Element } from "@xmpp/xml";
 
@@ -32,18 +35,19 @@ export class RedeliveryFilter {
     const sender = slash === -1 ? from : from.slice(0, slash);
     const id = el.attrs.id as string | undefined;
     let sid: string | undefined;
-    let delayed = false;
+    let stamp: string | undefined;
     let body = "";
     for (const c of el.children) {
       if (typeof c === "string") continue;
       if (c.name === "body") body = c.text();
-      else if (c.name === "delay" && c.attrs.xmlns === NS_DELAY) delayed = true;
+      else if (c.name === "delay" && c.attrs.xmlns === NS_DELAY) stamp = String(c.attrs.stamp ?? "");
       else if (c.name === "stanza-id" && c.attrs.xmlns === NS_SID && ownBareJid && c.attrs.by === ownBareJid && c.attrs.id) sid = String(c.attrs.id);
     }
     const sidKey = sid === undefined ? undefined : digest("s", sender, sid, "");
-    const contentKey = id ? digest("c", sender, id, body) : undefined;
+    // The stamp is part of the key ("" when received live): see the module comment.
+    const contentKey = id ? digest("c", sender, id, body, stamp ?? "") : undefined;
     if (sidKey && this.#has(sidKey)) return "stanza-id";
-    if (contentKey && delayed && this.#has(contentKey)) return "same id and body";
+    if (id && stamp !== undefined && (this.#has(contentKey!) || this.#has(digest("c", sender, id, body, "")))) return "same id and body";
     if (sidKey) this.#remember(sidKey);
     if (contentKey) this.#remember(contentKey);
     return undefined;
@@ -63,8 +67,8 @@ export class RedeliveryFilter {
 }
 
 /** A key of bounded size: ids and bodies are the sender's choice (and may be huge); long parts are hashed. */
-function digest(kind: string, sender: string, id: string, body: string): string {
-  return `${kind}\u0000${short(sender)}\u0000${short(id)}\u0000${hash(body)}`;
+function digest(kind: string, sender: string, id: string, body: string, stamp = ""): string {
+  return `${kind}\u0000${short(sender)}\u0000${short(id)}\u0000${hash(body)}\u0000${short(stamp)}`;
 }
 
 function short(s: string): string {
