@@ -17,9 +17,9 @@ import {
   NS_MSG,
   reactionsStanza,
   referenceId,
+  replyAddress,
   replyStanza,
   sentOf,
-  type MessageType,
   type SentMessage,
 } from "./stanzas.ts";
 
@@ -32,6 +32,7 @@ export {
   readReactions,
   readReply,
   referenceId,
+  replyAddress,
   replyStanza,
   sentOf,
   type MessageType,
@@ -70,9 +71,7 @@ export function reactions<C extends Context = Context>(): Plugin<C> {
 }
 
 function methods(ctx: Context): ReactionsFlavor {
-  const type: MessageType = ctx.room ? "groupchat" : "chat";
-  // Where ctx.reply goes: the room, or the device that wrote (RFC 6121 §5.1).
-  const to = type === "groupchat" ? ctx.room! : ctx.from || ctx.chat;
+  const { to, type } = replyAddress(ctx);
   const send = async (el: Element): Promise<SentMessage> => {
     await ctx.bot.send(el);
     return sentOf(el);

@@ -3,7 +3,7 @@
  * fallback quote) and XEP-0308 corrections: used by the `reactions()` plugin, and by tests
  * to assert what a bot sent (`readReactions(t.sent.at(-1)!)`).
  */
-import { message, NS, xml, type Element } from "@botrun/core";
+import { message, NS, xml, type Context, type Element } from "@botrun/core";
 
 /** Message types of RFC 6121 (as `message()` takes them). */
 export type MessageType = NonNullable<Parameters<typeof message>[0]["type"]>;
@@ -21,6 +21,11 @@ export interface SentMessage {
   readonly id: string;
   readonly to: string;
   readonly type: MessageType;
+}
+
+/** Where `ctx.reply` goes: the room (groupchat), or the device that wrote (RFC 6121 §5.1, chat). */
+export function replyAddress(ctx: Context): { to: string; type: MessageType } {
+  return ctx.room ? { to: ctx.room, type: "groupchat" } : { to: ctx.from || ctx.chat, type: "chat" };
 }
 
 /** The id others use to refer to `stanza`: in group chat the room's XEP-0359 stanza-id, else the `id` attribute. */
