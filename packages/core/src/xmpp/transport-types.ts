@@ -54,6 +54,8 @@ export interface XmppTransport extends Transport {
   readonly maxStanzaBytes: number;
   /** Counters and states for metrics. */
   readonly stats: XmppTransportStats;
+  /** The SASL mechanism the last successful authentication used (`auto` resolved), undefined before one. */
+  readonly saslMechanism: Mechanism | undefined;
 }
 
 /** What the transport counts (read by the metrics). */

@@ -88,6 +88,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #forceRefresh = false;
   #retriedAuth = false;
   #mechanism: Mechanism | undefined;
+  /** The mechanism of the last successful authentication (what `auto` resolved to). */
+  #saslMechanism: Mechanism | undefined;
   #start: { resolve(): void; reject(e: Error): void; attempts: number } | undefined;
   #stopPromise: Promise<void> | undefined;
   /** `pauseInbound()` took effect: inbound stanzas are neither delivered nor acknowledged. */
@@ -143,7 +145,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
           this.#step = "SASL";
           this.#log.debug("authenticating", { mechanism: m });
         },
-        onSuccess: () => (this.#step = "resource binding"),
+        onSuccess: (m) => {
+          this.#saslMechanism = m;
+          this.#step = "resource binding";
+        },
       },
     });
     this.#outbox = new Outbox({
@@ -188,6 +193,9 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   }
   get maxStanzaBytes(): number {
     return effectiveLimit(this.#cfg.tuning.maxStanzaBytes, this.#advertisedMax);
+  }
+  get saslMechanism(): Mechanism | undefined {
+    return this.#saslMechanism;
   }
   get stats(): XmppTransportStats {
     return {

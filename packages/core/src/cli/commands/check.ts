@@ -145,7 +145,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   });
   try {
     await transport.start();
-    pass("SASL", `SASL ${config.mechanism} ok`);
+    pass("SASL", `SASL ${transport.saslMechanism ?? config.mechanism} ok`);
     pass("bind", `bound ${transport.jid ?? "?"}`);
   } catch (error) {
     const step = (error as { step?: string }).step;

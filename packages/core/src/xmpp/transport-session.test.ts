@@ -1,0 +1,42 @@
+// What the transport learns about a session and tells the rest of botrun: the SASL mechanism `auto`
+// resolved to (for `botrun check`), roster versioning from the stream features (RFC 6121 §2.6.1),
+// and inbound stanzas dropped for nesting too deep (one log line each, counted in /metrics).
+import { afterEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../config/index.ts";
+import { createConsoleLogger } from "../logger.ts";
+import { ServiceMetrics } from "../observability/metrics.ts";
+import { Bot } from "../bot.ts";
+import { BotRuntime } from "../runtime/runtime.ts";
+import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
+import { startHostileServer, type HostileServer } from "./hostile-server.test-util.ts";
+import { createXmppTransport, type XmppTransport } from "./transport.ts";
+
+let server: HostileServer | FakeServer | undefined;
+let transport: XmppTransport | undefined;
+afterEach(async () => {
+  await transport?.stop();
+  await server?.close();
+  transport = server = undefined;
+});
+
+/** A transport (PLAIN as bot/pw, insecure loopback) for the server on `port`, not started; `lines` gets its log. */
+function transportOn(port: number): { t: XmppTransport; lines: string[] } {
+  const lines: string[] = [];
+  const config = loadConfig({
+    XMPP_SERVICE: `xmpp://127.0.0.1:${port}`, XMPP_DOMAIN: "localhost", XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw",
+    XMPP_MECHANISM: "PLAIN", XMPP_ALLOW_INSECURE: "1", XMPP_START_ATTEMPTS: "1",
+  })!;
+  transport = createXmppTransport({ config, logger: createConsoleLogger({ level: "info", write: (l) => lines.push(l) }) });
+  return { t: transport, lines };
+}
+
+describe("the XMPP transport's session facts", () => {
+  it("saslMechanism names the mechanism that authenticated (undefined before)", async () => {
+    server = await startFakeServer({ mechanisms: ["PLAIN"] });
+    const { t } = transportOn(server.port);
+    expect(t.saslMechanism).toBeUndefined();
+    await t.start();
+    expect(t.saslMechanism).toBe("PLAIN");
+  });
+
+});
