@@ -27,7 +27,7 @@
  * | `XMPP_OUTBOX_OVERFLOW` | `reject` (send() rejects with OutboxFullError) or `block` (send() waits for room) | reject |
  * | `XMPP_MAX_STANZA_BYTES` | Largest outgoing stanza (UTF-8 bytes); larger ones are dropped before sending | the server's XEP-0478 limit, else 261120 |
  * | `XMPP_STOP_TIMEOUT` | Seconds `stop()` may spend flushing the outbox and waiting for acks | 5 |
- * | `XMPP_DEBUG` | Log the XML stream through @xmpp/debug (SASL payloads hidden) | false |
+ * | `XMPP_DEBUG` | Trace the XML stream on the console (xmpp/debug-trace.ts; SASL payloads hidden) | false |
  * | `OAUTH_FLAVOR` | `oauth2` or `wrap` | oauth2 |
  * | `OAUTH_TOKEN_URL` | Token endpoint (http/https) | none |
  * | `OAUTH_AUTHORIZE_URL` | Authorization endpoint (http/https) | none |

@@ -38,6 +38,8 @@ export interface RuntimeLike {
 export interface TransportStatsLike {
   readonly droppedTooLarge: number;
   readonly droppedRefused: number;
+  /** Inbound stanzas nested too deep, dropped before the pipeline (optional: older transports lack it). */
+  readonly droppedTooDeep?: number;
   readonly outboxRejected: number;
   readonly intakePauses: number;
   readonly intakePaused: boolean;
@@ -108,6 +110,7 @@ export class ServiceMetrics {
           if (!st) continue;
           addFrom(this, bot.name, "too-large", st.droppedTooLarge, { bot: bot.name, reason: "too-large" });
           addFrom(this, bot.name, "refused", st.droppedRefused, { bot: bot.name, reason: "refused-by-server" });
+          addFrom(this, bot.name, "too-deep", st.droppedTooDeep ?? 0, { bot: bot.name, reason: "too-deep" });
         }
       },
     });

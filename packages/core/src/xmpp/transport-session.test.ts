@@ -39,4 +39,20 @@ describe("the XMPP transport's session facts", () => {
     expect(t.saslMechanism).toBe("PLAIN");
   });
 
+  it("an inbound stanza nested too deep: one warning, counted as botrun_stanzas_dropped_total{reason=\"too-deep\"}", async () => {
+    const hostile = (server = await startHostileServer());
+    const { t, lines } = transportOn(hostile.port);
+    const metrics = new ServiceMetrics({ defaultMetrics: false });
+    metrics.watch({ name: "deep", runtime: new BotRuntime(new Bot({ name: "deep" }), t), transport: t });
+    const after = new Promise<void>((r) => t.on("stanza", (el) => el.attrs.id === "after" && r()));
+    await t.start();
+    const deep = `<message from='a@localhost/x' type='chat' id='deep'>${"<a>".repeat(150)}${"</a>".repeat(150)}</message>`;
+    hostile.write(1, deep + `<message from='a@localhost/x' type='chat' id='after'><body>x</body></message>`);
+    await after;
+    expect(t.stats.droppedTooDeep).toBe(1);
+    const warned = lines.filter((l) => l.includes("dropped an inbound stanza"));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain("deep");
+    expect(await metrics.metrics()).toContain('botrun_stanzas_dropped_total{bot="deep",reason="too-deep"} 1');
+  });
 });

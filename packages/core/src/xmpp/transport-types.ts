@@ -34,7 +34,7 @@ export interface XmppTransportOptions {
   logger: Logger;
   /** Called before SASL on every connect. */
   onBeforeSasl?: (ctx: BeforeSaslContext) => BeforeSaslResult | void | Promise<BeforeSaslResult | void>;
-  /** Log the XML stream via @xmpp/debug (SASL payloads hidden). Default: `config.debug`. */
+  /** Trace the XML stream on the console (xmpp/debug-trace.ts; SASL payloads hidden). Default: `config.debug`. */
   debug?: boolean;
   /** Random source for backoff jitter and SRV weights (tests). */
   random?: () => number;
@@ -64,6 +64,8 @@ export interface XmppTransportStats {
   readonly droppedTooLarge: number;
   /** Outgoing stanzas the server refused (stream closed with `policy-violation`), dropped, not sent again. */
   readonly droppedRefused: number;
+  /** Inbound stanzas dropped before any handler saw them: nested deeper than `MAX_STANZA_DEPTH` (xmpp/parser.ts). */
+  readonly droppedTooDeep: number;
   /** `send()` calls rejected with `OutboxFullError`. */
   readonly outboxRejected: number;
   /** Times the intake was paused because the outbox was over its high-water mark. */

@@ -109,7 +109,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #closing: Promise<unknown> | undefined;
   /** `nonza` listeners of a fresh client; others are procedures of a dead stream, removed on teardown. */
   #baseNonzaListeners = new Set<unknown>();
-  /** `error` listeners of a fresh client (ours, @xmpp/debug's); others are waits of xmpp.js. */
+  /** `error` listeners of a fresh client (ours, the debug trace's); others are waits of xmpp.js. */
   #baseErrorListeners = new Set<unknown>();
   readonly #redeliveries = new RedeliveryFilter();
   readonly #intake: IntakeGate;
@@ -117,6 +117,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   #advertisedMax: number | undefined;
   #droppedTooLarge = 0;
   #droppedRefused = 0;
+  /** Inbound stanzas dropped before any handler: nested deeper than MAX_STANZA_DEPTH (client.ts). */
+  #droppedTooDeep = 0;
   /** The bound JID of the current session, as a string. */
   #jid = "";
 
@@ -137,6 +139,10 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       smAckTimeoutMs: t.smAckTimeoutMs,
       debug: o.debug ?? this.#cfg.debug,
       onTlsStep: () => (this.#step = "TLS"),
+      onDropped: (d) => {
+        this.#droppedTooDeep++;
+        this.#log.warn("dropped an inbound stanza", { ...d });
+      },
       sasl: {
         allowInsecure: this.#cfg.allowInsecure,
         timeoutMs: t.saslTimeoutMs,
@@ -201,6 +207,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     return {
       droppedTooLarge: this.#droppedTooLarge,
       droppedRefused: this.#droppedRefused,
+      droppedTooDeep: this.#droppedTooDeep,
       outboxRejected: this.#outbox.rejected,
       intakePauses: this.#intake.pauses,
       intakePaused: this.#intake.paused,
