@@ -1,4 +1,4 @@
-/** @botrun/plugins: commands, access control, sessions, roster, rooms, rate limits, receipts, chat states, scheduler. */
+/** @botrun/plugins: commands, access control, sessions, roster, rooms, rate limits, receipts, chat states, scheduler, reactions/replies/edits, file upload, ad-hoc commands. */
 export * from "./commands/index.ts";
 export * from "./access/index.ts";
 export * from "./session/index.ts";
