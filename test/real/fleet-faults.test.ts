@@ -141,4 +141,15 @@ describe("fleet faults", () => {
     expect(value("botrun_fleet_conflicts_total")).toBe(0);
     expect(text).toMatch(/# TYPE botrun_fleet_takeovers_total counter/);
   });
+
+  it("botrun accounts remove: the owner hands the account off at its next round; the others keep answering", async () => {
+    const gone = JIDS[0]!;
+    const rm = spawnBotrun(["accounts", "remove", "echo", gone], { BOTRUN_FLEET_REDIS: redis.url, BOTRUN_FLEET_SECRET: "fleet-faults-secret-0123456789" });
+    pids.push(rm.child.pid!);
+    expect(await rm.exited).toBe(0);
+    expect(rm.output()).toBe(`removed ${gone}\n`);
+    await waitUntil(async () => (await owners()).get(gone) === undefined, 10_000, logs);
+    await probe.answerAll(JIDS.slice(1), 20_000);
+    expect(probe.duplicates()).toEqual([]);
+  });
 });

@@ -88,7 +88,9 @@ describe("leases", () => {
       clock.advance(1000);
       await expect(t.renewAll()).rejects.toThrow(/timed out/i);
       expect(t.trusted("a@h")).toBe(true);
+      expect(await t.stillOurs("a@h")).toBe(true); // Redis cannot be asked: still trusted, so ours (a reconnect may log in)
       clock.advance(1000);
+      expect(await t.stillOurs("a@h")).toBe(false);
       expect(t.expired()).toEqual(["a@h"]);
     } finally {
       viaProxy.disconnect();

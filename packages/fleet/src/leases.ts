@@ -139,10 +139,20 @@ export class LeaseTable {
     this.#held.delete(jid);
   }
 
-  /** Whether Redis still holds our value for `jid` (a conflict or a reconnect re-checks before acting). */
+  /**
+   * Whether the lease on `jid` is still ours (a conflict or a reconnect re-checks before acting): Redis
+   * holds our value. If Redis cannot be asked, a lease still trusted here is ours: nobody else can
+   * hold it before our trust runs out (self-fencing stops us first).
+   */
   async stillOurs(jid: string): Promise<boolean> {
     const l = this.#held.get(jid);
     if (!l || !this.trusted(jid)) return false;
-    return (await this.#o.redis.get(this.#o.keys.lease(jid))) === l.value;
+    let value: string | null;
+    try {
+      value = await this.#o.redis.get(this.#o.keys.lease(jid));
+    } catch {
+      return this.trusted(jid) && this.#held.get(jid) === l;
+    }
+    return value === l.value;
   }
 }

@@ -167,6 +167,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     const revoke = [...new Set([...this.#leases.jids(), ...this.#sessions.keys()])].filter((j) => !mine.has(j));
     await Promise.all(revoke.map((j) => this.#handoff(j, "assigned to another worker")));
     const now = performance.now();
+    for (const [jid, until] of this.#cool) if (until <= now) this.#cool.delete(jid);
     const max = this.#o.maxStarting ?? 50;
     for (const jid of mine) {
       if (this.#starting.size >= max) break;
@@ -217,8 +218,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   /** Every login (reconnects included) re-checks the lease, then waits for a fleet-wide login slot. */
   async #beforeLogin(jid: string, session: AccountSession): Promise<boolean> {
     if (this.#sessions.get(jid) !== session || this.#stopping) return false;
-    const ours = await this.#leases.stillOurs(jid).catch(() => false);
-    if (!ours) {
+    if (!(await this.#leases.stillOurs(jid))) {
       this.#drop(jid, "lease not ours at login");
       return false;
     }
@@ -233,7 +233,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     if (end.kind === "conflict") {
       this.stats.conflicts++;
       // Never a blind reconnect: someone else logged in with this account. Re-check the lease.
-      const ours = await this.#leases.stillOurs(jid).catch(() => false);
+      const ours = await this.#leases.stillOurs(jid);
       this.#log.warn("session replaced by another login (conflict); not reconnecting", { account: jid, leaseStillOurs: ours });
       if (!ours) this.#leases.forget(jid);
       return;
