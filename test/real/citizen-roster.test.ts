@@ -136,8 +136,8 @@ afterAll(async () => {
 });
 
 describe("the roster on real Prosody, with slixmpp as the contact", () => {
-  it("is fetched at login, without a version the first time", () => {
-    expect(gets).toEqual([`<query xmlns="${NS.roster}"/>`]);
+  it("is fetched at login, with ver=\"\" the first time (Prosody advertises versioning; RFC 6121 §2.6.2)", () => {
+    expect(gets).toEqual([`<query xmlns="${NS.roster}" ver=""/>`]);
     expect(view.size).toBe(0);
     expect(view.ver).toBeDefined(); // Prosody 0.12 versions the roster (XEP-0237)
   });

@@ -51,7 +51,7 @@ export interface Plugin<C extends Context = Context> {
    * Called on every new session (first connect, and reconnects whose XEP-0198
    * resumption failed): join rooms, announce presence. Not called on resumption.
    */
-  online?(host: PluginHost, session: { jid: string }): void | Promise<void>;
+  online?(host: PluginHost, session: { jid: string; rosterVersioning?: boolean }): void | Promise<void>;
   /** Called once on shutdown, before the transport closes: stop timers, flush state. */
   stop?(host: PluginHost): void | Promise<void>;
   /** Outgoing stanzas the plugin holds back (e.g. a throttle's queue): added to the `botrun_throttle_depth` gauge. */

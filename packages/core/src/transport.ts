@@ -8,8 +8,11 @@ import { TypedEmitter } from "./emitter.ts";
 
 /** Events every transport may emit. Payloads carry no secrets. */
 export interface TransportEvents {
-  /** A new session is established (initial connect or after a failed resumption). */
-  online: { jid: string; resumed: false };
+  /**
+   * A new session is established (initial connect or after a failed resumption). `rosterVersioning`:
+   * the server advertised roster versioning (RFC 6121 §2.6.1, XEP-0237); undefined when not known.
+   */
+  online: { jid: string; resumed: false; rosterVersioning?: boolean };
   /** A XEP-0198 session was resumed: no new presence or room joins are needed. */
   resumed: { jid: string };
   /** The connection dropped; a reconnect will follow unless stopping. */

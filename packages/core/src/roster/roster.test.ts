@@ -58,6 +58,23 @@ describe("roster sync", () => {
     expect(sync.view.ver).toBe("v3");
   });
 
+  it("RFC 6121 §2.6.2: ver=\"\" on the first get when the server advertises versioning, never a ver when it does not", async () => {
+    const v1 = () => xml("iq", { type: "result" }, xml("query", { xmlns: NS.roster, ver: "v1" }, item("a@x.test", "both")));
+    const on = fakeHost(v1);
+    const withVer = rosterSync();
+    withVer.start!(on.host);
+    await withVer.online!(on.host, { jid: "bot@botrun.test/r", rosterVersioning: true });
+    await withVer.online!(on.host, { jid: "bot@botrun.test/r", rosterVersioning: true });
+    expect(on.gets).toEqual([`<query xmlns="${NS.roster}" ver=""/>`, `<query xmlns="${NS.roster}" ver="v1"/>`]);
+    const off = fakeHost(v1);
+    const noVer = rosterSync();
+    noVer.start!(off.host);
+    await noVer.online!(off.host, { jid: "bot@botrun.test/r", rosterVersioning: false });
+    await noVer.online!(off.host, { jid: "bot@botrun.test/r", rosterVersioning: false }); // a ver in a result does not count
+    expect(off.gets).toEqual([`<query xmlns="${NS.roster}"/>`, `<query xmlns="${NS.roster}"/>`]);
+    expect(noVer.view.ver).toBe("v1");
+  });
+
   it("applies and acknowledges pushes from the server or the bot's own account, refuses others (RFC 6121 §2.1.6)", async () => {
     const t = await createHarness(new Bot({ name: "r" }));
     const view = rosterOf(t.runtime.api)!;

@@ -9,7 +9,11 @@
  * - XEP-0237 / RFC 6121 §2.6 versioning: once the server has given a `ver` (only servers that
  *   advertise `urn:xmpp:features:rosterver` do), later gets carry it; an empty result means
  *   "unchanged since then" and the known roster stays, the changes arrive as pushes. The first get
- *   of a process carries none (RFC 6121 §2.6.2 forbids `ver` unless the server supports it).
+ *   of a process carries `ver=""` when the session's stream features advertised versioning
+ *   (RFC 6121 §2.6.2: a client with no cached roster bootstraps versioning with the empty string),
+ *   and no `ver` at all when they did not (§2.6.2 forbids it unless the server supports it). A
+ *   transport that cannot tell (no `rosterVersioning` on the session) sends `ver` only once the
+ *   server gave one.
  * - Security check (RFC 6121 §2.1.6): a push is believed only with no `from` or a `from` equal to
  *   the bot's bare JID; anything else (a contact forging a push) gets `service-unavailable` and is
  *   ignored. A push must hold exactly one item, else `bad-request`.
@@ -43,10 +47,18 @@ export function rosterOf(bot: BotApi): RosterView | undefined {
 /** The built-in roster sync plugin. */
 export function rosterSync(): Plugin & { readonly view: RosterView } {
   const view = new RosterView();
-  let versioned = false; // the server has shown it versions the roster
+  let versioned = false; // the server has shown it versions the roster (a ver in a result or push)
 
-  const fetch = async (host: PluginHost) => {
-    const query = xml("query", { xmlns: NS.roster, ...(versioned && view.ver !== undefined ? { ver: view.ver } : {}) });
+  /** The `ver` of the next get: undefined for none. */
+  const verToSend = (advertised: boolean | undefined): string | undefined => {
+    if (advertised === false) return undefined;
+    if (advertised === true) return view.ver ?? "";
+    return versioned ? view.ver : undefined;
+  };
+
+  const fetch = async (host: PluginHost, advertised: boolean | undefined) => {
+    const sent = verToSend(advertised);
+    const query = xml("query", { xmlns: NS.roster, ...(sent !== undefined ? { ver: sent } : {}) });
     let res: Element;
     try {
       res = await host.request(xml("iq", { type: "get" }, query), { timeoutMs: FETCH_TIMEOUT_MS });
@@ -100,7 +112,7 @@ export function rosterSync(): Plugin & { readonly view: RosterView } {
     start(host) {
       views.set(host.bot, view);
     },
-    online: (host) => (SERVERLESS.has(host.bot.transport) ? undefined : fetch(host)),
+    online: (host, session) => (SERVERLESS.has(host.bot.transport) ? undefined : fetch(host, session.rosterVersioning)),
     middleware: async (ctx: Context, next: () => Promise<void>) => {
       if (ctx.kind !== "iq" || ctx.type !== "set") return next();
       const q = ctx.stanza.getChild("query", NS.roster);

@@ -114,7 +114,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#ver = capsVer(this.#info);
     this.transport.initialPresence = () => addCaps(presence(), this.#ver);
     this.transport.on("stanza", (el) => void this.handle(el));
-    this.transport.on("online", ({ jid }) => this.#track(this.#onOnline(jid)));
+    this.transport.on("online", ({ jid, rosterVersioning }) => this.#track(this.#onOnline(jid, rosterVersioning)));
     for (const plugin of this.#plugins()) await plugin.start?.(this.#host(plugin.name));
     this.#state = "running";
     await this.transport.start();
@@ -283,11 +283,12 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     }
   }
 
-  async #onOnline(jid: string): Promise<void> {
+  async #onOnline(jid: string, rosterVersioning: boolean | undefined): Promise<void> {
     this.log.info("online", { jid: bare(jid) });
+    const session = rosterVersioning === undefined ? { jid } : { jid, rosterVersioning };
     for (const plugin of this.#plugins()) {
       try {
-        await plugin.online?.(this.#host(plugin.name), { jid });
+        await plugin.online?.(this.#host(plugin.name), session);
       } catch (error) {
         this.log.error("plugin online hook failed", { plugin: plugin.name, error });
       }

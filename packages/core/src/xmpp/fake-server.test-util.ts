@@ -49,6 +49,8 @@ export interface FakeServerOptions {
   refuseOver?: number;
   /** Advertise this XEP-0478 `<max-bytes/>` in the features after authentication. */
   advertiseMaxBytes?: number;
+  /** Advertise roster versioning (`urn:xmpp:features:rosterver`, RFC 6121 §2.6.1) in the features after authentication. */
+  rosterVer?: boolean;
   /** Stop reading connection `n` once it is online (TCP back-pressure on the client's writes). */
   stopReadingAfterOnline?: (n: number) => boolean;
 }
@@ -86,7 +88,7 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
           }
           const limits = opts.advertiseMaxBytes ? `<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>${opts.advertiseMaxBytes}</max-bytes></limits>` : "";
           const feats = authed
-            ? `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>${opts.sm ? "<sm xmlns='urn:xmpp:sm:3'/>" : ""}${limits}</stream:features>`
+            ? `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>${opts.sm ? "<sm xmlns='urn:xmpp:sm:3'/>" : ""}${limits}${opts.rosterVer ? "<ver xmlns='urn:xmpp:features:rosterver'/>" : ""}</stream:features>`
             : `<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${opts.mechanisms.map((x) => `<mechanism>${x}</mechanism>`).join("")}</mechanisms></stream:features>`;
           sock.write(header + feats);
         },

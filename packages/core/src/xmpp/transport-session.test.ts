@@ -39,6 +39,19 @@ describe("the XMPP transport's session facts", () => {
     expect(t.saslMechanism).toBe("PLAIN");
   });
 
+  it("the online event says whether the stream features advertised roster versioning (RFC 6121 §2.6.1)", async () => {
+    const seen: (boolean | undefined)[] = [];
+    for (const rosterVer of [true, false]) {
+      server = await startFakeServer({ mechanisms: ["PLAIN"], rosterVer });
+      const { t } = transportOn(server.port);
+      t.on("online", (p) => void seen.push(p.rosterVersioning));
+      await t.start();
+      await t.stop();
+      await server.close();
+    }
+    expect(seen).toEqual([true, false]);
+  });
+
   it("an inbound stanza nested too deep: one warning, counted as botrun_stanzas_dropped_total{reason=\"too-deep\"}", async () => {
     const hostile = (server = await startHostileServer());
     const { t, lines } = transportOn(hostile.port);

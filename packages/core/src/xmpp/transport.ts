@@ -37,6 +37,8 @@ type Outcome = "online" | "resumed";
 
 const NS_SM = "urn:xmpp:sm:3";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
+/** RFC 6121 §2.6.1 / XEP-0237: the stream feature saying the server versions the roster. */
+const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 /** An outgoing stanza's measured size (or an upper bound of it), so a write does not measure it again. */
 const SIZE = Symbol("botrun.size");
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
@@ -115,6 +117,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
   readonly #intake: IntakeGate;
   /** The current stream's XEP-0478 `<max-bytes/>`, if advertised. */
   #advertisedMax: number | undefined;
+  /** The current stream's latest features carry `<ver xmlns="urn:xmpp:features:rosterver"/>`. */
+  #rosterVersioning = false;
   #droppedTooLarge = 0;
   #droppedRefused = 0;
   /** Inbound stanzas dropped before any handler: nested deeper than MAX_STANZA_DEPTH (client.ts). */
@@ -377,6 +381,8 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     if (el.is("features", NS_STREAMS)) {
       // XEP-0478: the limit may differ before and after authentication; the latest features hold.
       this.#advertisedMax = advertisedMaxBytes(el);
+      // Servers advertise it after authentication (Prosody: only to an authenticated session); the latest features hold.
+      this.#rosterVersioning = Boolean(el.getChild("ver", NS_ROSTERVER));
       this.#smSettled = !el.getChild("sm", NS_SM);
       this.#smResuming = !this.#smSettled && Boolean(sm.id);
       return;
@@ -593,7 +599,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
         this.#smEnableTimer = setTimeout(() => !this.#smSettled && this.#dead(`no answer to <enable/> within ${ms} ms`), ms);
         this.#smEnableTimer.unref();
       }
-      this.emit("online", { jid, resumed: false });
+      this.emit("online", { jid, resumed: false, rosterVersioning: this.#rosterVersioning });
     } else {
       this.#outbox.resume();
       this.emit("resumed", { jid });
