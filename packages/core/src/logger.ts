@@ -21,14 +21,19 @@ export interface Logger {
 }
 
 const SECRET_KEY = /(pass(word)?|secret|token|authorization|cookie|credential|api[-_]?key)/i;
-/** Long-lived secrets (passwords, client secrets, the current refresh token): kept for the process's life. */
+/**
+ * Long-lived secrets (passwords, client secrets, the current refresh token): kept for the
+ * process's life, never evicted. A process has a handful (the refresh token moves to `rotating`
+ * once rotated away), so the set is small; registrations beyond `MAX_PINNED` go to `rotating`
+ * instead, so that the first ones (the password, the client secret) are never pushed out.
+ */
 const pinned = new Set<string>();
-/** Short-lived secrets (access tokens, rotated refresh tokens): the most recent `MAX_ROTATING` are kept. */
+/** Short-lived secrets (access tokens, rotated refresh tokens): the `MAX_ROTATING` most recently registered (LRU). */
 const rotating = new Set<string>();
-/** Bound of the short-lived set; older entries (expired access tokens) fall out. */
+/** Bound of the short-lived set; the least recently registered (expired access tokens) fall out. */
 const MAX_ROTATING = 256;
-/** Bound of the long-lived set (a safety net: a process has a handful). */
-const MAX_PINNED = 4096;
+/** Bound of the long-lived set. */
+const MAX_PINNED = 64;
 /** Every masked form of every registered secret, longest first, as one pattern; rebuilt lazily. */
 let pattern: RegExp | undefined;
 let dirty = false;
@@ -42,10 +47,30 @@ export interface RegisterSecretOptions {
   rotating?: boolean;
 }
 
+/** Shortest base64 fragment masked inside a larger blob (shorter ones would mask unrelated text). */
+const MIN_FRAGMENT = 8;
+
+/**
+ * The base64 (or base64url) characters that encode `bytes` wherever they sit inside a larger
+ * encoded blob: one string per alignment (0, 1 or 2 bytes before it in its 3-byte group, RFC 4648
+ * §4), without the first and last characters, which also carry bits of the neighbouring bytes.
+ */
+function base64Fragments(bytes: Buffer, enc: "base64" | "base64url"): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const n = k + bytes.length;
+    const text = Buffer.concat([Buffer.alloc(k), bytes]).toString(enc).replace(/=+$/, "");
+    const frag = text.slice(Math.ceil((8 * k) / 6), Math.floor((8 * n) / 6));
+    if (frag.length >= MIN_FRAGMENT) out.push(frag);
+  }
+  return out;
+}
+
 /**
  * The forms in which a secret may show up in text: as is, percent-encoded (encodeURIComponent,
- * upper and lower case hex), form-encoded (`+` for space), base64 (padded and not), base64url, and
- * JSON-escaped (as inside a JSON log line).
+ * upper and lower case hex), form-encoded (`+` for space), base64 (padded and not), base64url, the
+ * base64 and base64url characters that encode it inside a larger blob at each of the three
+ * alignments (`Basic base64("client_id:secret")`), and JSON-escaped (as inside a JSON log line).
  */
 export function secretForms(value: string): string[] {
   const uri = encodeURIComponent(value);
@@ -55,7 +80,9 @@ export function secretForms(value: string): string[] {
   const b64url = Buffer.from(value, "utf8").toString("base64url");
   const lower = uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
   const json = JSON.stringify(value).slice(1, -1); // as it appears inside a JSON log line
-  return [...new Set([value, json, uri, lower, form, uri.replace(/%20/g, "+"), padded, b64, b64url])];
+  const bytes = Buffer.from(value, "utf8");
+  const inside = [...base64Fragments(bytes, "base64"), ...base64Fragments(bytes, "base64url")];
+  return [...new Set([value, json, uri, lower, form, uri.replace(/%20/g, "+"), padded, b64, b64url, ...inside])];
 }
 
 /**
@@ -79,8 +106,8 @@ export function registerSecret(value: string | undefined | null, opts: RegisterS
     rotating.delete(value);
     rotating.add(value);
   } else if (!pinned.has(value)) {
-    pinned.add(value);
-    if (pinned.size > MAX_PINNED) pinned.delete(pinned.values().next().value as string);
+    if (pinned.size < MAX_PINNED) pinned.add(value);
+    else registerSecret(value, { rotating: true }); // the first long-lived ones are never pushed out
   }
   if (!known) dirty = true;
 }

@@ -2,7 +2,7 @@
 // metrics fed by a real runtime on the offline test transport, and the HTTP endpoint on loopback.
 import { afterEach, describe, expect, it } from "vitest";
 import { Bot } from "../bot.ts";
-import { registerSecret } from "../logger.ts";
+import { isRegisteredSecret, redactString, registerSecret } from "../logger.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
 import { xml } from "../stanza.ts";
 import { TestTransport } from "../testing/test-transport.ts";
@@ -44,6 +44,41 @@ describe("createPinoLogger", () => {
       expect(out).not.toContain(JSON.stringify(secret).slice(1, -1));
       expect(out.match(/\[redacted\]/g)?.length).toBeGreaterThanOrEqual(6);
     }
+  });
+
+  it("masks a secret inside a larger base64 or base64url blob at any alignment (HTTP Basic echoed back)", () => {
+    const secret = `cs-${Math.random().toString(36).slice(2)}~?>`; // '~?>' gives '+' and '/' in base64
+    registerSecret(secret);
+    for (const prefix of ["app:", "app-1:", "app-12:", "a:"]) {
+      for (const suffix of ["", "x", "xy", ":tail-bytes"]) {
+        for (const enc of ["base64", "base64url"] as const) {
+          const blob = Buffer.from(prefix + secret + suffix).toString(enc);
+          const out = redactString(`Authorization: Basic ${blob} was refused`);
+          expect(out).not.toContain(blob);
+          // What is left of the blob either side carries the prefix and suffix only, never the secret.
+          const m = /Basic ([A-Za-z0-9+/_-]*)\[redacted\]([A-Za-z0-9+/_=-]*) was/.exec(out);
+          expect(m, `${prefix}|${suffix} ${enc}: ${out}`).not.toBeNull();
+          expect(m![1]!.length).toBeLessThanOrEqual(Math.ceil((prefix.length * 4) / 3));
+          expect(m![2]!.length).toBeLessThanOrEqual(Math.ceil((suffix.length * 4) / 3) + 3);
+        }
+      }
+    }
+  });
+
+  it("keeps long-lived secrets masked however many others are registered; rotating ones are a bounded LRU", () => {
+    const password = `long-lived-pw-${Math.random().toString(36).slice(2)}`;
+    registerSecret(password);
+    for (let i = 0; i < 5000; i++) registerSecret(`other-long-lived-${i}-${Math.random().toString(36).slice(2)}`);
+    for (let i = 0; i < 5000; i++) registerSecret(`access-token-${i}-${Math.random().toString(36).slice(2)}`, { rotating: true });
+    expect(isRegisteredSecret(password)).toBe(true);
+    expect(redactString(`pw=${password}`)).toBe("pw=[redacted]");
+    const recent = "access-token-recent-0123";
+    registerSecret(recent, { rotating: true });
+    for (let i = 0; i < 100; i++) registerSecret(`access-token-more-${i}`, { rotating: true });
+    expect(isRegisteredSecret(recent)).toBe(true);
+    for (let i = 0; i < 5000; i++) registerSecret(`access-token-flood-${i}`, { rotating: true });
+    expect(isRegisteredSecret(recent)).toBe(false); // an old access token falls out
+    expect(isRegisteredSecret(password)).toBe(true);
   });
 
   it("serializes errors given as fields, with secrets in their message masked", () => {
