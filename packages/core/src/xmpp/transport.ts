@@ -453,7 +453,7 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     if (mechanism === "X-MESSENGER-OAUTH2" && !credentials.accessToken && offered.includes(mechanism)) {
       credentials.accessToken = await this.#accessToken();
     }
-    registerSecret(credentials.accessToken);
+    registerSecret(credentials.accessToken, { rotating: true }); // access tokens rotate: a bounded LRU, never pinned
     registerSecret(credentials.password);
     this.#mechanism = mechanism;
     return { mechanism, credentials };
