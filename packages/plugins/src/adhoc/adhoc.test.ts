@@ -4,7 +4,7 @@ import { createHarness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
 import { access } from "../access/index.ts";
 import { commands } from "../commands/index.ts";
-import { adhoc, NS_COMMANDS, NS_DATA } from "./index.ts";
+import { adhoc, adhocStep, NS_COMMANDS, NS_DATA } from "./index.ts";
 
 const ADMIN = "boss@botrun.test/desk";
 
@@ -18,6 +18,15 @@ async function setup(prefix?: string) {
   );
   cmds.command("deploy", { description: "Deploy", tags: ["admin"] }, (ctx) => ctx.reply("deployed"));
   cmds.command("secret", { hidden: true }, (ctx) => ctx.reply("s"));
+  cmds.command("release", { description: "Release", args: [{ name: "env", choices: ["staging", "prod"] }] }, async (ctx) => {
+    const step = adhocStep(ctx);
+    if (step && !step.values.has("confirm")) {
+      await ctx.reply(`checked ${ctx.params.env}`);
+      return step.ask([{ name: "confirm", type: "boolean" }], `Release to ${ctx.params.env}?`);
+    }
+    const yes = !step || step.values.get("confirm") === "1" || step.values.get("confirm") === "true";
+    await ctx.reply(yes ? `released to ${ctx.params.env} (step ${step?.step ?? "text"})` : "not released");
+  });
   const acl = access({ admins: ["boss@botrun.test"] });
   cmds.guard(acl.guard);
   const bot = new Bot<Context>({ name: "ad" });
@@ -40,6 +49,7 @@ describe("ad-hoc commands", () => {
       ["ping", "Answer pong", "bot@botrun.test/test"],
       ["remind", "Set a reminder", "bot@botrun.test/test"],
       ["deploy", "Deploy", "bot@botrun.test/test"],
+      ["release", "Release", "bot@botrun.test/test"],
     ]);
     const info = (await t.iq("get", xml("query", { xmlns: NS.discoInfo, node: "ping" }))).getChild("query")!;
     expect(info.getChild("identity")?.attrs).toMatchObject({ category: "automation", type: "command-node" });
@@ -100,5 +110,20 @@ describe("ad-hoc commands", () => {
   it("runs through a router with its own prefix (and no bare words)", async () => {
     const t = await setup("bot.");
     expect(result(await t.iq("set", cmd("ping"))).getChildText("note")).toBe("pong");
+  });
+
+  it("multi-step: a handler asks a second form; the values add up; typed as text it runs at once", async () => {
+    const t = await setup();
+    const sid = String(result(await t.iq("set", cmd("release"))).attrs.sessionid);
+    const second = result(await t.iq("set", cmd("release", { sessionid: sid, action: "complete" }, submit({ env: "prod" }))));
+    expect([second.attrs.status, second.attrs.sessionid, second.getChildText("note")]).toEqual(["executing", sid, "checked prod"]);
+    const form = second.getChild("x", NS_DATA)!;
+    expect([form.getChildText("title"), form.getChildren("field").map((f) => [f.attrs.var, f.attrs.type])]).toEqual(["Release to prod?", [["confirm", "boolean"]]]);
+    const missing = result(await t.iq("set", cmd("release", { sessionid: sid, action: "complete" }, submit({}))));
+    expect([missing.attrs.status, missing.getChild("note")?.attrs.type]).toEqual(["executing", "error"]);
+    const done = result(await t.iq("set", cmd("release", { sessionid: sid, action: "complete" }, submit({ confirm: "1" }))));
+    expect([done.attrs.status, done.getChildText("note")]).toEqual(["completed", "released to prod (step 1)"]);
+    expect(await t.say("!release staging")).toHaveLength(1);
+    expect(t.lastReply()).toBe("released to staging (step text)");
   });
 });
