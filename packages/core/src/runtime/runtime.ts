@@ -18,10 +18,12 @@ import type { Plugin, PluginHost } from "../plugin.ts";
 import { presence, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { BUILTINS } from "./builtins.ts";
+import { Backlog } from "./backlog.ts";
 import { KeyedSequencer } from "./chat-queue.ts";
 import { OwnEchoFilter } from "./own-echo.ts";
 import type { RuntimeEvents, RuntimeOptions } from "./options.ts";
 import { composeSend, withTimeout } from "./send-chain.ts";
+import { SendRefusals } from "./send-refusals.ts";
 
 export type { RuntimeEvents, RuntimeOptions } from "./options.ts";
 
@@ -37,6 +39,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   readonly #sequencer: KeyedSequencer | undefined;
   readonly #sequenceKey: (ctx: Context) => string;
   readonly #inflight = new Set<Promise<void>>();
+  readonly #backlog: Backlog;
   readonly #echoes = new OwnEchoFilter();
   #handler: MiddlewareFn<C> | undefined;
   #send: (stanza: Element) => Promise<void>;
@@ -51,17 +54,29 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   #stopPromise: Promise<void> | undefined;
   /** Counters for logs and metrics. */
   readonly stats = { received: 0, handled: 0, errors: 0, sent: 0, dropped: 0 };
+  /** Handlers failed because a reply was refused (overload): one line per interval, not per stanza. */
+  readonly #refusals: SendRefusals;
 
   constructor(bot: Bot<C>, transport: Transport, opts: RuntimeOptions = {}) {
     super();
     this.bot = bot;
     this.transport = transport;
     this.log = (opts.logger ?? createConsoleLogger()).child({ bot: bot.name });
+    this.#refusals = new SendRefusals(this.log);
     this.#dev = opts.dev ?? process.env.NODE_ENV !== "production";
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.#handlerTimeoutMs = opts.handlerTimeoutMs ?? 60_000;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
     this.#sequenceKey = opts.sequenceKey ?? chatKey;
+    const maxBacklog = Math.max(1, opts.maxBacklog ?? 1000);
+    this.#backlog = new Backlog({
+      high: maxBacklog,
+      low: Math.floor(maxBacklog / 2),
+      hardCap: maxBacklog * 10,
+      held: () => 0,
+      setPressure: transport.setInboundPressure ? (paused) => transport.setInboundPressure!(paused) : undefined,
+      logger: this.log,
+    });
     const runtime = this;
     this.#send = (stanza) => this.#toTransport(stanza);
     this.#requests = new IqRequests({ send: (stanza) => this.send(stanza), self: () => this.transport.jid });
@@ -97,6 +112,11 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   /** Number of stanzas being handled now. */
   get inflight(): number {
     return this.#inflight.size;
+  }
+
+  /** Stanzas received and not yet finished (see `RuntimeOptions.maxBacklog`). */
+  get backlog(): number {
+    return this.#backlog.count;
   }
 
   /** Compile the pipeline, start plugins, connect the transport. */
@@ -170,6 +190,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       return this.#drop("malformed", stanza);
     }
     if (this.#echoes.isOwnEcho(ctx, this.transport.jid)) return this.#drop("own-echo", stanza);
+    if (!this.#backlog.admit()) return this.#drop("backlog-full", stanza);
     // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
     const p = this.#sequencer ? this.#sequencer.run(this.#sequenceKey(ctx), () => this.#run(ctx)) : this.#run(ctx);
     this.#track(p);
@@ -227,12 +248,15 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       this.log.error("transport stop failed", { error });
     }
     this.#requests.close();
+    this.#refusals.flush();
+    this.#backlog.close();
     this.#state = "stopped";
     this.emit("stopped", { exitCode });
   }
 
   #run(ctx: C): Promise<void> {
-    const work = this.#runPipeline(ctx);
+    // Counted in the backlog until the pipeline really finished, also past the handler timeout.
+    const work = this.#runPipeline(ctx).finally(() => this.#backlog.done());
     if (this.#handlerTimeoutMs <= 0) return work;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -268,10 +292,10 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   #report(error: unknown, ctx: C): void {
     this.stats.errors++;
-    this.log.error("handler failed", {
-      error,
-      stanza: redactString(ctx.stanza.toString()).slice(0, 2000),
-    });
+    // Overload (outbox/throttle full, stanza too large, stopping): one line per interval with a count.
+    if (!this.#refusals.take(error)) {
+      this.log.error("handler failed", { error, stanza: redactString(ctx.stanza.toString()).slice(0, 2000) });
+    }
     this.emit("handler-error", { error, stanza: ctx.stanza });
     const hook = this.bot.errorHandler;
     if (!hook) return;
