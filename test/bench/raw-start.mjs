@@ -6,7 +6,10 @@ import { client } from "@xmpp/client";
 
 const e = process.env;
 const ca = readFileSync(e.RAW_CA_FILE);
-const xmpp = client({ service: `xmpps://${e.RAW_HOST}:${e.RAW_DIRECT_TLS_PORT}`, domain: e.RAW_DOMAIN, username: e.RAW_USERNAME, password: e.RAW_PASSWORD });
+const login = { username: e.RAW_USERNAME, password: e.RAW_PASSWORD };
+// RAW_MECHANISM (e.g. PLAIN) picks the SASL mechanism; default: xmpp.js's choice (SCRAM-SHA-1).
+const credentials = e.RAW_MECHANISM ? (done) => done(login, e.RAW_MECHANISM) : login;
+const xmpp = client({ service: `xmpps://${e.RAW_HOST}:${e.RAW_DIRECT_TLS_PORT}`, domain: e.RAW_DOMAIN, credentials });
 // xmpp.js passes no TLS options: its direct-TLS connection, with our CA and server name.
 const Tls = xmpp.transports.find((t) => t.name === "ConnectionTLS");
 xmpp.transports = [
