@@ -9,8 +9,9 @@ STEP is {"status","sessionid","notes":[[type,text]...],"fields":[[var,type,requi
 or {"error": condition, "text": text}.
 Reads JSON commands on stdin:
   {"cmd":"list","tag":T,"jid":JID}
-  {"cmd":"run","tag":T,"jid":JID,"node":N,"values":{var: value}|null,"cancel":bool}
-     (execute; if a form comes back: cancel, or complete with the values filled in)
+  {"cmd":"run","tag":T,"jid":JID,"node":N,"values":{var: value}|null,"more":[{var: value}...],"cancel":bool}
+     (execute; if a form comes back: cancel, or complete with the values filled in, then with
+      each of "more" while the command asks further forms)
   {"cmd":"quit"}
 """
 import argparse
@@ -108,12 +109,16 @@ class Client(slixmpp.ClientXMPP):
                 sid = iq['command']['sessionid']
                 if cmd.get("cancel"):
                     iq, err = await self.command(cmd["jid"], cmd["node"], action="cancel", sessionid=sid)
+                    steps.append(err or step(iq))
                 else:
-                    form = self['xep_0004'].make_form(ftype='submit')
-                    for var, value in (cmd.get("values") or {}).items():
-                        form.add_field(var=var, value=value)
-                    iq, err = await self.command(cmd["jid"], cmd["node"], action="complete", sessionid=sid, payload=form)
-                steps.append(err or step(iq))
+                    for values in [cmd.get("values") or {}] + cmd.get("more", []):
+                        form = self['xep_0004'].make_form(ftype='submit')
+                        for var, value in values.items():
+                            form.add_field(var=var, value=value)
+                        iq, err = await self.command(cmd["jid"], cmd["node"], action="complete", sessionid=sid, payload=form)
+                        steps.append(err or step(iq))
+                        if iq is None or iq['command']['status'] != 'executing':
+                            break
             emit({"event": "ran", "tag": tag, "steps": steps})
 
 

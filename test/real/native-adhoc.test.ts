@@ -1,12 +1,12 @@
 // XEP-0050 ad-hoc commands through real Prosody, driven by slixmpp's xep_0050 client
-// (test/env/adhoc-client.py): list, execute with a form, a refused user, a cancelled session.
+// (test/env/adhoc-client.py): list, execute with a form, a refused user, a two-step command, a cancelled session.
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bot, BotRuntime, createXmppTransport, loadConfig } from "@botrun/core";
-import { access, adhoc, commands } from "@botrun/plugins";
+import { access, adhoc, adhocStep, commands } from "@botrun/plugins";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { stopChild } from "../env/proc.ts";
 import { captureLogger } from "./helpers/echo-runtime.ts";
@@ -84,7 +84,11 @@ beforeAll(async () => {
   cmds.command("ping", { description: "Answer pong" }, (ctx) => ctx.reply("pong"));
   cmds.command("weather", { description: "Weather for a city", args: [{ name: "city" }, { name: "units", choices: ["metric", "imperial"], optional: true }] },
     (ctx) => ctx.reply(`sunny in ${ctx.params.city} (${ctx.params.units ?? "metric"})`));
-  cmds.command("deploy", { description: "Deploy", tags: ["admin"] }, (ctx) => ctx.reply("deployed"));
+  cmds.command("deploy", { description: "Deploy", tags: ["admin"] }, async (ctx) => {
+    const step = adhocStep(ctx);
+    if (step && !step.values.has("confirm")) return step.ask([{ name: "confirm", type: "boolean" }], "Really deploy?");
+    await ctx.reply(step?.values.get("confirm") === "0" ? "not deployed" : "deployed");
+  });
   cmds.guard(access({ admins: [`boss@${prosody.domain}`] }).guard);
   const bot = new Bot({ name: "adhocbot" });
   bot.install(cmds, adhoc(cmds));
@@ -133,7 +137,10 @@ describe("ad-hoc commands with slixmpp's xep_0050 on real Prosody", () => {
     const [refused] = await run(guest, "deploy");
     expect(refused).toMatchObject({ error: "forbidden" });
     expect(refused!.text).toMatch(/not allowed/);
-    expect(await run(boss, "deploy")).toMatchObject([{ status: "completed", notes: [["info", "deployed"]] }]);
+    // A two-step command: execute answers a form at once (no arguments, but the handler asks), then completes.
+    const [ask, done] = await run(boss, "deploy", { values: { confirm: "1" } });
+    expect(ask).toMatchObject({ status: "executing", fields: [["confirm", "boolean", true, []]] });
+    expect(done).toMatchObject({ status: "completed", sessionid: ask!.sessionid, notes: [["info", "deployed"]] });
   });
 
   it("a cancelled session ends canceled and the command does not run", async () => {
