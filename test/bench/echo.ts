@@ -1,5 +1,5 @@
 /**
- * Echo benchmark (printed, not a test): `node_modules/.bin/tsx test/bench/echo.ts`.
+ * Echo benchmark (printed, not a test): `npm run bench`, or `NODE_OPTIONS=--conditions=@botrun/source node_modules/.bin/tsx test/bench/echo.ts`
  * Starts Prosody and measures echo round trips per second (1 and 20 in flight) and p50/p99 latency
  * for the real `botrun echo` process and for a minimal raw @xmpp/client echo bot.
  *
