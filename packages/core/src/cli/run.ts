@@ -6,7 +6,9 @@
  * have stopped. Logs go through pino (JSON or pretty), secrets are registered for masking, and
  * an opt-in HTTP endpoint serves /healthz, /readyz and /metrics.
  */
+import os from "node:os";
 import type { TokenProvider } from "../auth/types.ts";
+import { reportVersionOs } from "../config/config.ts";
 import { ConfigError } from "../config/index.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { registerSecret, type Logger, type LogLevel } from "../logger.ts";
@@ -129,6 +131,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
       const base = gate.wrap(opts.logger ?? createPinoLogger({ level, format: logFormatFrom(env) }));
       const logger = base.child({ bot: loaded.bot.name });
       const drainMs = drainTimeoutMs(env);
+      const versionOs = reportVersionOs(env);
       const { transport, tokenProvider, config } = await buildTransport({ botName: loaded.bot.name, env, mode: opts.mode, debug, logger });
       stopBudgetMs = Math.max(stopBudgetMs, drainMs + (config?.tuning.stopTimeoutMs ?? 0));
       if (transport.kind === "console" && ++consoleBots > 1) {
@@ -138,7 +141,13 @@ export async function runBots(opts: RunOptions): Promise<number> {
       // BotRuntime adds the `bot` field itself.
       // Piped terminal input: replies in input order, even when `/as` switches between chats.
       const piped = transport instanceof ConsoleTransport && !transport.interactive;
-      const rt = new BotRuntime(loaded.bot, transport, { logger: base, drainTimeoutMs: drainMs, ...(piped ? { sequenceKey: () => "console" } : {}) });
+      const rt = new BotRuntime(loaded.bot, transport, {
+        logger: base,
+        drainTimeoutMs: drainMs,
+        // XEP-0092 §3: <os/> is optional; reported only when BOTRUN_VERSION_OS is set (it tells peers what to attack).
+        ...(versionOs ? { versionOs: `${os.type()} ${os.release()}` } : {}),
+        ...(piped ? { sequenceKey: () => "console" } : {}),
+      });
       if (tokenProvider) {
         registerTokensOf(tokenProvider);
         providers.set(rt, tokenProvider);

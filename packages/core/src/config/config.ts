@@ -38,6 +38,7 @@
  * | `OAUTH_DEVICE_URL` | RFC 8628 device authorization endpoint for `botrun auth --device` (http/https) | none |
  * | `OAUTH_ISSUER` | Authorization server whose RFC 8414 metadata gives `botrun auth` its endpoints (http/https) | none |
  * | `BOTRUN_TOKEN_STORE` | Path of the token store file | none |
+ * | `BOTRUN_VERSION_OS` | `true`: XEP-0092 software-version replies include `<os/>` (the OS name and release) | false |
  */
 import { readFileSync } from "node:fs";
 import { ConfigError } from "./errors.ts";
@@ -244,6 +245,11 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): BotConfig | undef
     debug: flags.debug ?? bool(e, "XMPP_DEBUG", false),
     tuning,
   };
+}
+
+/** `BOTRUN_VERSION_OS` (any mode, console included): report the OS in XEP-0092 replies; throws ConfigError naming it. */
+export function reportVersionOs(env: Env): boolean {
+  return bool(env, "BOTRUN_VERSION_OS", false);
 }
 
 /** `XMPP_ALLOW_INSECURE` holds for loopback servers only (SRV targets and redirects are checked on connect). */
