@@ -174,6 +174,7 @@ describe("botrun fleet: workers on Redis", () => {
     // Its session ends when its access token expires (8 s); the refresh then gets invalid_grant.
     await waitUntil(async () => (await r.hget(key, "state")) === "consent", 30_000, logs);
     await waitUntil(async () => (await owners()).get(victim) === undefined, 5000, logs);
+    expect(await r.smembers("botrun:fleet:echo:consent")).toEqual([victim]); // no worker takes it again
     const others = JIDS.filter((j) => j !== victim);
     await probe.answerAll(others, 20_000);
     const list = JSON.parse((await cli(["accounts", "list", "echo", "--json"])).out) as AccountInfo[];

@@ -108,6 +108,7 @@ export class AccountStore {
         batch.hset(key, "kind", a.refreshToken ? "oauth" : "password", "state", "ready", "reason", "", "importedAt", String(now));
         batch.hincrby(key, "tokv", 1);
         batch.sadd(this.keys.accounts, a.jid);
+        batch.srem(this.keys.consent, a.jid);
       }
       await batch.exec();
     }
@@ -143,23 +144,18 @@ export class AccountStore {
     });
   }
 
-  /** States of many accounts at once (missing accounts are absent from the map). */
-  async states(jids: readonly string[]): Promise<Map<string, AccountState>> {
-    const p = this.redis.pipeline();
-    for (const jid of jids) p.hget(this.keys.account(jid), "state");
-    const res = (await p.exec()) ?? [];
-    const out = new Map<string, AccountState>();
-    jids.forEach((jid, i) => {
-      const s = res[i]?.[1] as string | null | undefined;
-      if (s) out.set(jid, s === "consent" ? "consent" : "ready");
-    });
-    return out;
+  /** The accounts that can run (imported, not waiting for consent): two commands, whatever the count. */
+  async runnable(): Promise<string[]> {
+    const res = (await this.redis.multi().smembers(this.keys.accounts).smembers(this.keys.consent).exec()) ?? [];
+    const all = (res[0]?.[1] as string[] | undefined) ?? [];
+    const stopped = new Set((res[1]?.[1] as string[] | undefined) ?? []);
+    return all.filter((j) => !stopped.has(j));
   }
 
   /** Remove an account; its owner hands it off at its next round. False if there was none. */
   async remove(jid: string): Promise<boolean> {
     const j = jid.trim().toLowerCase();
-    const [[, removed] = []] = (await this.redis.multi().srem(this.keys.accounts, j).del(this.keys.account(j)).exec()) ?? [];
+    const [[, removed] = []] = (await this.redis.multi().srem(this.keys.accounts, j).del(this.keys.account(j)).srem(this.keys.consent, j).exec()) ?? [];
     return Number(removed) > 0;
   }
 

@@ -12,6 +12,10 @@ export class FleetKeys {
   get accounts(): string {
     return `${this.prefix}accounts`;
   }
+  /** SET of the accounts stopped until they get new credentials (state `consent`). */
+  get consent(): string {
+    return `${this.prefix}consent`;
+  }
   /** HASH of one account: sealed credentials, token record and version, state, times. */
   account(jid: string): string {
     return `${this.prefix}acct:{${jid}}`;

@@ -48,10 +48,14 @@ redis.call('HSET', KEYS[1], 'tok', ARGV[2], 'tokv', v + 1)
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'refreshedAt', ARGV[3]) end
 return v + 1`;
 
-/** Fenced state change. KEYS: lease, account hash. ARGV: our lease value, state, reason. 1 if written, 0 if the lease is not ours. */
+/**
+ * Fenced state change. KEYS: lease, account hash, consent set. ARGV: our lease value, state, reason,
+ * JID. Writes the state and keeps the consent set in step; 1 if written, 0 if the lease is not ours.
+ */
 export const SET_STATE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'reason', ARGV[3])
+if ARGV[2] == 'consent' then redis.call('SADD', KEYS[3], ARGV[4]) else redis.call('SREM', KEYS[3], ARGV[4]) end
 return 1`;
 
 /** Release the refresh lock. KEYS: lock. ARGV: our token. */

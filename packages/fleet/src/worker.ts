@@ -160,9 +160,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   async #rebalance(): Promise<void> {
     const live = await this.#members.live();
     if (!live.includes(this.id)) live.push(this.id);
-    const jids = await this.#accounts.jids();
-    const states = await this.#accounts.states(jids);
-    const mine = new Set(jids.filter((j) => states.get(j) === "ready" && ownerOf(j, live) === this.id));
+    const mine = new Set((await this.#accounts.runnable()).filter((j) => ownerOf(j, live) === this.id));
     // Revoke before assign: what is no longer ours is handed off; the new owner takes it once the lease is gone.
     const revoke = [...new Set([...this.#leases.jids(), ...this.#sessions.keys()])].filter((j) => !mine.has(j));
     await Promise.all(revoke.map((j) => this.#handoff(j, "assigned to another worker")));
@@ -242,7 +240,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
       this.stats.consent++;
       const lease = this.#leases.get(jid);
       const reason = session.endpoint ? "consent revoked or expired: import a new refresh token" : "password rejected: import the account again";
-      if (lease) await this.#o.redis.eval(SET_STATE, 2, this.#accounts.keys.lease(jid), this.#accounts.keys.account(jid), lease.value, "consent", reason).catch(() => undefined);
+      if (lease) await this.#o.redis.eval(SET_STATE, 3, this.#accounts.keys.lease(jid), this.#accounts.keys.account(jid), this.#accounts.keys.consent, lease.value, "consent", reason, jid).catch(() => undefined);
       this.#log.error("account needs consent again; stopped (the others keep running)", { account: jid });
     } else this.#log.error("account stopped", { account: jid, exitCode: end.exitCode, error: end.message });
     await session.stop().catch(() => undefined);
