@@ -2,6 +2,7 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { xml } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createNotesBot } from "./bot.ts";
@@ -12,6 +13,19 @@ afterEach(() => {
 });
 
 describe("notes bot", () => {
+  it("takes a note from a client's ad-hoc command form (XEP-0050) as from the text command", async () => {
+    const t = await createHarness(createNotesBot());
+    const NS_CMD = "http://jabber.org/protocol/commands";
+    const first = (await t.iq("set", xml("command", { xmlns: NS_CMD, node: "note", action: "execute" }))).getChild("command")!;
+    expect(first.getChild("x", "jabber:x:data")!.getChildren("field").map((f) => f.attrs.var)).toEqual(["text"]);
+    const submit = xml("x", { xmlns: "jabber:x:data", type: "submit" }, xml("field", { var: "text" }, xml("value", {}, "buy milk")));
+    const done = (await t.iq("set", xml("command", { xmlns: NS_CMD, node: "note", sessionid: String(first.attrs.sessionid), action: "complete" }, submit))).getChild("command")!;
+    expect(done.attrs.status).toBe("completed");
+    expect(done.getChildText("note")).toBe("Noted (#1).");
+    await t.say("!notes");
+    expect(t.lastReply()).toBe("1. buy milk");
+  });
+
   it("keeps a numbered list of notes for each user", async () => {
     const t = await createHarness(createNotesBot());
     await t.say("!note buy milk");

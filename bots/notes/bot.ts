@@ -6,7 +6,7 @@
 // of 1000 characters per user, and 100 pending reminders.
 import { join } from "node:path";
 import { Bot, type Context } from "@botrun/core";
-import { commands, fileStorage, memoryStorage, saveSession, scheduler, session, sessionKeyOf, type SessionFlavor, type StorageAdapter } from "@botrun/plugins";
+import { adhoc, commands, fileStorage, memoryStorage, saveSession, scheduler, session, sessionKeyOf, type SessionFlavor, type StorageAdapter } from "@botrun/plugins";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { ReminderBook, TooManyRemindersError, type Reminder } from "./reminders.ts";
 
@@ -51,7 +51,7 @@ export function createNotesBot(opts: NotesBotOptions = {}): Bot<Ctx> {
       return false;
     }
   };
-  bot.install(session<NotesSession, Ctx>({ initial: () => ({ notes: [] }), storage, key: "user" }), cmds, sched, book.plugin);
+  bot.install(session<NotesSession, Ctx>({ initial: () => ({ notes: [] }), storage, key: "user" }), cmds, adhoc(cmds), sched, book.plugin);
 
   cmds.command("note", { description: "Save a note", aliases: ["add"], args: [{ name: "text", type: "rest" }] as const }, async (ctx) => {
     if (ctx.params.text.length > MAX_NOTE_CHARS) return ctx.reply(`A note can have at most ${MAX_NOTE_CHARS} characters; that one has ${ctx.params.text.length}.`);

@@ -142,4 +142,23 @@ describe("rooms-helper bot", () => {
     expect(dice.length).toBeLessThan(8); // but not everything
     await t.stop();
   });
+
+  it("offers its commands as XEP-0050 ad-hoc commands; admin-only ones refuse others there too", async () => {
+    const t = await createHarness(createRoomsHelper({ admins: ["boss@botrun.test"], ...fast }));
+    const cmd = (node: string, ...children: Element[]) => xml("command", { xmlns: "http://jabber.org/protocol/commands", node, action: "execute" }, ...children);
+    const list = await t.iq("get", xml("query", { xmlns: NS.discoItems, node: "http://jabber.org/protocol/commands" }));
+    expect(list.getChild("query")!.getChildren("item").map((i) => i.attrs.node)).toEqual(expect.arrayContaining(["rooms", "join", "leave"]));
+    const form = (await t.iq("set", cmd("join"))).getChild("command")!;
+    expect(form.getChild("x", "jabber:x:data")!.getChildren("field").map((f) => f.attrs.var)).toEqual(["room", "password"]);
+    const submit = xml("x", { xmlns: "jabber:x:data", type: "submit" }, xml("field", { var: "room" }, xml("value", {}, "evil@conference.botrun.test")));
+    const complete = (sid: string) => xml("command", { xmlns: "http://jabber.org/protocol/commands", node: "join", sessionid: sid, action: "complete" }, submit);
+    const refused = await t.iq("set", complete(String(form.attrs.sessionid)));
+    expect(refused.attrs.type).toBe("error");
+    expect(refused.getChild("error")?.getChildElements().map((e) => e.name)).toContain("forbidden");
+    expect([...t.transport.rooms]).toEqual([]);
+    const boss = "boss@botrun.test/desk";
+    const bossForm = (await t.iq("set", cmd("join"), { from: boss })).getChild("command")!;
+    const done = (await t.iq("set", complete(String(bossForm.attrs.sessionid)), { from: boss })).getChild("command")!;
+    expect(done.getChildText("note")).toBe("Joining evil@conference.botrun.test.");
+  });
 });

@@ -3,7 +3,7 @@
 // Configuration: ROOMS_HELPER_ROOMS="a@conference.example.org,b@…", ROOMS_HELPER_ADMINS="boss@example.org,*@ops.example.org",
 // ROOMS_HELPER_MUC_SERVICES="conference.example.org" (services whose rooms may invite it, besides those of its rooms).
 import { Bot } from "@botrun/core";
-import { access, commands, mentioned, rateLimit, replyMarker, rooms, throttle, type RateLimitOptions, type ThrottleOptions } from "@botrun/plugins";
+import { access, adhoc, commands, mentioned, rateLimit, replyMarker, rooms, throttle, type RateLimitOptions, type ThrottleOptions } from "@botrun/plugins";
 
 /** Options of the rooms-helper bot. */
 export interface RoomsHelperOptions {
@@ -28,6 +28,7 @@ export function createRoomsHelper(opts: RoomsHelperOptions = {}): Bot {
     throttle({ perDestinationPerSecond: 2, ...opts.throttle }),
     r,
     cmds,
+    adhoc(cmds), // every command is also a XEP-0050 ad-hoc command, guarded the same way
   );
 
   cmds.command("rooms", { description: "List the rooms I am in" }, (ctx) => {
