@@ -49,6 +49,14 @@ export interface Transport extends TypedEmitter<TransportEvents> {
    */
   pauseInbound?(): void;
   /**
+   * Back-pressure from the runtime: `true` while more stanzas wait to be handled (and replies wait in
+   * plugins such as the throttle) than the runtime's `maxBacklog`; `false` once it is down to its
+   * low-water mark. A transport stops reading from the network meanwhile (TCP flow control keeps
+   * further stanzas at the server, neither delivered nor acknowledged) and reads again on `false`.
+   * Optional: without it the runtime refuses stanzas past its hard cap (see `RuntimeOptions.maxBacklog`).
+   */
+  setInboundPressure?(paused: boolean): void;
+  /**
    * Builds the initial presence a transport announces itself on each new session; set by the
    * runtime (it carries the XEP-0115 caps). Transports that announce presence use it when set.
    */

@@ -30,6 +30,8 @@ export interface BotStatus {
 export interface RuntimeLike {
   /** The bot definition; its plugins' `queued()` feed `botrun_throttle_depth`. */
   readonly bot?: { readonly plugins: readonly { queued?(): number }[] };
+  /** Stanzas received and not yet finished (`BotRuntime.backlog`): `botrun_backlog`. */
+  readonly backlog?: number;
   on<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
   off<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
 }
@@ -134,7 +136,7 @@ export class ServiceMetrics {
     });
     new Gauge({
       name: "botrun_intake_paused",
-      help: "1 while the bot is not reading from the server (outbox over its high-water mark)",
+      help: "1 while the bot is not reading from the server (outbox or backlog over its high-water mark)",
       labelNames: ["bot"],
       registers,
       collect() {
@@ -167,6 +169,15 @@ export class ServiceMetrics {
         for (const { bot } of bots.values()) {
           this.set({ bot: bot.name }, (bot.runtime.bot?.plugins ?? []).reduce((n, p) => n + (p.queued?.() ?? 0), 0));
         }
+      },
+    });
+    new Gauge({
+      name: "botrun_backlog",
+      help: "Inbound stanzas received and not yet handled (queued behind their chat or running); bounded by maxBacklog",
+      labelNames: ["bot"],
+      registers,
+      collect() {
+        for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.runtime.backlog ?? 0);
       },
     });
     new Gauge({

@@ -1,6 +1,7 @@
 /**
  * Per-key sequencing: tasks with the same key run one after another, different keys in
- * parallel. Keeps one chat's messages in order without serialising the whole bot.
+ * parallel. Keeps one chat's messages in order without serialising the whole bot. Not bounded
+ * by itself: the runtime's backlog (backlog.ts, `RuntimeOptions.maxBacklog`) bounds what waits here.
  */
 export class KeyedSequencer {
   readonly #tails = new Map<string, Promise<void>>();

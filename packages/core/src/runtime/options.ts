@@ -23,9 +23,21 @@ export interface RuntimeOptions {
   sequenceKey?: (ctx: Context) => string;
   /**
    * After this long a handler still running is logged and its chat's queue moves on, so one
-   * stuck handler cannot block a conversation forever (it keeps running). Default 60 s; 0 = never.
+   * stuck handler cannot block a conversation forever (it keeps running, and counts in the backlog
+   * until it finishes). Default 60 s; 0 = never.
    */
   handlerTimeoutMs?: number;
+  /**
+   * The bound of the inbound backlog: stanzas received and not yet finished (queued behind their
+   * chat, running, or outliving the handler timeout) plus the replies plugins hold back (the
+   * throttle's queue, `Plugin.queued()`). At this many the transport is asked to stop reading
+   * (`Transport.setInboundPressure`: the XMPP transport stops reading the socket, so further
+   * stanzas wait at the server, unacknowledged); at half of it, it reads again. Nothing accepted
+   * is dropped. A transport that cannot pause (the console) gets a hard cap of 10 × this on the
+   * backlog instead: past it new stanzas are refused (a `dropped` event, reason `backlog-full`,
+   * one warning per 10 s). Default 1000.
+   */
+  maxBacklog?: number;
   /** The operating system reported in XEP-0092 software-version replies; not reported by default. */
   versionOs?: string;
 }

@@ -77,6 +77,40 @@ describe("IntakeGate", () => {
     g.reset();
   });
 
+  it("backlog pressure pauses too; reading resumes only once neither the outbox nor the backlog holds it; a pressure pause does not time out", () => {
+    vi.useFakeTimers();
+    const { g, set, reads, progress, lines } = gate();
+    g.setPressure(true);
+    expect(reads).toEqual([false]);
+    set(10); // the outbox goes over as well: still one pause
+    vi.advanceTimersByTime(1000); // no outbox progress, but the backlog holds the pause: no stall resume
+    expect(g.paused).toBe(true);
+    expect(progress()).toBeGreaterThanOrEqual(9); // dead-link detection kept quiet meanwhile
+    set(4); // the outbox drained; the backlog still holds it
+    expect(reads).toEqual([false]);
+    g.setPressure(false);
+    expect(reads).toEqual([false, true]);
+    g.setPressure(true);
+    set(12);
+    g.setPressure(false); // the outbox still holds it
+    expect(reads).toEqual([false, true, false]);
+    set(3);
+    expect(reads).toEqual([false, true, false, true]);
+    expect(lines.filter((l) => /not draining/.test(l))).toHaveLength(0);
+  });
+
+  it("backlog pressure without a session pauses the next one's first inbound stanza", () => {
+    let online = false;
+    const reads: boolean[] = [];
+    const g = new IntakeGate({ high: 10, low: 4, checkMs: 100, depth: () => 0, setReading: (r) => void reads.push(r), canPause: () => online, logger: createConsoleLogger({ level: "silent" }) });
+    g.setPressure(true);
+    expect(reads).toEqual([]);
+    online = true;
+    g.inbound();
+    expect(reads).toEqual([false]);
+    g.reset();
+  });
+
   it("logs overload once per interval, with the number of pauses", () => {
     vi.useFakeTimers();
     const { set, lines } = gate();

@@ -8,6 +8,12 @@
  * keeps dead-link detection quiet); if it does not drain, reading resumes anyway so the server's
  * acks and ping replies get through (no deadlock with a server that waits for us to read), and
  * the next inbound stanza pauses again. Overload is logged once per interval, not per stanza.
+ *
+ * A second reason to pause is the runtime's backlog (`setPressure`, from `Transport.setInboundPressure`):
+ * too many stanzas received and not yet handled, or replies held in plugins (the throttle). The
+ * socket is not read while either reason holds. A backlog pause is not ended by the stall rule
+ * (the server is not the slow side; the runtime logs it) and keeps dead-link detection quiet
+ * (`onProgress` on each check) until the backlog is down to its low-water mark.
  */
 import type { Logger } from "../logger.ts";
 import { LogEvery } from "./log-every.ts";
@@ -33,10 +39,12 @@ export interface IntakeGateOptions {
   logIntervalMs?: number;
 }
 
-/** Watermarks with hysteresis over the outbox depth, driving socket reads. */
+/** Watermarks with hysteresis over the outbox depth, and the runtime's backlog pressure, driving socket reads. */
 export class IntakeGate {
   readonly #o: IntakeGateOptions;
   #over = false;
+  /** The runtime's backlog is over its high-water mark (`setPressure`). */
+  #pressure = false;
   #paused = false;
   #timer: NodeJS.Timeout | undefined;
   #lastDepth = 0;
@@ -76,17 +84,21 @@ export class IntakeGate {
       this.#pause();
     } else if (this.#over && depth <= this.#o.low) {
       this.#over = false;
-      if (this.#paused) {
-        this.#clear();
-        this.#o.setReading(true);
-        this.#o.logger.debug("outbox drained; reading from the server again", { outbox: depth });
-      }
+      if (this.#paused && !this.#pressure) this.#resume("outbox drained", { outbox: depth });
     }
   }
 
-  /** An inbound stanza arrived (online): pause again if still over the high-water mark. */
+  /** The runtime's backlog is over its high-water mark (true) or down to its low-water mark (false). */
+  setPressure(on: boolean): void {
+    if (on === this.#pressure) return;
+    this.#pressure = on;
+    if (on) this.#pause();
+    else if (this.#paused && !this.#over) this.#resume("backlog handled", {});
+  }
+
+  /** An inbound stanza arrived (online): pause again if still over a high-water mark. */
   inbound(): void {
-    if (this.#over && !this.#paused) this.#pause();
+    if ((this.#over || this.#pressure) && !this.#paused) this.#pause();
   }
 
   /** The socket is gone: nothing to resume on it. A new socket starts reading; `inbound()` pauses it if needed. */
@@ -106,7 +118,7 @@ export class IntakeGate {
     this.#paused = true;
     this.pauses++;
     this.#o.setReading(false);
-    this.#overloadLog.hit();
+    if (this.#over) this.#overloadLog.hit(); // a backlog pause is logged by the runtime
     this.#lastDepth = this.#o.depth();
     this.#arm();
   }
@@ -120,6 +132,11 @@ export class IntakeGate {
     this.#timer = undefined;
     if (!this.#paused) return;
     const d = this.#o.depth();
+    if (this.#pressure) {
+      this.#lastDepth = d;
+      this.#o.onProgress?.();
+      return this.#arm();
+    }
     if (d < this.#lastDepth) {
       this.#lastDepth = d;
       this.#o.onProgress?.();
@@ -128,6 +145,12 @@ export class IntakeGate {
     this.#paused = false;
     this.#o.setReading(true);
     this.#stallLog.hit();
+  }
+
+  #resume(why: string, data: Record<string, unknown>): void {
+    this.#clear();
+    this.#o.setReading(true);
+    this.#o.logger.debug(`${why}; reading from the server again`, data);
   }
 
   #clear(): void {

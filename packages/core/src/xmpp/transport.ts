@@ -273,6 +273,11 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
     this.#log.debug("inbound paused; later stanzas stay with the server", { acknowledged: sm.inbound });
   }
 
+  /** The runtime's backlog is over (true) or back under (false) its bound: stop or restart reading the socket (intake.ts). */
+  setInboundPressure(paused: boolean): void {
+    this.#intake.setPressure(paused);
+  }
+
   stop(): Promise<void> {
     this.#stopPromise ??= this.#doStop();
     return this.#stopPromise;
