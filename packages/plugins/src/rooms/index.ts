@@ -21,54 +21,16 @@
  * Removed from a room: after a kick (status 307) or a room shut down by the service (332) it
  * rejoins with a growing delay; after a ban (301) or losing membership (321, 322) it stays out.
  */
-import { jid, NS, type Context, type MiddlewareFn, type Plugin, type PluginHost } from "@botrun/core";
-import { policyAllows, type JidPolicy } from "../util/jid-pattern.ts";
+import { jid, NS, type Context, type MiddlewareFn, type PluginHost } from "@botrun/core";
+import { policyAllows } from "../util/jid-pattern.ts";
 import { mentions, repliesTo } from "../util/room-talk.ts";
 import { declineInvite, joinPresence, leavePresence, readInvite, statusCodes, type Invite } from "./stanzas.ts";
+import type { RemovedHow, Rooms, RoomsOptions } from "./types.ts";
 import { implausibleRoom, isMucService } from "./verify.ts";
 
 export { NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
+export type { RemovedHow, RoomConfig, Rooms, RoomsOptions } from "./types.ts";
 export { mentions, NS_REPLY, repliesTo, replyMarker } from "../util/room-talk.ts";
-
-/** A room to join. */
-export interface RoomConfig {
-  room: string;
-  nick?: string;
-  password?: string;
-}
-
-/** Options of `rooms()`. */
-export interface RoomsOptions {
-  /** Rooms to join on every new session. */
-  join?: ReadonlyArray<string | RoomConfig>;
-  /** Default nick (default: the bot's name). */
-  nick?: string;
-  /** Who may invite the bot into rooms (default `deny`). */
-  invites?: JidPolicy;
-  /**
-   * MUC service domains (e.g. `conference.example.org`) whose rooms may send mediated invites,
-   * besides the services of configured and joined rooms.
-   */
-  services?: readonly string[];
-  /** Ask for no history and drop delayed room messages (default true). */
-  skipHistory?: boolean;
-  /** How many times to add `_` to the nick on a conflict (default 3). */
-  maxNickRetries?: number;
-  /** Called when a room is joined (`nick` is the nick we got) or a join failed for good. */
-  onJoin?: (room: string, nick: string) => void;
-  onJoinError?: (room: string, condition: string) => void;
-  /**
-   * Rejoin after a kick (307) or a service shutdown of the room (332): after `delayMs`
-   * (default 5 s), doubling with each kick up to `maxDelayMs` (default 5 min); the delay starts
-   * over once the bot stayed in the room for `maxDelayMs`. `false`: stay out. Bans never rejoin.
-   */
-  rejoinAfterKick?: false | { delayMs?: number; maxDelayMs?: number };
-  /** Called when the bot was removed from a room; `kicked` ones are rejoined (see `rejoinAfterKick`). */
-  onRemoved?: (room: string, how: RemovedHow, detail: { actor?: string; reason?: string }) => void;
-}
-
-/** How the bot left a room against its will. */
-export type RemovedHow = "kicked" | "banned" | "removed";
 
 interface RoomState {
   room: string;
@@ -89,17 +51,6 @@ interface RoomState {
   vouched: boolean;
 }
 
-/** The rooms plugin. */
-export interface Rooms extends Plugin {
-  /** Join a room now (if online) and on every new session. */
-  join(room: string, opts?: { nick?: string; password?: string }): Promise<void>;
-  /** Leave a room and stop rejoining it. */
-  leave(room: string, status?: string): Promise<void>;
-  /** Joined rooms and the nick the bot has in each. */
-  joined(): Map<string, string>;
-  /** Occupants of a joined room: nick → real JID if known. */
-  occupants(room: string): Map<string, string | undefined>;
-}
 
 /**
  * True when the stanza is a room message mentioning the bot's nick (set by the rooms plugin).
