@@ -90,6 +90,19 @@ describe("botrun CLI", () => {
     expect(r.stderr).toContain('> 2 |   name: "broken",,\n');
   });
 
+  it("a bot that throws while loading: the line it threw at (source-mapped for TypeScript) and a code frame, exit 1", async () => {
+    const file = path.join(ROOT, "test/offline/fixtures", `.throws-${process.pid}.ts`); // beside @botrun/core's resolution
+    writeFileSync(file, 'import { Bot } from "@botrun/core";\n\nconst settings: { port: number } = JSON.parse("{oops");\nexport default new Bot({ name: "x" });\n');
+    try {
+      const r = await botrun([file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split("\n")[0]).toMatch(new RegExp(`^botrun: .*\\.throws-${process.pid}\\.ts:3:\\d+: SyntaxError: .*JSON`));
+      expect(r.stderr).toContain('> 3 | const settings: { port: number } = JSON.parse("{oops");');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it("a wrong setting names the setting and exits 2", async () => {
     const r = await botrun(["echo"], { env: { XMPP_SERVICE: "xmpp://127.0.0.1:1", XMPP_MECHANISM: "FOO" } });
     expect(r.code).toBe(2);

@@ -1,17 +1,21 @@
 /**
- * A bot that does not compile: turns the loader's error (esbuild's "Transform failed" from tsx, or
- * Node's location-less SyntaxError for JavaScript) into `file:line:column: message` and a code frame.
+ * A bot that does not load: turns the loader's error (esbuild's "Transform failed" from tsx, Node's
+ * location-less SyntaxError for JavaScript, or an error the module throws while it runs) into
+ * `file:line:column: message` and a code frame.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import * as path from "node:path";
 
-/** A bot file that could not be compiled; `detail` is the code frame. */
+/** A bot file that could not be loaded; `detail` is the code frame. */
 export class BotLoadError extends Error {
   override readonly name = "BotLoadError";
   constructor(
     message: string,
     /** Lines showing where the error is (may be empty). */
     readonly detail: string,
+    /** 2 when the file does not compile (fix it), 1 when it threw while running (a restart may help). */
+    readonly exitCode: number,
   ) {
     super(message);
   }
@@ -56,11 +60,23 @@ function fromSyntaxError(error: Error, file: string): Location | undefined {
   return { file, line: Number(lines[at]!.slice(file.length + 1)), column: caret + 1, message: error.message };
 }
 
-/** The user-facing error for a bot whose import failed, or undefined when it is not a compile error. */
+/** An error thrown while the bot's module ran: its first stack frame in the bot's own files (not node_modules). */
+function fromStack(error: Error, file: string): Location | undefined {
+  const dir = path.dirname(file);
+  for (const m of (error.stack ?? "").matchAll(/(?:\(|at )(?:file:\/\/)?(\/[^():\n]+):(\d+):(\d+)\)?$/gm)) {
+    const f = decodeURI(m[1]!);
+    if (f.startsWith(dir + path.sep) && !f.includes(`${path.sep}node_modules${path.sep}`)) {
+      return { file: f, line: Number(m[2]), column: Number(m[3]), message: `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` };
+    }
+  }
+  return undefined;
+}
+
+/** The user-facing error for a bot whose import failed (does not compile, or throws while loading), else undefined. */
 export function describeLoadError(error: unknown, file: string): BotLoadError | undefined {
   if (!(error instanceof Error)) return undefined;
-  const loc =
-    error.message.startsWith("Transform failed") ? fromTransformError(error) : error.name === "SyntaxError" && /\.[cm]?js$/.test(file) ? fromSyntaxError(error, file) : undefined;
+  const compile = error.message.startsWith("Transform failed") || (error.name === "SyntaxError" && /\.[cm]?js$/.test(file));
+  const loc = !compile ? fromStack(error, file) : error.name === "SyntaxError" ? fromSyntaxError(error, file) : fromTransformError(error);
   if (!loc) return undefined;
   let frame = "";
   try {
@@ -68,5 +84,5 @@ export function describeLoadError(error: unknown, file: string): BotLoadError | 
   } catch {
     /* the file went away: the location alone */
   }
-  return new BotLoadError(`botrun: ${loc.file}:${loc.line}${loc.column > 0 ? `:${loc.column}` : ""}: ${loc.message}`, frame);
+  return new BotLoadError(`botrun: ${loc.file}:${loc.line}${loc.column > 0 ? `:${loc.column}` : ""}: ${loc.message}`, frame, compile ? 2 : 1);
 }

@@ -9,7 +9,7 @@ import { BotNotFoundError } from "./resolve-bot.ts";
 
 /** The exit code an error calls for. */
 export function errorExitCode(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof AuthConfigError || error instanceof BotNotFoundError || error instanceof BotLoadError) return ExitCode.CONFIG;
+  if (error instanceof ConfigError || error instanceof AuthConfigError || error instanceof BotNotFoundError) return ExitCode.CONFIG;
   if (error instanceof PermanentAuthError) return ExitCode.REAUTH;
   const code = (error as { exitCode?: unknown } | null)?.exitCode;
   if (typeof code === "number") return code;
