@@ -24,7 +24,7 @@ export interface BacklogOptions {
   logger: Logger;
   /** Overload lines at most this often, ms (default 10 s). */
   logIntervalMs?: number;
-  /** While paused, the pressure is sampled this often (held replies drain on their own), ms (default 100). */
+  /** While paused, the pressure is sampled this often (held replies drain on their own), ms (default 25). */
   sampleMs?: number;
 }
 
@@ -85,7 +85,7 @@ export class Backlog {
       this.paused = true;
       this.#overloadLog.hit();
       this.#set(true);
-      this.#timer = setInterval(() => this.sample(), this.#o.sampleMs ?? 100);
+      this.#timer = setInterval(() => this.sample(), this.#o.sampleMs ?? 25);
       this.#timer.unref();
     } else if (this.count + this.#o.held() <= this.#o.low) {
       this.paused = false;

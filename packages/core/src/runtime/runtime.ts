@@ -73,7 +73,8 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       high: maxBacklog,
       low: Math.floor(maxBacklog / 2),
       hardCap: maxBacklog * 10,
-      held: () => 0,
+      // Replies plugins hold back (the throttle) count too: intake pauses before they overflow.
+      held: () => this.#plugins().reduce((n, p) => n + (p.queued?.() ?? 0), 0),
       setPressure: transport.setInboundPressure ? (paused) => transport.setInboundPressure!(paused) : undefined,
       logger: this.log,
     });
@@ -133,6 +134,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#info = collectInfo(this.bot.name, [...this.#plugins(), { features: this.bot.features }]);
     this.#ver = capsVer(this.#info);
     this.transport.initialPresence = () => addCaps(presence(), this.#ver);
+    this.transport.beforeInitialPresence = () => this.#builtinsOnline;
     this.transport.on("stanza", (el) => void this.handle(el));
     this.transport.on("online", ({ jid, rosterVersioning }) => this.#track(this.#onOnline(jid, rosterVersioning)));
     for (const plugin of this.#plugins()) await plugin.start?.(this.#host(plugin.name));
@@ -307,10 +309,20 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     }
   }
 
-  async #onOnline(jid: string, rosterVersioning: boolean | undefined): Promise<void> {
+  /** Settles when the built-ins' online hooks (the roster get) are done for the latest session. */
+  #builtinsOnline: Promise<void> = Promise.resolve();
+
+  #onOnline(jid: string, rosterVersioning: boolean | undefined): Promise<void> {
     this.log.info("online", { jid: bare(jid) });
     const session = rosterVersioning === undefined ? { jid } : { jid, rosterVersioning };
-    for (const plugin of this.#plugins()) {
+    // Set synchronously: the transport asks for it right after emitting `online`, before it sends
+    // initial presence (RFC 6121 §2.2: a client SHOULD request the roster before it sends presence).
+    this.#builtinsOnline = this.#runOnline(this.#builtins as readonly Plugin<C>[], session);
+    return this.#builtinsOnline.then(() => this.#runOnline(this.bot.plugins, session));
+  }
+
+  async #runOnline(plugins: readonly Plugin<C>[], session: { jid: string; rosterVersioning?: boolean }): Promise<void> {
+    for (const plugin of plugins) {
       try {
         await plugin.online?.(this.#host(plugin.name), session);
       } catch (error) {

@@ -17,7 +17,9 @@
  * - at most `maxWaiting` senders may wait for room (default 1000); past that a stanza is refused:
  *   its promise rejects with `ThrottleFullError`, `onRefused` is called, and one warning per
  *   10 s says how many were refused;
- * - `queued()` counts waiting and queued stanzas; the core adds it to `botrun_throttle_depth`;
+ * - `queued()` counts waiting and queued stanzas; the core adds it to `botrun_throttle_depth` and to
+ *   the runtime's inbound pressure (`maxBacklog`): past it the transport stops reading, so a burst
+ *   slows intake before the throttle reaches its bounds;
  * - on stop, what is still queued is handed to the transport at once (whose stop budget and
  *   outbox then apply): a backlog cannot keep the process alive; stanzas sent while stopping
  *   (leave presences, goodbyes) skip the queues.
