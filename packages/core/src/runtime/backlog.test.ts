@@ -5,10 +5,14 @@ import { describe, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
 import { createConsoleLogger } from "../logger.ts";
 import { ServiceMetrics } from "../observability/metrics.ts";
-import { message } from "../stanza.ts";
+import { message, xml } from "../stanza.ts";
 import { TestTransport } from "../testing/test-transport.ts";
 import { BotRuntime } from "./runtime.ts";
 import { slowBot } from "./slow-bot.test-util.ts";
+
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+};
 
 /** A test transport that reads like a socket: while paused, what the "network" brings waits. */
 class PausableTransport extends TestTransport {
@@ -102,6 +106,12 @@ describe("backlog bound", () => {
     for (let i = 0; i < 150; i++) transport.receive(chat(String(i)));
     expect(rt.backlog).toBe(100);
     expect(dropped).toEqual(Array(50).fill("backlog-full"));
+    // A refused iq get is still answered (RFC 6120 §8.2.3): resource-constraint, retry later.
+    transport.receive(xml("iq", { from: "alice@botrun.test/x", to: "bot@botrun.test/test", type: "get", id: "p1" }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    await until(() => transport.sent.some((el) => el.attrs.id === "p1"));
+    const answer = transport.sent.find((el) => el.attrs.id === "p1")!;
+    expect(answer.attrs.type).toBe("error");
+    expect(answer.getChild("error")?.getChild("resource-constraint")).toBeDefined();
     expect(lines.filter((l) => /hard cap/.test(l) && /refused/.test(l))).toHaveLength(2); // the overload line and one refusal line
     release();
     await rt.idle();

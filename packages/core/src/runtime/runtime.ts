@@ -14,8 +14,8 @@ import { IqAnswers } from "../iq/answer.ts";
 import { IqRequests, type RequestOptions } from "../iq/requests.ts";
 import type { BuiltinEnv } from "../iq/responder.ts";
 import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
-import type { Plugin, PluginHost } from "../plugin.ts";
-import { presence, StanzaError } from "../stanza.ts";
+import type { DispatchOptions, Plugin, PluginHost } from "../plugin.ts";
+import { iqError, presence, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { BUILTINS } from "./builtins.ts";
 import { Backlog } from "./backlog.ts";
@@ -169,9 +169,10 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   /**
    * Handle one inbound stanza: build the context, run the pipeline in the chat's order,
-   * contain any error. Resolves when the pipeline finished; never rejects.
+   * contain any error. Resolves when the pipeline finished; never rejects. `caughtUp` marks a
+   * stanza a plugin took from an archive (`PluginHost.dispatch`, `ctx.caughtUp`).
    */
-  handle(stanza: Element): Promise<void> {
+  handle(stanza: Element, opts: DispatchOptions = {}): Promise<void> {
     // While stopping, what the transport still delivers is handled: it may already be acknowledged
     // to the server. Only once the transport has stopped is a stanza dropped.
     if (this.#state === "stopped" || this.#state === "idle") return this.#drop("stopped", stanza);
@@ -186,13 +187,19 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     if (stanza.name === "iq" && !this.#answers.wellFormed(stanza)) return this.#drop("malformed-iq", stanza);
     let ctx: C;
     try {
-      ctx = new Context(stanza, this.api, this.log) as C;
+      ctx = new Context(stanza, this.api, this.log, opts) as C;
     } catch (error) {
       this.log.warn("malformed stanza dropped", { error, stanza: stanza.toString().slice(0, 500) });
       return this.#drop("malformed", stanza);
     }
     if (this.#echoes.isOwnEcho(ctx, this.transport.jid)) return this.#drop("own-echo", stanza);
-    if (!this.#backlog.admit()) return this.#drop("backlog-full", stanza);
+    if (!this.#backlog.admit()) {
+      // An iq get/set still gets its one answer (RFC 6120 §8.2.3): resource-constraint, type wait (§8.3.3.18).
+      if (ctx.kind === "iq" && (stanza.attrs.type === "get" || stanza.attrs.type === "set")) {
+        this.send(iqError(stanza, new StanzaError("resource-constraint"))).catch((error: unknown) => this.log.debug("iq refusal not sent", { error }));
+      }
+      return this.#drop("backlog-full", stanza);
+    }
     // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
     const p = this.#sequencer ? this.#sequencer.run(this.#sequenceKey(ctx), () => this.#run(ctx)) : this.#run(ctx);
     this.#track(p);
@@ -340,6 +347,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
         log: this.log.child({ plugin: name }),
         send: (stanza) => runtime.send(stanza),
         request: (iq, o) => runtime.request(iq, o),
+        dispatch: (stanza, o) => runtime.handle(stanza, o),
         get stopping() {
           return runtime.#state === "stopping" || runtime.#state === "stopped";
         },
