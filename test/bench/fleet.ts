@@ -9,7 +9,7 @@ import path from "node:path";
 import { closeRedis, connectRedis, ownerOf } from "@botrun/fleet";
 import { startProsody } from "../env/prosody.ts";
 import { startRedis } from "../env/redis.ts";
-import { AccountProbe, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
+import { AccountProbe, fleetEnv, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
 import { startRawClient } from "../real/helpers/raw-client.ts";
 import { spawnBotrun, waitUntil } from "../soak/botrun-process.ts";
 
@@ -31,16 +31,7 @@ try {
   console.log(`registered ${N} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const jids = users.map((u) => `${u}@localhost`);
   writeFileSync(path.join(dir, "a.jsonl"), users.map((u) => JSON.stringify({ jid: `${u}@localhost`, password: `pw-${u}` })).join("\n"));
-  const env: Record<string, string> = {
-    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
-    XMPP_DOMAIN: "localhost",
-    XMPP_CA_FILE: prosody.caFile,
-    BOTRUN_FLEET_REDIS: redis.url,
-    BOTRUN_FLEET_SECRET: "fleet-bench-secret-0123456789",
-    BOTRUN_FLEET_LEASE_TTL: String(TTL_S),
-    BOTRUN_FLEET_LOGIN_RATE: "100",
-    BOTRUN_LOG_LEVEL: "warn",
-  };
+  const env = { ...fleetEnv({ prosody, redisUrl: redis.url, secret: "fleet-bench-secret-0123456789", ttlS: TTL_S }), BOTRUN_FLEET_LOGIN_RATE: "100", BOTRUN_LOG_LEVEL: "warn" };
   const imp = spawnBotrun(["accounts", "import", "echo", path.join(dir, "a.jsonl")], env);
   if ((await imp.exited) !== 0) throw new Error(imp.output());
   const peer = await startRawClient({ host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", username: "peer", password: "peer-pw", caFile: prosody.caFile, resource: "bench" });

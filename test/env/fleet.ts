@@ -6,6 +6,26 @@ import { parseLease, type FleetRedis } from "@botrun/fleet";
 import { spawnBotrun, type BotrunProcess } from "../soak/botrun-process.ts";
 import type { RawClient } from "../real/helpers/raw-client.ts";
 
+/** The settings of a test fleet's workers: the shared server settings, Redis, secret, lease TTL, JSON logs. */
+export function fleetEnv(o: {
+  prosody: { c2sPort: number; caFile: string };
+  redisUrl: string;
+  secret: string;
+  ttlS: number;
+  oauth?: { tokenUrl: string; clientId: string; clientSecret: string };
+}): Record<string, string> {
+  return {
+    XMPP_SERVICE: `xmpp://127.0.0.1:${o.prosody.c2sPort}`,
+    XMPP_DOMAIN: "localhost",
+    XMPP_CA_FILE: o.prosody.caFile,
+    ...(o.oauth && { OAUTH_TOKEN_URL: o.oauth.tokenUrl, OAUTH_CLIENT_ID: o.oauth.clientId, OAUTH_CLIENT_SECRET: o.oauth.clientSecret }),
+    BOTRUN_FLEET_REDIS: o.redisUrl,
+    BOTRUN_FLEET_SECRET: o.secret,
+    BOTRUN_FLEET_LEASE_TTL: String(o.ttlS),
+    BOTRUN_LOG_FORMAT: "json",
+  };
+}
+
 /** A spawned worker. */
 export interface WorkerProcess extends BotrunProcess {
   id: string;

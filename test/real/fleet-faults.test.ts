@@ -6,7 +6,7 @@ import { closeRedis, connectRedis, ownerOf, type FleetRedis } from "@botrun/flee
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { freePort, pidAlive } from "../env/proc.ts";
 import { startProxy, type ProxyHandle } from "../env/tcp-proxy.ts";
-import { AccountProbe, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
+import { AccountProbe, fleetEnv, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
 import { startDurableRedis, type DurableRedis } from "../env/fleet-redis.ts";
 import { startRawClient, type RawClient } from "./helpers/raw-client.ts";
 import { spawnBotrun, waitUntil } from "../soak/botrun-process.ts";
@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 const IDS = ["wa", "wb"] as const;
+const SECRET = "fleet-faults-secret-0123456789";
 /** Four accounts, two for each worker by rendezvous (so the black-holed one has some to give up). */
 const JIDS = (() => {
   const out: string[] = [];
@@ -53,15 +54,7 @@ beforeAll(async () => {
   await prosody.register("peer", "peer-pw");
   dir = mkdtempSync(path.join(tmpdir(), "fleet-faults-"));
   writeFileSync(path.join(dir, "a.jsonl"), JIDS.map((j) => JSON.stringify({ jid: j, password: "pw-" + j })).join("\n"));
-  const env = (redisUrl: string): Record<string, string> => ({
-    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
-    XMPP_DOMAIN: "localhost",
-    XMPP_CA_FILE: prosody.caFile,
-    BOTRUN_FLEET_REDIS: redisUrl,
-    BOTRUN_FLEET_SECRET: "fleet-faults-secret-0123456789",
-    BOTRUN_FLEET_LEASE_TTL: "3",
-    BOTRUN_LOG_FORMAT: "json",
-  });
+  const env = (redisUrl: string) => fleetEnv({ prosody, redisUrl, secret: SECRET, ttlS: 3 });
   const imp = spawnBotrun(["accounts", "import", "echo", path.join(dir, "a.jsonl")], env(redis.url));
   pids.push(imp.child.pid!);
   expect(await imp.exited).toBe(0);
@@ -144,7 +137,7 @@ describe("fleet faults", () => {
 
   it("botrun accounts remove: the owner hands the account off at its next round; the others keep answering", async () => {
     const gone = JIDS[0]!;
-    const rm = spawnBotrun(["accounts", "remove", "echo", gone], { BOTRUN_FLEET_REDIS: redis.url, BOTRUN_FLEET_SECRET: "fleet-faults-secret-0123456789" });
+    const rm = spawnBotrun(["accounts", "remove", "echo", gone], { BOTRUN_FLEET_REDIS: redis.url, BOTRUN_FLEET_SECRET: SECRET });
     pids.push(rm.child.pid!);
     expect(await rm.exited).toBe(0);
     expect(rm.output()).toBe(`removed ${gone}\n`);

@@ -12,7 +12,7 @@ import { startOAuthServer, type OAuthServerHandle } from "../env/oauth-server.ts
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { pidAlive } from "../env/proc.ts";
 import { startRedis, type RedisServer } from "../env/redis.ts";
-import { AccountProbe, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
+import { AccountProbe, fleetEnv, leaseOwners, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
 import { startRawClient, type RawClient } from "./helpers/raw-client.ts";
 import { spawnBotrun, waitUntil } from "../soak/botrun-process.ts";
 
@@ -33,18 +33,7 @@ const workers = new Map<string, WorkerProcess>();
 const pids: number[] = [];
 const refreshTokens: string[] = [];
 
-const env = (): Record<string, string> => ({
-  XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
-  XMPP_DOMAIN: "localhost",
-  XMPP_CA_FILE: prosody.caFile,
-  OAUTH_TOKEN_URL: oauth.tokenUrl,
-  OAUTH_CLIENT_ID: oauth.clientId,
-  OAUTH_CLIENT_SECRET: oauth.clientSecret,
-  BOTRUN_FLEET_REDIS: redis.url,
-  BOTRUN_FLEET_SECRET: SECRET,
-  BOTRUN_FLEET_LEASE_TTL: String(TTL_S),
-  BOTRUN_LOG_FORMAT: "json",
-});
+const env = () => fleetEnv({ prosody, redisUrl: redis.url, secret: SECRET, ttlS: TTL_S, oauth });
 
 const start = (id: string) => {
   const w = spawnFleetWorker("echo", id, env());
