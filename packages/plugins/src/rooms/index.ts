@@ -8,7 +8,7 @@
  *
  * Trust (issue 9.3): a XEP-0045 §7.8.2 mediated invite is accepted only when its `from` is a
  * room's bare JID (a local part, no resource) on a MUC service the bot knows: listed in
- * `services`, or the service of a configured room or of a room the bot has joined. The server
+ * `services`, or the service of a configured room or of one joined through `join()`. The server
  * stamps `from` (RFC 6120 §8.1.2.1), so a user can only send from her own account, which is
  * not on a MUC service: her "invite" is ignored (logged), never answered. Occupants' real
  * JIDs are recorded only from rooms the bot sent a join to, and used (`ctx.locals.realJid`)

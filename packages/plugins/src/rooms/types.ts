@@ -19,7 +19,8 @@ export interface RoomsOptions {
   invites?: JidPolicy;
   /**
    * MUC service domains (e.g. `conference.example.org`) whose rooms may send mediated invites,
-   * besides the services of configured and joined rooms.
+   * besides the services of configured rooms, of rooms joined through `join()`, and of direct
+   * invites verified by disco#info. A direct invite to a room on one of these is joined unchecked.
    */
   services?: readonly string[];
   /** Ask for no history and drop delayed room messages (default true). */
