@@ -222,5 +222,13 @@ describe("inbound redelivery filter in Redis (per account)", () => {
     other.on("stanza", (el) => seenByOther.push(el.attrs.id as string));
     (other.inner as FedTransport).emit("stanza", msg("m5"));
     await vi.waitFor(() => expect(seenByOther).toEqual(["m5"]));
+    // a listener that throws does not stop the stanzas after it
+    const after: string[] = [];
+    other.on("stanza", (el) => {
+      if (el.attrs.id === "boom") throw new Error("handler bug");
+      after.push(el.attrs.id as string);
+    });
+    for (const id of ["boom", "next"]) (other.inner as FedTransport).emit("stanza", msg(id));
+    await vi.waitFor(() => expect(after).toEqual(["next"]));
   });
 });

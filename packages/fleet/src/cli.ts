@@ -127,6 +127,7 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const redis: FleetRedis = connectRedis(url, { commandTimeoutMs: Math.max(200, Math.round(ttlMs / 4)), name: `botrun-fleet:${workerId}` });
   const reach = watchReachability(redis); // later outages are reported by the worker's rounds, once each
   const worker = new FleetWorker({ bot: loaded.bot, env, redis, box, workerId, logger, ttlMs, loginsPerSecond });
+  process.on("unhandledRejection", (reason) => logger.error("unhandled promise rejection (contained)", { error: reason }));
   const stopped = new Promise<void>((resolve) => {
     let signalled = 0;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -39,13 +39,15 @@ export class SeenFilterTransport extends TypedEmitter<TransportEvents> implement
     for (const event of FORWARDED) forward(event);
     inner.on("stanza", (el) => {
       const claim = this.#claim(el);
-      this.#chain = this.#chain.then(async () => {
-        if (await claim) this.emit("stanza", el);
-        else {
-          this.duplicates++;
-          this.#o.onDuplicate?.(el);
-        }
-      });
+      this.#chain = this.#chain
+        .then(async () => {
+          if (await claim) this.emit("stanza", el);
+          else {
+            this.duplicates++;
+            this.#o.onDuplicate?.(el);
+          }
+        })
+        .catch(() => undefined); // a throwing listener must not stop the stanzas after it
     });
   }
 
