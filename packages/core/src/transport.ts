@@ -61,6 +61,11 @@ export interface Transport extends TypedEmitter<TransportEvents> {
    * runtime (it carries the XEP-0115 caps). Transports that announce presence use it when set.
    */
   initialPresence?: () => Element;
+  /**
+   * Set by the runtime: what the transport awaits (bounded) after emitting `online` and before it
+   * sends initial presence, so the roster is requested first (RFC 6121 §2.2).
+   */
+  beforeInitialPresence?: () => Promise<void>;
   /** Stop taking stanzas, flush what is queued (bounded), say goodbye, close. */
   stop(): Promise<void>;
 }

@@ -51,6 +51,8 @@ export interface FakeServerOptions {
   advertiseMaxBytes?: number;
   /** Advertise roster versioning (`urn:xmpp:features:rosterver`, RFC 6121 §2.6.1) in the features after authentication. */
   rosterVer?: boolean;
+  /** Answer roster gets (`jabber:iq:roster`) with an empty roster after this many ms (default: never). */
+  rosterDelayMs?: number;
   /** Stop reading connection `n` once it is online (TCP back-pressure on the client's writes). */
   stopReadingAfterOnline?: (n: number) => boolean;
 }
@@ -113,6 +115,14 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
           sock.write(`<iq type='result' id='${m[1]}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>bot@localhost/r${n}</jid></bind></iq>`);
           online = true;
           if (opts.stopReadingAfterOnline?.(n)) sock.pause();
+        },
+      ],
+      [
+        /<iq [^>]*id=["']([^"']+)["'][^>]*>\s*<query xmlns=["']jabber:iq:roster["'][^>]*\/>\s*<\/iq>/,
+        (m) => {
+          handled++;
+          if (opts.rosterDelayMs === undefined) return;
+          setTimeout(() => sock.write(`<iq type='result' id='${m[1]}'><query xmlns='jabber:iq:roster'/></iq>`), opts.rosterDelayMs);
         },
       ],
       [

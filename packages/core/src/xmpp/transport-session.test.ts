@@ -68,4 +68,19 @@ describe("the XMPP transport's session facts", () => {
     expect(warned[0]).toContain("deep");
     expect(await metrics.metrics()).toContain('botrun_stanzas_dropped_total{bot="deep",reason="too-deep"} 1');
   });
+
+  it("initial presence goes out only after the roster get was answered (RFC 6121 §2.2), with the runtime's caps", async () => {
+    const fake = (server = await startFakeServer({ mechanisms: ["PLAIN"], rosterDelayMs: 200 }));
+    const { t } = transportOn(fake.port);
+    const runtime = new BotRuntime(new Bot({ name: "order" }), t, { logger: createConsoleLogger({ level: "silent" }) });
+    await runtime.start();
+    await expect.poll(() => fake.rawBy[0] ?? "", { timeout: 10_000 }).toMatch(/<presence\b/);
+    const raw = fake.rawBy[0]!;
+    const rosterAt = raw.search(/jabber:iq:roster/);
+    const presenceAt = raw.search(/<presence\b/);
+    expect(rosterAt).toBeGreaterThan(-1);
+    expect(presenceAt).toBeGreaterThan(rosterAt);
+    expect(raw.slice(presenceAt)).toMatch(/http:\/\/jabber.org\/protocol\/caps/);
+    await runtime.stop();
+  });
 });

@@ -41,6 +41,8 @@ const NS_STREAMS = "http://etherx.jabber.org/streams";
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 /** An outgoing stanza's measured size (or an upper bound of it), so a write does not measure it again. */
 const SIZE = Symbol("botrun.size");
+/** At most this long between `online` and initial presence while the roster get is under way. */
+const ROSTER_BEFORE_PRESENCE_MS = 5_000;
 /** Consecutive see-other-host redirects followed at once before they count as failed attempts. */
 const MAX_REDIRECTS = 5;
 const PERMANENT_SASL = new Set([
@@ -62,6 +64,7 @@ export function createXmppTransport(options: XmppTransportOptions): XmppTranspor
 class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTransport {
   readonly kind = "xmpp";
   initialPresence: (() => Element) | undefined = undefined;
+  beforeInitialPresence: (() => Promise<void>) | undefined = undefined;
   readonly #o: XmppTransportOptions;
   readonly #cfg: BotConfig;
   readonly #parts: XmppClientParts;
@@ -595,7 +598,14 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       onDead: (reason) => this.#dead(reason),
     });
     if (outcome === "online") {
-      entity.send(markInternal(this.initialPresence?.() ?? xml("presence"))).catch(() => {});
+      // Initial presence goes out once the runtime's roster get is done (RFC 6121 §2.2), at most
+      // ROSTER_BEFORE_PRESENCE_MS later, and only if this is still the same online session.
+      const before = this.beforeInitialPresence;
+      const connection = this.#connections;
+      const announce = () => {
+        if (this.#connections !== connection || this.#state !== "online") return;
+        entity.send(markInternal(this.initialPresence?.() ?? xml("presence"))).catch(() => {});
+      };
       if (this.#smSettled) this.#outbox.resume();
       else {
         // Held until <enabled/> or <failed/> (#onNonza); a server that never answers is dead.
@@ -605,6 +615,16 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
         this.#smEnableTimer.unref();
       }
       this.emit("online", { jid, resumed: false, rosterVersioning: this.#rosterVersioning });
+      // After `online`: the runtime starts the roster get in its online handler.
+      if (!before) announce();
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, ROSTER_BEFORE_PRESENCE_MS)).unref());
+        void Promise.race([before().catch(() => {}), cap]).then(() => {
+          clearTimeout(timer);
+          announce();
+        });
+      }
     } else {
       this.#outbox.resume();
       this.emit("resumed", { jid });
