@@ -110,4 +110,10 @@ describe("built-in responders", () => {
     expect(initial?.getChild("c", NS.caps)?.attrs.ver).toBe(t.sent.at(-1)?.getChild("c", NS.caps)?.attrs.ver);
     expect(initial?.attrs.type).toBeUndefined();
   });
+
+  it("answers an iq get from the bot's own full JID (another of its requests, a self-ping): never taken for an echo", async () => {
+    const t = await createHarness(new Bot({ name: "self" }));
+    const res = await t.iq("get", xml("ping", { xmlns: NS.ping }), { from: "bot@botrun.test/test" });
+    expect(res.attrs.type).toBe("result");
+  });
 });

@@ -20,11 +20,17 @@ function entityCaps(env: BuiltinEnv): Plugin {
   return { name: "core:caps", features: [NS.caps], transformSend: (stanza, next) => next(addCaps(stanza, env.capsVer())) };
 }
 
+/** XEP-0308: corrections are understood (`ctx.correction`; commands are not run twice), so say so (§2). */
+function corrections(): Plugin {
+  return { name: "core:corrections", features: [NS.correct] };
+}
+
 /** The built-in plugins, in install order. */
 export const BUILTINS: ReadonlyArray<(env: BuiltinEnv) => Plugin> = [
   (env) =>
     responderPlugin("core:iq", [discoInfoResponder, discoItemsResponder, versionResponder, timeResponder, lastResponder, pingResponder], env),
   entityCaps,
   originIds,
+  corrections,
   () => rosterSync(),
 ];

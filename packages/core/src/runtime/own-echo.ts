@@ -18,6 +18,7 @@ export class OwnEchoFilter {
       return false;
     }
     if (ctx.kind === "message" && ctx.room) return ctx.nick !== undefined && this.#ownNicks.get(ctx.room) === ctx.nick;
-    return self !== undefined && ctx.from === self;
+    // An iq get/set from our own full JID still gets its answer (RFC 6120 §8.2.3).
+    return ctx.kind !== "iq" && self !== undefined && ctx.from === self;
   }
 }

@@ -74,5 +74,6 @@ export function chatStates(opts: ChatStatesOptions = {}): Plugin {
       if (composing && !mine.replied) await ctx.sendStanza(state(to, type, "paused"));
     }
   };
-  return { name: "chat-states", middleware, transformSend };
+  // XEP-0085 §11: support is advertised in disco#info.
+  return { name: "chat-states", features: [NS.chatStates], middleware, transformSend };
 }

@@ -67,6 +67,9 @@ export function receipts(opts: ReceiptsOptions = {}): Receipts {
       opts.answer !== false &&
       id &&
       ctx.type !== "groupchat" &&
+      // RFC 6121 §5.2.2: no reply to an error (it may carry our own <request/> back) or a headline.
+      ctx.type !== "error" &&
+      ctx.type !== "headline" &&
       !ctx.delayed &&
       ctx.stanza.getChild("request", NS.receipts)
     ) {
@@ -77,6 +80,8 @@ export function receipts(opts: ReceiptsOptions = {}): Receipts {
 
   return {
     name: "receipts",
+    // XEP-0184 §5: an entity that supports receipts MUST advertise it.
+    features: [NS.receipts],
     middleware,
     ...(opts.request ? { transformSend: addRequest } : {}),
     pending: () => [...pending.entries()].map(([id]) => id),

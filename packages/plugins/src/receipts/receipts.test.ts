@@ -16,6 +16,25 @@ afterEach(() => {
 });
 
 describe("receipts", () => {
+  it("advertises receipts and chat states in disco#info (XEP-0184 §5, XEP-0085 §11) and in the caps hash", async () => {
+    const bot = new Bot({ name: "r" });
+    bot.install(receipts(), chatStates());
+    const t = await createHarness(bot);
+    const info = await t.iq("get", xml("query", { xmlns: NS.discoInfo }));
+    const vars = info.getChild("query")!.getChildren("feature").map((f) => f.attrs.var);
+    expect(vars).toEqual(expect.arrayContaining([NS.receipts, NS.chatStates, NS.correct]));
+  });
+
+  it("never answers a receipt request in an error or headline message (RFC 6121 §5.2.2)", async () => {
+    const bot = new Bot({ name: "r" });
+    bot.install(receipts());
+    const t = await createHarness(bot);
+    for (const type of ["error", "headline"] as const) {
+      const el = xml("message", { from: "alice@botrun.test/phone", to: "bot@botrun.test/test", type, id: `x-${type}` }, xml("body", {}, "bounced"), ...withRequest);
+      expect(await t.push(el)).toEqual([]);
+    }
+  });
+
   it("answers a receipt request with <received id>, but not in groupchat or for delayed messages", async () => {
     const bot = new Bot({ name: "r" });
     bot.install(receipts());
