@@ -30,6 +30,8 @@ let probe: AccountProbe;
 let r: FleetRedis;
 let dir: string;
 const workers = new Map<string, WorkerProcess>();
+/** Every worker ever started (killed and stopped ones included), for checks over all output. */
+const everStarted: WorkerProcess[] = [];
 const pids: number[] = [];
 const refreshTokens: string[] = [];
 
@@ -38,6 +40,7 @@ const env = () => fleetEnv({ prosody, redisUrl: redis.url, secret: SECRET, ttlS:
 const start = (id: string) => {
   const w = spawnFleetWorker("echo", id, env());
   workers.set(id, w);
+  everStarted.push(w);
   pids.push(w.child.pid!);
   return w;
 };
@@ -154,6 +157,12 @@ describe("botrun fleet: workers on Redis", () => {
     expect(list.map((a) => [a.jid, a.state, a.owner])).toEqual(JIDS.slice().sort().map((j) => [j, "ready", staying]));
     for (const a of list.filter((x) => x.kind === "oauth")) expect(a.lastRefresh).toBeGreaterThan(0);
     for (const out of [logs()]) expect(out).not.toMatch(/invalid_grant|needs consent/);
+    // no credential in any worker's output: imported ones, or the current tokens
+    const box = new SecretBox(SECRET);
+    const current = await Promise.all(OAUTH.map(async (u) => JSON.parse(box.open((await r.hget(`botrun:fleet:echo:acct:{${u}@localhost}`, "tok"))!, `${u}@localhost#tok`)) as { refreshToken: string; accessToken?: string }));
+    const everything = everStarted.map((w) => w.output()).join("\n");
+    expect(everStarted).toHaveLength(3);
+    for (const secret of [...refreshTokens, ...PASSWORD.map((u) => `${u}-pw`), ...current.flatMap((t) => [t.refreshToken, t.accessToken ?? "-"])]) expect(everything).not.toContain(secret);
     console.log(`token endpoint requests over the run: ${oauth.stats.tokenRequests} (each a rotation), 0 reuses`);
   });
 
