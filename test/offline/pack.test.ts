@@ -66,7 +66,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }), 60_000);
 
-describe("the packed packages", () => {
+describe.concurrent("the packed packages", () => {
   it("ship compiled JavaScript with types and source maps, no sources or tests", async () => {
     const list = (await ok("tar", ["tzf", core], { cwd: tmp })).stdout.split("\n");
     expect(list).toContain("package/dist/index.js");
