@@ -145,4 +145,12 @@ describe("fleet faults", () => {
     await probe.answerAll(JIDS.slice(1), 20_000);
     expect(probe.duplicates()).toEqual([]);
   });
+
+  it("a worker with another BOTRUN_FLEET_SECRET stops at once (one line naming it, exit 2) and takes no account", async () => {
+    const w = spawnFleetWorker("echo", "wrong", { ...fleetEnv({ prosody, redisUrl: redis.url, secret: "not-the-secret-of-these-accounts", ttlS: 3 }) });
+    pids.push(w.child.pid!);
+    expect(await w.exited).toBe(2);
+    expect(w.output()).toMatch(/^botrun: BOTRUN_FLEET_SECRET: expected the secret the accounts were imported with/m);
+    expect([...(await owners()).values()]).not.toContain("wrong");
+  });
 });

@@ -5,7 +5,7 @@ import yargs from "yargs";
 import { ConfigError, createPinoLogger, ExitCode, isLogLevel, logFormatFrom, registerSecret, type Bot, type Logger } from "@botrun/core";
 import { AccountStore, parseAccountLines, type AccountInfo } from "./accounts.ts";
 import { closeRedis, connectRedis, type FleetRedis } from "./redis.ts";
-import { secretBoxFromEnv } from "./secret-box.ts";
+import { SECRET_SETTING, SecretBoxError, secretBoxFromEnv } from "./secret-box.ts";
 import { FleetWorker } from "./worker.ts";
 import { startFleetHttp, type FleetHttp } from "./http.ts";
 
@@ -81,6 +81,18 @@ async function withStore<T>(deps: FleetCliDeps, a: Common, fn: (store: AccountSt
   }
 }
 
+/** A worker whose secret does not open the stored credentials stops at once (exit 2) instead of failing every account. */
+async function checkSecretOpens(store: AccountStore): Promise<void> {
+  const [sample] = await store.jids();
+  if (!sample) return;
+  try {
+    await store.credentials(sample);
+  } catch (err) {
+    if (err instanceof SecretBoxError) throw new ConfigError(SECRET_SETTING, "the secret the accounts were imported with (this one does not open their credentials)");
+    throw err;
+  }
+}
+
 /** Redis could not be reached (at start): exit 4, retry later. */
 class RedisUnreachableError extends Error {
   override readonly name = "RedisUnreachableError";
@@ -136,6 +148,10 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
       void worker.stop().then(resolve);
     };
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
+  });
+  await checkSecretOpens(new AccountStore(redis, box, loaded.bot.name)).catch(async (err: unknown) => {
+    await closeRedis(redis);
+    return reach.explain(err);
   });
   let http: FleetHttp | undefined;
   if (httpPort !== undefined) {
