@@ -41,7 +41,7 @@ export interface StartBotrunOptions {
 export function startBotrun(args: string[], env: Record<string, string>, opts: StartBotrunOptions = {}): BotrunProcess {
   const startedAt = Date.now();
   const root = opts.root ?? REPO_ROOT;
-  const argv = [...(opts.nodeArgs ?? []), ...opts.script ? ["--import", "tsx", opts.script, ...args] : [opts.root ? join(root, "packages/core/bin/botrun.mjs") : BIN, ...args]];
+  const argv = [...(opts.nodeArgs ?? []), ...opts.script ? ["--conditions=@botrun/source", "--import", "tsx", opts.script, ...args] : [opts.root ? join(root, "packages/core/bin/botrun.mjs") : BIN, ...args]];
   const child = spawn(process.execPath, argv, {
     cwd: root,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },

@@ -2,7 +2,7 @@
  * A minimal raw @xmpp/client echo bot as its own process (the benchmark's reference): logs in over
  * direct TLS (TCP_NODELAY), answers every chat body with the same body, prints `online` on stdout
  * once its session is up, and stops on SIGTERM. Settings come from RAW_* environment variables.
- * Run: `node --import tsx test/real/helpers/raw-echo-bot.ts`.
+ * Run: `node --conditions=@botrun/source --import tsx test/real/helpers/raw-echo-bot.ts` (the workspace's sources).
  */
 import { xml, type Element } from "@botrun/core";
 import { startRawClient } from "./raw-client.ts";
