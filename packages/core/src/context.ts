@@ -70,6 +70,11 @@ export class Context {
   readonly nick: string | undefined;
   /** True when the stanza carries a XEP-0203 delay (replayed history, offline storage). */
   readonly delayed: boolean;
+  /**
+   * True when a plugin handed this stanza to the pipeline from an archive (room catch-up, XEP-0313):
+   * it was missed while the bot was away and is handled now, late. False for live stanzas.
+   */
+  readonly caughtUp: boolean;
   /** The stanza error of an error stanza. */
   readonly error: StanzaError | undefined;
   /** An iq's child element (the query of a get/set, the payload of a result), if any. */
@@ -95,8 +100,9 @@ export class Context {
   /** Free per-stanza scratch space for middlewares. */
   readonly locals: Record<string, unknown> = {};
 
-  constructor(stanza: Element, bot: BotApi, log?: Logger) {
+  constructor(stanza: Element, bot: BotApi, log?: Logger, opts: { caughtUp?: boolean } = {}) {
     this.stanza = stanza;
+    this.caughtUp = opts.caughtUp === true;
     this.bot = bot;
     const name = stanza.name;
     this.kind = name === "presence" ? "presence" : name === "iq" ? "iq" : "message";

@@ -24,7 +24,7 @@ export { FILTER_QUERIES, matchFilter, type Filter, type FilterQuery, type Filter
 export { parseCommand, splitArgs, type ParsedCommand } from "./args.ts";
 export * as jid from "./jid.ts";
 export { createConsoleLogger, redact, registerSecret, silentLogger, type LogFields, type Logger, type LogLevel } from "./logger.ts";
-export type { Plugin, PluginHost, SendTransformer } from "./plugin.ts";
+export type { DispatchOptions, Plugin, PluginHost, SendTransformer } from "./plugin.ts";
 export { KeyedSequencer } from "./runtime/chat-queue.ts";
 export { BotRuntime, type RuntimeEvents, type RuntimeOptions } from "./runtime/runtime.ts";
 export {

@@ -20,8 +20,20 @@ export interface PluginHost {
   send(stanza: Element): Promise<void>;
   /** Send an iq get/set and wait for its result (see `BotApi.request`). */
   request(iq: Element, opts?: RequestOptions): Promise<Element>;
+  /**
+   * Hand an inbound stanza to the pipeline as if the transport had delivered it (same context,
+   * same per-chat order); `caughtUp` marks one taken from an archive (`ctx.caughtUp`). Resolves
+   * when the pipeline finished with it; never rejects.
+   */
+  dispatch(stanza: Element, opts?: DispatchOptions): Promise<void>;
   /** True once `stop()` began: plugins should stop producing output. */
   readonly stopping: boolean;
+}
+
+/** Options of `PluginHost.dispatch`. */
+export interface DispatchOptions {
+  /** The stanza comes from an archive, not live (sets `ctx.caughtUp`). Default false. */
+  caughtUp?: boolean;
 }
 
 /**

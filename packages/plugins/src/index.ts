@@ -1,4 +1,4 @@
-/** @botrun/plugins: commands, access control, sessions, roster, rooms, rate limits, receipts, chat states, scheduler, reactions/replies/edits, file upload, ad-hoc commands. */
+/** @botrun/plugins: commands, access control, sessions, roster, rooms, rate limits, receipts, chat states, scheduler, reactions/replies/edits, file upload, ad-hoc commands, room catch-up. */
 export * from "./commands/index.ts";
 export * from "./access/index.ts";
 export * from "./session/index.ts";
@@ -12,3 +12,4 @@ export * from "./scheduler/index.ts";
 export * from "./reactions/index.ts";
 export * from "./upload/index.ts";
 export * from "./adhoc/index.ts";
+export * from "./catchup/index.ts";

@@ -21,6 +21,7 @@ function fakeHost(answer: (iq: Element) => Element | StanzaError) {
     log: silentLogger,
     stopping: false,
     send: () => Promise.resolve(),
+    dispatch: () => Promise.resolve(),
     request: (iq) => {
       gets.push(iq.getChild("query", NS.roster)!.toString());
       const r = answer(iq);
