@@ -26,11 +26,31 @@ export function formatPretty(line: string, opts: { color?: boolean } = {}): stri
   const level = String(rec.level ?? "info");
   const time = typeof rec.time === "string" ? rec.time.slice(11, 23) : new Date().toISOString().slice(11, 23);
   const tag = [rec.bot, rec.component].filter((v) => v !== undefined).join("/");
+  // Errors read as `err=Name: message`, their stack (below the line, indented) without frames of
+  // botrun's own pipeline, so a handler's own line is what a reader sees first.
+  const stacks: string[] = [];
   const tail = Object.entries(rec)
     .filter(([k]) => !HIDDEN.has(k))
-    .map(([k, v]) => `${k}=${typeof v === "string" ? (/\s/.test(v) && !v.includes("\n") ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
+    .map(([k, v]) => {
+      if (isErrorShape(v)) {
+        const frames = v.stack.split("\n").slice(1).filter((f) => /^\s+at /.test(f) && !INTERNAL_FRAME.test(f));
+        if (frames.length) stacks.push(frames.map((f) => `    ${f.trim()}`).join("\n"));
+        return `${k}=${JSON.stringify(`${v.name}: ${v.message}`)}`;
+      }
+      return `${k}=${typeof v === "string" ? (/\s/.test(v) && !v.includes("\n") ? JSON.stringify(v) : v) : JSON.stringify(v)}`;
+    })
     .join(" ");
   const lvl = level.toUpperCase().padEnd(5);
   const coloured = opts.color ? `${COLORS[level] ?? ""}${lvl}${RESET}` : lvl;
-  return `${time} ${coloured} ${tag ? `[${tag}] ` : ""}${String(rec.msg ?? "")}${tail ? " " + tail : ""}`;
+  const head = `${time} ${coloured} ${tag ? `[${tag}] ` : ""}${String(rec.msg ?? "")}${tail ? " " + tail : ""}`;
+  return stacks.length ? `${head}\n${stacks.join("\n")}` : head;
+}
+
+/** Stack frames of botrun's own pipeline and of Node's internals: noise under a handler's error. */
+const INTERNAL_FRAME = /[/\\]packages[/\\]core[/\\](?:src|dist)[/\\]|[/\\]@botrun[/\\]core[/\\]|\(node:|\bnode:internal/;
+
+function isErrorShape(v: unknown): v is { name: string; message: string; stack: string } {
+  if (typeof v !== "object" || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return typeof e.message === "string" && typeof e.stack === "string" && typeof e.name === "string";
 }
