@@ -4,6 +4,3 @@ declare module "@xmpp/connection-tcp" {
     socketParameters(service: string): { host: string; port: number | null } | undefined;
   }
 }
-declare module "@xmpp/debug" {
-  export default function debug(entity: unknown, force?: boolean): void;
-}
