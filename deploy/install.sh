@@ -24,7 +24,9 @@ FROM="$(cd "$FROM" && pwd)"
 mkdir -p "$PREFIX/bots" "$BIN"
 cd "$PREFIX"
 [ -f package.json ] || printf '{ "name": "botrun-bots", "private": true, "type": "module" }\n' > package.json
-npm install --omit=dev --no-audit --no-fund --loglevel=error "$FROM"/botrun-core-*.tgz "$FROM"/botrun-plugins-*.tgz
+# @botrun/fleet (botrun fleet, botrun accounts) when its tarball is there.
+FLEET=(); for f in "$FROM"/botrun-fleet-*.tgz; do [ -f "$f" ] && FLEET+=("$f"); done
+npm install --omit=dev --no-audit --no-fund --loglevel=error "$FROM"/botrun-core-*.tgz "$FROM"/botrun-plugins-*.tgz "${FLEET[@]}"
 if [ -n "$BOTS" ]; then
   # The bots' sources only: their node_modules (workspace links) would shadow PREFIX's packages.
   tar -C "$BOTS" --exclude=node_modules --exclude='*.test.ts' -cf - . | tar -C "$PREFIX/bots" -xf -

@@ -3,6 +3,9 @@
  * in the foreground and stopped by its PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "./proc.ts";
 
 /** A running redis-server. */
@@ -16,7 +19,7 @@ export interface RedisServer {
 /** Start redis-server; resolves once it accepts connections (its log says so). */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"], {
+  const child: ChildProcess = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", mkdtempSync(join(tmpdir(), "botrun-redis-"))], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
