@@ -80,6 +80,8 @@ class Contact(slixmpp.ClientXMPP):
         kind = cmd.get("cmd")
         if kind == "subscribe":
             self.send_presence(pto=cmd["to"], ptype="subscribe")
+        elif kind == "unsubscribe":
+            self.send_presence(pto=cmd["to"], ptype="unsubscribe")
         elif kind == "remove":
             asyncio.ensure_future(self.del_roster_item(cmd["jid"]))
         elif kind == "roster":

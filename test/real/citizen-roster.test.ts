@@ -167,6 +167,18 @@ describe("the roster on real Prosody, with slixmpp as the contact", () => {
     expect(r.items[botJid()]).toEqual({ subscription: "both", ask: false });
   }, 60_000);
 
+  it("unsubscribe, then subscribe again: the bot's view follows (both -> to -> both) and it approves the new request", async () => {
+    let mark = contact.events.length;
+    contact.command({ cmd: "unsubscribe", to: botJid() });
+    // RFC 6121 §3.3: dana no longer receives the bot's presence; the bot still has a subscription to dana.
+    await untilRoster(() => view.get(danaJid())?.subscription === "to", "the bot's roster: dana to");
+    await contact.waitFor(isPush(botJid(), "from"), "dana's roster: the bot from", mark);
+    mark = contact.events.length;
+    contact.command({ cmd: "subscribe", to: botJid() });
+    await untilRoster(() => view.get(danaJid())?.subscription === "both", "the bot's roster: dana both after resubscribing");
+    await contact.waitFor(isPush(botJid(), "both"), "dana's roster: the bot both after resubscribing", mark);
+  }, 60_000);
+
   it("is fetched again on a new session, with the version it has, and stays right", async () => {
     const ver = view.ver;
     const before = sessions.length;
