@@ -126,7 +126,7 @@ export function resolveBotFile(spec: string, cwd: string): string {
 /** Import a bot. Its module's default export (or `bot` export) must be a `Bot`, or a function returning one. */
 export async function loadBot(spec: string, cwd = process.cwd()): Promise<LoadedBot> {
   const file = resolveBotFile(spec, cwd);
-  if (/\.[cm]?tsx?$/.test(file)) await registerTypeScript();
+  if (/\.[cm]?tsx?$/.test(file)) await registerTypeScript(file);
   let mod: { default?: unknown; bot?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as typeof mod;
@@ -149,14 +149,35 @@ export async function loadBot(spec: string, cwd = process.cwd()): Promise<Loaded
 const TSX_REGISTERED = Symbol.for("botrun.tsx");
 
 /**
- * Registers tsx for ES modules and CommonJS (once; loaded only for a TypeScript bot). The CommonJS
- * hook matters for a bot.ts without `"type": "module"` nearby: Node would otherwise fail with
- * "Cannot require() ES Module … in a cycle".
+ * Registers tsx for ES modules and, unless the bot is an ES module by its package scope, CommonJS
+ * (once; loaded only for a TypeScript bot). The CommonJS hook matters for a bot.ts without
+ * `"type": "module"` nearby: Node would otherwise fail with "Cannot require() ES Module … in a
+ * cycle". A bot in a `"type": "module"` package (or a .mts file) skips it (start-up time).
  */
-async function registerTypeScript(): Promise<void> {
+async function registerTypeScript(file: string): Promise<void> {
   const g = globalThis as { [TSX_REGISTERED]?: Set<string> };
   const done = (g[TSX_REGISTERED] ??= new Set());
   if (!done.has("esm")) (await import("tsx/esm/api")).register();
-  if (!done.has("cjs")) (await import("tsx/cjs/api")).register();
-  done.add("esm").add("cjs");
+  done.add("esm");
+  if (!done.has("cjs") && !isEsmScope(file)) {
+    (await import("tsx/cjs/api")).register();
+    done.add("cjs");
+  }
+}
+
+/** True when Node treats `file` as an ES module: a .mts file, or a .ts file whose nearest package.json says `"type": "module"`. */
+function isEsmScope(file: string): boolean {
+  if (/\.mtsx?$/.test(file)) return true;
+  if (/\.ctsx?$/.test(file)) return false;
+  for (let d = path.dirname(file); ; d = path.dirname(d)) {
+    const pkgFile = path.join(d, "package.json");
+    if (existsSync(pkgFile)) {
+      try {
+        return (JSON.parse(readFileSync(pkgFile, "utf8")) as { type?: unknown }).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(d) === d) return false;
+  }
 }

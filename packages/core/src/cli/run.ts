@@ -13,10 +13,11 @@ import { ConfigError } from "../config/index.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { registerSecret, type Logger, type LogLevel } from "../logger.ts";
 import { redirectConsole } from "../observability/console-redirect.ts";
-import { startHttpEndpoint, type HttpEndpoint } from "../observability/http-server.ts";
-import { ServiceMetrics } from "../observability/metrics.ts";
+// Metrics (prom-client) and the HTTP server load only when the endpoint is on (start-up time).
+import type { HttpEndpoint } from "../observability/http-server.ts";
+import type { ServiceMetrics } from "../observability/metrics.ts";
 import { createPinoLogger, isLogLevel, logFormatFrom } from "../observability/pino-logger.ts";
-import { ConsoleTransport } from "../console/index.ts";
+import type { ConsoleTransport } from "../console/index.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
 import { TransportStoppedError } from "../xmpp/errors.ts";
 import { botEnv, type Env } from "./env.ts";
@@ -140,7 +141,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
       }
       // BotRuntime adds the `bot` field itself.
       // Piped terminal input: replies in input order, even when `/as` switches between chats.
-      const piped = transport instanceof ConsoleTransport && !transport.interactive;
+      const piped = transport.kind === "console" && !(transport as ConsoleTransport).interactive;
       const rt = new BotRuntime(loaded.bot, transport, {
         logger: base,
         drainTimeoutMs: drainMs,
@@ -176,7 +177,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
   try {
     const port = opts.httpPort ?? parsePort(penv.BOTRUN_HTTP_PORT, "BOTRUN_HTTP_PORT");
     if (port !== undefined || metrics) {
-      metrics ??= new ServiceMetrics();
+      metrics ??= new (await import("../observability/metrics.ts")).ServiceMetrics();
       unhandled.register(metrics.registry);
       for (const rt of runtimes) {
         metrics.watch({ name: rt.bot.name, runtime: rt, transport: rt.transport, tokenProvider: providers.get(rt) });
@@ -184,6 +185,7 @@ export async function runBots(opts: RunOptions): Promise<number> {
     }
     if (port !== undefined) {
       const host = opts.httpHost ?? (penv.BOTRUN_HTTP_HOST?.trim() || "127.0.0.1");
+      const { startHttpEndpoint } = await import("../observability/http-server.ts");
       http = await startHttpEndpoint({ metrics: metrics!, port, host });
       processLogger.info("http endpoint listening", { url: http.url, paths: "/healthz /readyz /metrics" });
       opts.onHttpListening?.(http.url);

@@ -4,9 +4,8 @@
  */
 import { fstatSync } from "node:fs";
 import { isatty } from "node:tty";
-import { tokenConfigFromEnv, createTokenProvider } from "../auth/create-provider.ts";
+// Each transport, and the OAuth code, loads only when a bot uses it (start-up time).
 import { loadConfig, ConfigError, type BotConfig } from "../config/index.ts";
-import { ConsoleTransport } from "../console/index.ts";
 import type { Logger } from "../logger.ts";
 import type { Transport } from "../transport.ts";
 import type { TokenProvider } from "../auth/types.ts";
@@ -51,12 +50,14 @@ export async function buildTransport(opts: {
       // Under a service manager (stdin /dev/null or closed) the terminal chat would end at once, exit 0.
       throw new ConfigError("XMPP_SERVICE", "a server: none is configured and there is no terminal or input for the terminal chat (stdin is /dev/null or closed); set XMPP_SERVICE or XMPP_DOMAIN, or pass --console");
     }
+    const { ConsoleTransport } = await import("../console/index.ts");
     return { transport: new ConsoleTransport({ botName: opts.botName, user: opts.consoleUser }), config: undefined, tokenProvider: undefined };
   }
-  const tokenProvider =
-    config.mechanism === "X-MESSENGER-OAUTH2"
-      ? createTokenProvider({ ...tokenConfigFromEnv(opts.env, opts.botName), logger: opts.logger })
-      : undefined;
+  let tokenProvider: TokenProvider | undefined;
+  if (config.mechanism === "X-MESSENGER-OAUTH2") {
+    const { tokenConfigFromEnv, createTokenProvider } = await import("../auth/create-provider.ts");
+    tokenProvider = createTokenProvider({ ...tokenConfigFromEnv(opts.env, opts.botName), logger: opts.logger });
+  }
   // An unusable token store (another user's file, a world-writable directory) is a setting to fix: say so before connecting.
   try {
     await tokenProvider?.preflight?.();

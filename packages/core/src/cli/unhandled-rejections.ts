@@ -6,8 +6,9 @@
  * `botrun_unhandled_rejections_total`, never hidden. The process keeps running: ending every bot
  * of the process for one stray rejection would turn a bug into an outage.
  */
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { Logger } from "../logger.ts";
+import { promClient } from "../observability/metrics.ts";
 
 /** Watches `process` for unhandled rejections while installed. */
 export class UnhandledRejections {
@@ -46,6 +47,7 @@ export class UnhandledRejections {
     const read = () => this.#count;
     const name = "botrun_unhandled_rejections_total";
     registry.removeSingleMetric(name); // a registry reused by a later run counts that run's watch
+    const { Counter } = promClient(); // loaded when metrics are on, not at start-up
     new Counter({
       name,
       help: "Promise rejections nobody handled (each is a bug, logged at error level)",

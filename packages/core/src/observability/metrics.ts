@@ -3,10 +3,19 @@
  * own prom-client `Registry` (never the global default), so tests can create several. Bots are
  * attached with `watch()`, which listens to their runtime, transport and token provider events.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createRequire } from "node:module";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type * as PromClient from "prom-client";
 import type { TokenProvider } from "../auth/types.ts";
 import type { RuntimeEvents } from "../runtime/runtime.ts";
 import type { Transport } from "../transport.ts";
+
+/** prom-client (CommonJS), loaded by the first `ServiceMetrics`: importing @botrun/core does not load it (start-up time). */
+let prom: typeof PromClient | undefined;
+/** prom-client, loaded on first use. */
+export function promClient(): typeof PromClient {
+  return (prom ??= createRequire(import.meta.url)("prom-client") as typeof PromClient);
+}
 
 /** Connection states a bot can be in. */
 export const BOT_STATES = ["starting", "online", "offline", "reconnecting", "stopped", "failed"] as const;
@@ -64,7 +73,7 @@ export interface ServiceMetricsOptions {
 /** Metrics and health of the bots of one process. */
 export class ServiceMetrics {
   /** The registry `/metrics` serves. */
-  readonly registry = new Registry();
+  readonly registry: Registry = new (promClient().Registry)();
   readonly #bots = new Map<string, { bot: WatchedBot; status: BotStatus }>();
   readonly #state: Gauge<"bot" | "state">;
   readonly #online: Gauge<"bot">;
@@ -78,6 +87,7 @@ export class ServiceMetrics {
   readonly #latency: Histogram<"bot">;
 
   constructor(opts: ServiceMetricsOptions = {}) {
+    const { Counter, Gauge, Histogram, collectDefaultMetrics } = promClient();
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.#state = new Gauge({ name: "botrun_bot_state", help: "1 for the bot's current connection state", labelNames: ["bot", "state"], registers });
