@@ -28,6 +28,8 @@ export interface ProsodyOptions {
   startTimeoutMs?: number;
   /** Serve XEP-0363 uploads (mod_http_upload from prosody-modules) at `upload.<domain>`, over HTTPS on loopback (`caFile` verifies it). */
   httpUpload?: { fileSizeLimit?: number };
+  /** Archive room messages (XEP-0313 on MUC: mod_muc_mam, shipped with Prosody) on the MUC component; rooms log by default. */
+  mucMam?: boolean;
 }
 
 /** A running Prosody. */
@@ -74,7 +76,7 @@ function makeConfig(o: {
   domain: string; mucDomain: string; dir: string; c2sPort: number; directTlsPort: number;
   cert: string; key: string; tls: "starttls" | "none"; logLevel: string;
   smacksHibernationSeconds?: number; oauth?: ProsodyOptions["oauth"];
-  httpUpload?: ProsodyOptions["httpUpload"]; httpPort?: number;
+  httpUpload?: ProsodyOptions["httpUpload"]; httpPort?: number; mucMam?: boolean;
 }): string {
   const modules = ["roster", "saslauth", "disco", "ping", "smacks", "presence", "message", "iq", "offline"];
   if (o.tls === "starttls") modules.push("tls");
@@ -128,6 +130,7 @@ function makeConfig(o: {
     `Component ${luaString(o.mucDomain)} "muc"`,
     `  muc_room_locking = false`,
     `  ssl = ${ssl}`,
+    ...(o.mucMam ? [`  modules_enabled = { "muc_mam" }`, `  muc_log_by_default = true`] : []),
     ``,
   );
   if (o.httpUpload && o.httpPort) {
@@ -163,7 +166,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
     writeFile(configFile, makeConfig({
       domain, mucDomain, dir, c2sPort, directTlsPort, cert, key, tls,
       logLevel: opts.logLevel ?? "info", smacksHibernationSeconds: opts.smacksHibernationSeconds, oauth: opts.oauth,
-      httpUpload: opts.httpUpload, httpPort,
+      httpUpload: opts.httpUpload, httpPort, mucMam: opts.mucMam,
     }), { mode: 0o600 });
 
   const launch = async (): Promise<void> => {

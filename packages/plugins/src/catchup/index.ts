@@ -62,8 +62,8 @@ export function roomCatchUp(opts: RoomCatchUpOptions): RoomCatchUp {
   };
   const advance = (key: string, cursor: RoomCursor) => cursors.set(key, cursor);
 
-  const start = (room: string, key: string) => {
-    const run: RoomRun = { room, key, phase: "catching", held: [], overflowed: false };
+  const start = (room: string, key: string, nick: string | undefined) => {
+    const run: RoomRun = { room, key, nick, phase: "catching", held: [], overflowed: false };
     runs.set(key, run);
     const env = {
       host: host!,
@@ -97,7 +97,7 @@ export function roomCatchUp(opts: RoomCatchUpOptions): RoomCatchUp {
     if (ctx.type === "unavailable") {
       if (!codes.includes("303")) runs.delete(key); // left (a nick change, 303, stays in)
     } else if (ctx.type !== "error" && !runs.has(key)) {
-      start(room, key);
+      start(room, key, ctx.nick);
     }
   };
 

@@ -1,5 +1,5 @@
 /** One room's catch-up: read its archive after the cursor, hand each message on once, then release the held live ones. */
-import { StanzaError, type Element, type PluginHost } from "@botrun/core";
+import { jid, StanzaError, type Element, type PluginHost } from "@botrun/core";
 import type { ArchivePage, ArchiveReader } from "./archive.ts";
 import type { CursorStore, RoomCursor } from "./cursor.ts";
 import type { MamQuery } from "./mam.ts";
@@ -9,6 +9,8 @@ import type { CatchUpResult } from "./types.ts";
 export interface RoomRun {
   room: string;
   key: string;
+  /** The bot's nick in the room (from its self-presence): archived messages from it are its own, skipped. */
+  nick: string | undefined;
   /** `catching`: live messages are held; `live`: they pass. */
   phase: "catching" | "live";
   held: Element[];
@@ -82,7 +84,11 @@ async function readArchive(run: RoomRun, env: RunEnv, count: { handled: number }
       for (const item of p.items) {
         after = item.id;
         if (count.handled >= limits.max || !env.current()) break;
-        if (env.seen(item.id) || (item.stamp && item.stamp.getTime() < floor)) continue;
+        const own = run.nick !== undefined && jid.resource(String(item.message.attrs.from)) === run.nick;
+        if (own || env.seen(item.id) || (item.stamp && item.stamp.getTime() < floor)) {
+          env.cursors.set(run.key, advanceTo(item.id, item.stamp, now));
+          continue;
+        }
         env.markSeen(item.id);
         count.handled++;
         await host.dispatch(item.message, { caughtUp: true });
