@@ -63,6 +63,10 @@ class Citizen(slixmpp.ClientXMPP):
             "count replies",
             slixmpp.xmlstream.matcher.MatchXPath("{%s}iq" % self.default_ns),
             self.on_iq_seen))
+        self.register_handler(slixmpp.xmlstream.handler.Callback(
+            "chat states",
+            slixmpp.xmlstream.matcher.MatchXPath("{%s}message" % self.default_ns),
+            self.on_any_message))
 
     def finish(self, condition=None):
         if condition:
@@ -73,6 +77,13 @@ class Citizen(slixmpp.ClientXMPP):
     def on_iq_seen(self, iq):
         if iq['type'] in ('result', 'error'):
             self.counts[iq['id']] = self.counts.get(iq['id'], 0) + 1
+
+    def on_any_message(self, msg):
+        # slixmpp's "message" event only fires for messages with a body: chat states come here.
+        state = next((c for c in msg.xml if c.tag.startswith('{http://jabber.org/protocol/chatstates}')), None)
+        if state is not None:
+            emit({"event": "chatstate", "from": str(msg['from']), "state": state.tag.split('}')[1],
+                  "no_store": msg.xml.find('{urn:xmpp:hints}no-store') is not None})
 
     def on_message(self, msg):
         if msg['body']:
@@ -137,6 +148,9 @@ class Citizen(slixmpp.ClientXMPP):
             emit({"event": "caps-check", "tag": tag, "valid": bool(valid), "ver": computed})
         elif cmd["cmd"] == "message":
             self.send_message(mto=cmd["to"], mbody=cmd["body"], mtype=cmd["type"])
+            emit({"event": "sent", "tag": tag})
+        elif cmd["cmd"] == "raw":
+            self.send_raw(cmd["xml"])
             emit({"event": "sent", "tag": tag})
         elif cmd["cmd"] == "counts":
             emit({"event": "counts", "tag": tag, "counts": self.counts})

@@ -4,93 +4,13 @@
 // (internal-server-error), each answered exactly once; caps in the bot's presence, re-computed
 // and validated by slixmpp's XEP-0115 plugin against the bot's disco#info of `node#ver`; no reply
 // to a headline, an origin-id on replies.
-import { spawn, type ChildProcess } from "node:child_process";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bot, BOTRUN_VERSION, BotRuntime, createXmppTransport, loadConfig, NS, presence, type XmppTransport } from "@botrun/core";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
-import { stopChild } from "../env/proc.ts";
 import { captureLogger } from "./helpers/echo-runtime.ts";
+import { all, child, Citizen, errorCondition, type Tree } from "./helpers/citizen.ts";
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "../env/citizen-client.py");
 const PW = "citizen-pw";
-
-/** An element as the client prints it (ElementTree: `{ns}name`). */
-interface Tree {
-  name: string;
-  attrs: Record<string, string>;
-  text: string;
-  children: Tree[];
-}
-type ClientEvent = { event: string; tag?: string; [k: string]: unknown };
-
-/** The slixmpp client process and its JSON lines. */
-class Citizen {
-  readonly events: ClientEvent[] = [];
-  readonly #listeners = new Set<() => void>();
-  readonly #child: ChildProcess;
-  #stderr = "";
-  #tags = 0;
-
-  constructor(jid: string, port: number) {
-    this.#child = spawn("/usr/bin/python3", [SCRIPT, "--jid", jid, "--port", String(port), "--security", "none"], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, CITIZEN_PASSWORD: PW, PYTHONUNBUFFERED: "1" },
-    });
-    this.#child.stderr?.on("data", (b: Buffer) => void (this.#stderr = (this.#stderr + b.toString()).slice(-4000)));
-    createInterface({ input: this.#child.stdout! }).on("line", (line) => {
-      try {
-        this.events.push(JSON.parse(line) as ClientEvent);
-      } catch {
-        return;
-      }
-      for (const l of [...this.#listeners]) l();
-    });
-    this.#child.on("exit", () => [...this.#listeners].forEach((l) => l()));
-  }
-
-  /** The first event (past or future) matching `pred`. */
-  waitFor(pred: (e: ClientEvent) => boolean, what: string, timeoutMs = 20_000): Promise<ClientEvent> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(pred);
-        if (found) return done(() => resolve(found));
-        if (this.#child.exitCode !== null) done(() => reject(new Error(`client exited before ${what}: ${this.#stderr}`)));
-      };
-      const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${timeoutMs} ms; stderr: ${this.#stderr}`))), timeoutMs);
-      const done = (f: () => void) => {
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-        f();
-      };
-      this.#listeners.add(check);
-      check();
-    });
-  }
-
-  /** Send a command; resolves with the event carrying its tag. */
-  ask(cmd: Record<string, unknown>): Promise<ClientEvent> {
-    const tag = `t${++this.#tags}`;
-    this.#child.stdin!.write(JSON.stringify({ ...cmd, tag }) + "\n");
-    return this.waitFor((e) => e.tag === tag, `answer to ${JSON.stringify(cmd)}`);
-  }
-
-  /** An iq get/set to `to` with `xml` as its child: the reply (`type` result, error or timeout). */
-  async iq(to: string, type: "get" | "set", xml: string): Promise<{ id: string; type: string; stanza: Tree }> {
-    return (await this.ask({ cmd: "iq", to, type, xml })) as unknown as { id: string; type: string; stanza: Tree };
-  }
-
-  stop(): Promise<void> {
-    this.#child.stdin?.end(JSON.stringify({ cmd: "quit" }) + "\n");
-    return stopChild(this.#child, 3000);
-  }
-}
-
-const child = (t: Tree | undefined, name: string): Tree | undefined => t?.children.find((c) => c.name === name);
-const all = (t: Tree | undefined, name: string): Tree[] => t?.children.filter((c) => c.name === name) ?? [];
-const errorCondition = (t: Tree) => child(t, "{jabber:client}error")?.children.find((c) => c.name.startsWith(`{${NS.stanzas}}`))?.name.split("}")[1];
 
 let prosody: ProsodyHandle;
 let runtime: BotRuntime;
@@ -121,7 +41,7 @@ beforeAll(async () => {
   runtime = new BotRuntime(bot, transport, { logger: captured.logger });
   await runtime.start();
   botJid = transport.jid!;
-  client = new Citizen(`user@${prosody.domain}/cli`, prosody.c2sPort);
+  client = new Citizen(`user@${prosody.domain}/cli`, prosody.c2sPort, PW);
   clientJid = String((await client.waitFor((e) => e.event === "online", "client online")).jid);
 }, 60_000);
 
