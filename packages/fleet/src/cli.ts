@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import yargs from "yargs";
 import { ConfigError, createPinoLogger, ExitCode, isLogLevel, logFormatFrom, registerSecret, type Bot, type Logger } from "@botrun/core";
 import { AccountStore, parseAccountLines, type AccountInfo } from "./accounts.ts";
-import { closeRedis, connectRedis, type FleetRedis } from "./redis.ts";
+import { closeRedis, connectRedis, REDIS_SETTING, redisUrlFrom, type FleetRedis } from "./redis.ts";
 import { SECRET_SETTING, SecretBoxError, secretBoxFromEnv } from "./secret-box.ts";
 import { FleetWorker } from "./worker.ts";
 import { startFleetHttp, type FleetHttp } from "./http.ts";
@@ -18,8 +18,7 @@ export interface FleetCliDeps {
   oneLine(error: unknown, botName?: string): string;
 }
 
-/** The setting naming the fleet's Redis. */
-export const REDIS_SETTING = "BOTRUN_FLEET_REDIS";
+export { REDIS_SETTING };
 
 /** The worker id: BOTRUN_WORKER_ID, else `<host>:<pid>`. */
 export function workerIdFrom(env: NodeJS.ProcessEnv): string {
@@ -54,14 +53,6 @@ function portFrom(v: string | number | undefined): number | undefined {
   return n;
 }
 
-function redisUrl(env: NodeJS.ProcessEnv, flag: string | undefined): string {
-  const url = flag?.trim() || env[REDIS_SETTING]?.trim();
-  if (!url) throw new ConfigError(REDIS_SETTING, "the fleet's Redis URL (redis://host:6379/0), or --redis");
-  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(REDIS_SETTING, "a redis:// or rediss:// URL");
-  registerSecret(new URL(url).password || undefined);
-  return url;
-}
-
 interface Common {
   bot: string;
   redis?: string;
@@ -72,7 +63,7 @@ async function withStore<T>(deps: FleetCliDeps, a: Common, fn: (store: AccountSt
   const loaded = await deps.loadBot(a.bot, deps.cwd);
   const env = deps.botEnv({ botName: loaded.bot.name, botDir: loaded.dir, cwd: deps.cwd, envFiles: a.envFiles });
   const box = secretBoxFromEnv(env);
-  const redis = connectRedis(redisUrl(env, a.redis), { name: "botrun-accounts", commandTimeoutMs: 5000 });
+  const redis = connectRedis(redisUrlFrom(env, a.redis), { name: "botrun-accounts", commandTimeoutMs: 5000 });
   const reach = watchReachability(redis);
   try {
     return await fn(new AccountStore(redis, box, loaded.bot.name), loaded.bot).catch(reach.explain);
@@ -127,7 +118,7 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const env = deps.botEnv({ botName: loaded.bot.name, botDir: loaded.dir, cwd: deps.cwd, envFiles: a.envFiles });
   for (const k of ["OAUTH_CLIENT_SECRET", "XMPP_PASSWORD"]) registerSecret(env[k]?.trim());
   const box = secretBoxFromEnv(env);
-  const url = redisUrl(env, a.redis);
+  const url = redisUrlFrom(env, a.redis);
   const workerId = a.workerId?.trim() || workerIdFrom(env);
   const ttlMs = leaseTtlFrom(env);
   const loginsPerSecond = loginRateFrom(env);

@@ -1,5 +1,9 @@
 // The fleet's Redis connection: ioredis with bounded command time, so a lost link fails renewals fast instead of queueing them.
 import { Redis } from "ioredis";
+import { ConfigError, registerSecret } from "@botrun/core";
+
+/** The setting naming the fleet's Redis. */
+export const REDIS_SETTING = "BOTRUN_FLEET_REDIS";
 
 /** The Redis client type the fleet uses. */
 export type FleetRedis = Redis;
@@ -34,4 +38,13 @@ export async function closeRedis(client: FleetRedis, ms = 1000): Promise<void> {
   const done = await Promise.race([quit, new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
   clearTimeout(timer);
   if (!done) client.disconnect();
+}
+
+/** The fleet's Redis URL: `flag` (--redis), else BOTRUN_FLEET_REDIS; throws ConfigError naming the setting. Its password is kept out of logs. */
+export function redisUrlFrom(env: NodeJS.ProcessEnv, flag: string | undefined): string {
+  const url = flag?.trim() || env[REDIS_SETTING]?.trim();
+  if (!url) throw new ConfigError(REDIS_SETTING, "the fleet's Redis URL (redis://host:6379/0), or --redis");
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(REDIS_SETTING, "a redis:// or rediss:// URL");
+  registerSecret(new URL(url).password || undefined);
+  return url;
 }

@@ -49,6 +49,20 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'refreshedAt', ARGV[3]) end
 return v + 1`;
 
 /**
+ * A consent given with `botrun auth <bot> --account <jid>`. KEYS: account hash, consent set. ARGV:
+ * expected version, sealed token record, JID. Compare-and-set like SAVE_TOKENS, and in the same step
+ * the account is `ready` again and leaves the consent set (the set every worker reads each round).
+ * Returns the new version, -2 (the version moved: re-read) or -3 (the account is gone).
+ */
+export const GRANT_CONSENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -3 end
+local v = tonumber(redis.call('HGET', KEYS[1], 'tokv') or '0')
+if v ~= tonumber(ARGV[1]) then return -2 end
+redis.call('HSET', KEYS[1], 'tok', ARGV[2], 'tokv', v + 1, 'state', 'ready', 'reason', '')
+redis.call('SREM', KEYS[2], ARGV[3])
+return v + 1`;
+
+/**
  * Fenced state change. KEYS: lease, account hash, consent set. ARGV: our lease value, state, reason,
  * JID. Writes the state and keeps the consent set in step; 1 if written, 0 if the lease is not ours.
  */

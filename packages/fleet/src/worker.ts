@@ -54,6 +54,8 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   readonly #starting = new Set<string>();
   /** Account → monotonic time before which it is not started here again. */
   readonly #cool = new Map<string, number>();
+  /** Accounts this worker stopped for consent: started again as soon as they are runnable (`botrun auth --account`), cool-down or not. */
+  readonly #awaitingConsent = new Map<string, boolean>(); // → seen in the consent set by a round since
   #round: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #fenceTimer: NodeJS.Timeout | undefined;
@@ -166,6 +168,13 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     await Promise.all(revoke.map((j) => this.#handoff(j, "assigned to another worker")));
     const now = performance.now();
     for (const [jid, until] of this.#cool) if (until <= now) this.#cool.delete(jid);
+    for (const [jid, seen] of this.#awaitingConsent) {
+      if (!mine.has(jid)) this.#awaitingConsent.set(jid, true); // in the consent set (or not ours now)
+      if (!mine.has(jid) || !seen) continue;
+      this.#awaitingConsent.delete(jid);
+      this.#cool.delete(jid);
+      this.#log.info("account has consent again; starting it", { account: jid });
+    }
     const max = this.#o.maxStarting ?? 50;
     for (const jid of mine) {
       if (this.#starting.size >= max) break;
@@ -177,6 +186,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
 
   async #takeover(jid: string): Promise<void> {
     this.#starting.add(jid);
+    let built: AccountSession | undefined;
     try {
       const lease = this.#leases.get(jid) ?? (await this.#leases.acquire(jid));
       if (!lease) return; // still held by its previous owner: it releases after stopping (revoke before assign)
@@ -194,6 +204,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
         beforeLogin: (): Promise<boolean> => this.#beforeLogin(jid, session),
         onEnd: (end) => void this.#ended(jid, session, end),
       });
+      built = session;
       this.#sessions.set(jid, session);
       this.stats.takeovers++;
       session.runtime.on("handled", () => this.stats.handled++);
@@ -203,7 +214,10 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
       this.#log.info("account online", { account: jid, generation: lease.generation });
       this.emit("online", { jid, generation: lease.generation });
     } catch (err) {
-      if (this.#sessions.has(jid)) {
+      // Refused at the first login (exit code 3: grant or password rejected): stopped for consent, as when it happens later.
+      const exitCode = (err as { exitCode?: unknown }).exitCode;
+      if (built && exitCode === 3 && this.#sessions.get(jid) === built) await this.#ended(jid, built, { kind: "fatal", exitCode, message: (err as Error).message });
+      else if (this.#sessions.has(jid)) {
         this.#log.warn("account failed to start; cooling down", { account: jid, error: (err as Error).message });
         this.#cool.set(jid, performance.now() + this.#ttl * 2);
         await this.#handoff(jid, "start failed");
@@ -240,6 +254,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
       this.stats.consent++;
       const lease = this.#leases.get(jid);
       const reason = session.endpoint ? "consent revoked or expired: import a new refresh token" : "password rejected: import the account again";
+      this.#awaitingConsent.set(jid, false);
       if (lease) await this.#o.redis.eval(SET_STATE, 3, this.#accounts.keys.lease(jid), this.#accounts.keys.account(jid), this.#accounts.keys.consent, lease.value, "consent", reason, jid).catch(() => undefined);
       this.#log.error("account needs consent again; stopped (the others keep running)", { account: jid });
     } else this.#log.error("account stopped", { account: jid, exitCode: end.exitCode, error: end.message });

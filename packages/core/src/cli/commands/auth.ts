@@ -45,6 +45,34 @@ export interface AuthCommandOptions {
    * `TokenStore` fits (a fleet account's store for a future `--account <jid>`); `where` is shown.
    */
   target?: { store: TokenStore; accountKey: string; where: string };
+  /**
+   * `--account <jid>`: store the tokens in that account of the bot's fleet (sealed in the Redis of
+   * BOTRUN_FLEET_REDIS or `redis`, with BOTRUN_FLEET_SECRET); loads `@botrun/fleet` only then.
+   */
+  account?: string;
+  /** `--redis`: the fleet's Redis URL, over BOTRUN_FLEET_REDIS (with `account`). */
+  redis?: string;
+}
+
+/** What `@botrun/fleet` lends `--account` (loaded by name: the fleet package depends on this one). */
+interface FleetConsentModule {
+  openFleetConsent(o: { env: NodeJS.ProcessEnv; bot: string; jid: string; redis?: string }): Promise<{ store: TokenStore; accountKey: string; where: string; close(): Promise<void> }>;
+}
+
+/** Open the fleet account's token record for `--account`; one-line ConfigErrors (exit 2) for what is missing. */
+async function fleetTarget(opts: AuthCommandOptions, jid: string): Promise<{ store: TokenStore; accountKey: string; where: string; close(): Promise<void> }> {
+  if (!opts.redis?.trim() && !opts.env.BOTRUN_FLEET_REDIS?.trim()) {
+    throw new ConfigError("BOTRUN_FLEET_REDIS", "the fleet's Redis URL (or --redis) with --account: the account's tokens are stored there");
+  }
+  const spec = "@botrun/fleet";
+  let fleet: FleetConsentModule;
+  try {
+    fleet = (await import(spec)) as FleetConsentModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    throw new ConfigError("--account", "the @botrun/fleet package (npm install @botrun/fleet)");
+  }
+  return fleet.openFleetConsent({ env: opts.env, bot: opts.botName, jid, ...(opts.redis !== undefined && { redis: opts.redis }) });
 }
 
 /** The outcome of `botrun auth`: the code flow's or the device flow's. */
@@ -98,9 +126,12 @@ export async function runAuthCommand(opts: AuthCommandOptions): Promise<AuthComm
           ...(clientAuth && { clientAuth: clientAuth as "body" | "basic" }),
           ...(opts.fetch && { fetch: opts.fetch }),
         });
-  const accountKey = opts.target?.accountKey ?? accountKeyFor(opts.botName);
-  const store = opts.target?.store ?? createTokenStore(get("BOTRUN_TOKEN_STORE"));
-  const where = opts.target?.where ?? (store instanceof FileTokenStore ? store.fileFor(accountKey) : "the token store");
+  // Checked before anyone is sent to a consent page: the account exists and the secret opens it.
+  const fleet = opts.account !== undefined && !opts.target ? await fleetTarget(opts, opts.account) : undefined;
+  const target = opts.target ?? fleet;
+  const accountKey = target?.accountKey ?? accountKeyFor(opts.botName);
+  const store = target?.store ?? createTokenStore(get("BOTRUN_TOKEN_STORE"));
+  const where = target?.where ?? (store instanceof FileTokenStore ? store.fileFor(accountKey) : "the token store");
   const out = opts.output ?? ((line: string) => process.stderr.write(line + "\n"));
   const scope = get("OAUTH_SCOPE");
   const redirectUri = get("OAUTH_REDIRECT_URI");
@@ -110,7 +141,7 @@ export async function runAuthCommand(opts: AuthCommandOptions): Promise<AuthComm
     return result;
   };
   // A store this command opened is closed however the flow ends (a Redis connection would keep the process alive).
-  const ownStore = !opts.target;
+  const ownStore = !target;
   try {
     if (useDevice) {
       if (flavor === "wrap") throw new AuthConfigError("OAUTH_FLAVOR=wrap has no device flow: drop --device, or use an OAuth 2.0 server", "OAUTH_FLAVOR");
@@ -155,6 +186,7 @@ export async function runAuthCommand(opts: AuthCommandOptions): Promise<AuthComm
     return done(result);
   } finally {
     if (ownStore) await store.close?.().catch(() => {});
+    await fleet?.close();
   }
 }
 
@@ -168,7 +200,12 @@ export interface AuthArgs {
   browser: boolean;
   timeout: number;
   device?: boolean;
+  account?: string;
+  redis?: string;
 }
+
+/** Help text of `--account`. */
+export const ACCOUNT_FLAG_HELP = "store the consent in this account of the bot's fleet (BOTRUN_FLEET_REDIS, sealed with BOTRUN_FLEET_SECRET); its worker starts it without a restart";
 
 /** yargs module of `botrun auth <bot>`; sets `process.exitCode` (2 config, 3 refused/expired, 1 other). */
 export const authCommand: CommandModule<object, AuthArgs> = {
@@ -179,7 +216,9 @@ export const authCommand: CommandModule<object, AuthArgs> = {
       .positional("bot", { type: "string", demandOption: true, describe: "bot name (token store key)" })
       .option("browser", { type: "boolean", default: true, describe: "open a browser when one is available (--no-browser to only print the URL)" })
       .option("timeout", { type: "number", default: 600, describe: "seconds to wait for the authorization" })
-      .option("device", { type: "boolean", describe: DEVICE_FLAG_HELP }) as unknown as Argv<AuthArgs>,
+      .option("device", { type: "boolean", describe: DEVICE_FLAG_HELP })
+      .option("account", { type: "string", describe: ACCOUNT_FLAG_HELP })
+      .option("redis", { type: "string", describe: "the fleet's Redis URL with --account (BOTRUN_FLEET_REDIS)" }) as unknown as Argv<AuthArgs>,
   handler: async (argv) => {
     try {
       await runAuthCommand({
@@ -188,6 +227,8 @@ export const authCommand: CommandModule<object, AuthArgs> = {
         timeoutMs: argv.timeout * 1000,
         ...(argv.browser ? {} : { opener: false as const }),
         ...(argv.device !== undefined && { device: argv.device }),
+        ...(argv.account !== undefined && { account: argv.account }),
+        ...(argv.redis !== undefined && { redis: argv.redis }),
       });
       process.exitCode = ExitCode.OK;
     } catch (err) {
