@@ -1,6 +1,8 @@
 // How the rooms-helper bot behaves, written with botrun's offline test kit.
 import { NS, xml, type Element } from "@botrun/core";
-import { createHarness } from "@botrun/core/testing";
+import { createHarness, Harness } from "@botrun/core/testing";
+import { memoryStorage, type RoomCursor } from "@botrun/plugins";
+import { FakeArchive } from "../../packages/plugins/src/catchup/archive.test-util.ts";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRoomsHelper } from "./bot.ts";
 
@@ -113,6 +115,24 @@ describe("rooms-helper bot", () => {
     expect(said).toEqual(["helper: Hi carol! Say `!help` to see what I can do.", "say: Hi helper! Say `!help` to see what I can do."]);
     await a.stop();
     await b.stop();
+  });
+
+  it("with catchUp, runs commands posted while it was down, once, but greets no old mention", async () => {
+    const archive = new FakeArchive(LOBBY);
+    archive.add("carol", "seen before");
+    archive.add("carol", "!roll 1");
+    archive.add("carol", "is helper around?");
+    const storage = memoryStorage<RoomCursor>();
+    storage.write(`catchup:${LOBBY}`, { id: "sid-1", at: Date.now() });
+    let caughtUp!: (handled: number) => void;
+    const ended = new Promise<number>((res) => (caughtUp = res));
+    const t = new Harness(createRoomsHelper({ rooms: [LOBBY], ...fast, catchUp: { storage, onCaughtUp: (_room, r) => caughtUp(r.handled) } }), { iq: archive.respond });
+    archive.harness = t;
+    await t.runtime.start();
+    expect(await ended).toBe(2);
+    await t.stop(); // stores the cursor
+    expect(t.replies()).toEqual(["🎲 1"]);
+    expect(storage.read(`catchup:${LOBBY}`)?.id).toBe("sid-3");
   });
 
   it("rejoins its rooms after a reconnect", async () => {

@@ -1,9 +1,13 @@
 // The rooms-helper bot: joins rooms, answers when mentioned, lets admins move it between
 // rooms, and protects itself and the server with inbound and outbound rate limits.
 // Configuration: ROOMS_HELPER_ROOMS="a@conference.example.org,b@…", ROOMS_HELPER_ADMINS="boss@example.org,*@ops.example.org",
-// ROOMS_HELPER_MUC_SERVICES="conference.example.org" (services whose rooms may invite it, besides those of its rooms).
+// ROOMS_HELPER_MUC_SERVICES="conference.example.org" (services whose rooms may invite it, besides those of its rooms),
+// ROOMS_HELPER_CATCHUP_DIR="./data/catchup" (catch up on room messages missed while it was down, XEP-0313).
 import { Bot } from "@botrun/core";
-import { access, adhoc, commands, mentioned, rateLimit, replyMarker, rooms, throttle, type RateLimitOptions, type ThrottleOptions } from "@botrun/plugins";
+import {
+  access, adhoc, commands, fileStorage, mentioned, rateLimit, replyMarker, roomCatchUp, rooms, throttle,
+  type RateLimitOptions, type RoomCatchUpOptions, type ThrottleOptions,
+} from "@botrun/plugins";
 
 /** Options of the rooms-helper bot. */
 export interface RoomsHelperOptions {
@@ -14,6 +18,8 @@ export interface RoomsHelperOptions {
   nick?: string;
   rateLimit?: RateLimitOptions;
   throttle?: ThrottleOptions;
+  /** Catch up on room messages missed while down (the `roomCatchUp` plugin: cursors in `storage`); off when absent. */
+  catchUp?: Omit<RoomCatchUpOptions, "rooms">;
 }
 
 /** Build a rooms-helper bot. */
@@ -27,6 +33,7 @@ export function createRoomsHelper(opts: RoomsHelperOptions = {}): Bot {
     rateLimit({ capacity: 5, refillPerSecond: 0.5, ...opts.rateLimit }),
     throttle({ perDestinationPerSecond: 2, ...opts.throttle }),
     r,
+    ...(opts.catchUp ? [roomCatchUp(opts.catchUp)] : []), // archived room messages run commands too (ctx.caughtUp)
     cmds,
     adhoc(cmds), // every command is also a XEP-0050 ad-hoc command, guarded the same way
   );
@@ -74,7 +81,7 @@ export function createRoomsHelper(opts: RoomsHelperOptions = {}): Bot {
   // (no loop with bots that do not mark replies either).
   const greeted = new Map<string, number>();
   bot.on("message:groupchat:body", (ctx) => {
-    if (!mentioned(ctx)) return;
+    if (!mentioned(ctx) || ctx.caughtUp) return; // no hello for a mention made while it was away
     const now = Date.now();
     if (now - (greeted.get(ctx.from) ?? -Infinity) < GREET_EVERY_MS) return;
     greeted.delete(ctx.from);
@@ -92,4 +99,5 @@ export default createRoomsHelper({
   rooms: list(process.env.ROOMS_HELPER_ROOMS),
   admins: list(process.env.ROOMS_HELPER_ADMINS),
   mucServices: list(process.env.ROOMS_HELPER_MUC_SERVICES),
+  ...(process.env.ROOMS_HELPER_CATCHUP_DIR ? { catchUp: { storage: fileStorage(process.env.ROOMS_HELPER_CATCHUP_DIR) } } : {}),
 });
