@@ -1,5 +1,5 @@
 // Room catch-up (XEP-0313 on MUC) with the test kit: exactly once, in order, live held, dedupe, join history, bounds.
-import { Bot, NS, StanzaError, xml } from "@botrun/core";
+import { Bot, NS, StanzaError, xml, type Element } from "@botrun/core";
 import { createHarness, Harness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
 import { rooms } from "../rooms/index.ts";
@@ -72,10 +72,10 @@ describe("roomCatchUp", () => {
     const answer = s.archive.respond;
     let hold: (() => void) | undefined;
     const gate = new Promise<void>((r) => (hold = r));
-    let pending: import("@botrun/core").Element | undefined;
+    let pending: Element | undefined;
     // Keep the archive query unanswered while live messages arrive.
     const archive = s.archive;
-    const respond = (iq: import("@botrun/core").Element) => {
+    const respond = (iq: Element) => {
       if (!iq.getChild("query", "urn:xmpp:mam:2")) return answer(iq);
       pending = iq;
       hold!();
@@ -93,7 +93,7 @@ describe("roomCatchUp", () => {
     await t.groupchat(ROOM, "cid", "fresh", { children: [xml("stanza-id", { xmlns: NS.sid, by: ROOM, id: "sid-9" })] });
     await t.groupchat(ROOM, "ann", "replayed history", { delayed: true });
     expect(s.seen).toEqual([]);
-    const reply = answer(pending!) as import("@botrun/core").Element;
+    const reply = answer(pending!) as Element;
     await t.respond(pending!, reply);
     await catchUp.idle();
     await t.settle();
@@ -102,6 +102,55 @@ describe("roomCatchUp", () => {
     expect(cursorOf(s.storage)?.id).toBe("sid-9");
     await t.groupchat(ROOM, "cid", "later", { children: [xml("stanza-id", { xmlns: NS.sid, by: ROOM, id: "sid-10" })] });
     expect(s.seen.at(-1)).toBe("live cid: later");
+    await t.stop();
+  });
+
+  it("stopped in the middle of a catch-up, the next start handles only the rest", async () => {
+    const archive = new FakeArchive(ROOM);
+    for (const m of ["base", "one", "two", "three"]) archive.add("ann", m);
+    const storage = memoryStorage<RoomCursor>();
+    storage.write(`catchup:${ROOM}`, { id: "sid-1", at: Date.now() });
+    const seen: string[] = [];
+    const run = async (stopAt?: string) => {
+      let caughtUp!: (r: CatchUpResult) => void;
+      const ended = new Promise<CatchUpResult>((res) => (caughtUp = res));
+      const bot = new Bot({ name: "roomie" });
+      bot.install(rooms({ join: [ROOM] }), roomCatchUp({ storage, onCaughtUp: (_room, r) => caughtUp(r) }));
+      const t = new Harness(bot, { iq: archive.respond });
+      bot.on("message:groupchat:body", (ctx) => {
+        seen.push(ctx.text!);
+        if (ctx.text === stopAt) void t.stop();
+      });
+      archive.harness = t;
+      await t.runtime.start();
+      const r = await ended;
+      await t.stop();
+      return r;
+    };
+    expect(await run("two")).toMatchObject({ handled: 2, ended: "stopped" });
+    expect(cursorOf(storage)?.id).toBe("sid-3");
+    expect(await run()).toMatchObject({ handled: 1, ended: "complete" });
+    expect(seen).toEqual(["one", "two", "three"]);
+  });
+
+  it("holds at most maxHeld live messages; more are handled at once, none lost", async () => {
+    const s = await setupWith((a) => (a.add("ann", "base"), a.add("ann", "missed")), { maxHeld: 1 });
+    s.storage.write(`catchup:${ROOM}`, { id: "sid-1", at: Date.now() });
+    let pending: Element | undefined;
+    const answer = s.archive.respond;
+    s.archive.harness = undefined;
+    const bot = new Bot({ name: "roomie" });
+    bot.install(rooms({ join: [ROOM] }), s.catchUp);
+    bot.on("message:groupchat:body", (ctx) => void s.seen.push(`${ctx.caughtUp ? "archived" : "live"} ${ctx.text}`));
+    const t = new Harness(bot, { iq: (iq) => (iq.getChild("query", "urn:xmpp:mam:2") ? ((pending = iq), undefined) : answer(iq)) });
+    s.archive.harness = t;
+    await t.runtime.start();
+    await t.settle();
+    for (const m of ["l1", "l2", "l3"]) await t.groupchat(ROOM, "bob", m);
+    expect(s.seen).toEqual(["live l2", "live l3"]);
+    await t.respond(pending!, answer(pending!) as Element);
+    await s.catchUp.idle();
+    expect(s.seen).toEqual(["live l2", "live l3", "archived missed", "live l1"]);
     await t.stop();
   });
 

@@ -12,7 +12,8 @@
  *
  * First join (no cursor stored): nothing is handled; the newest archived id (or, for an empty
  * archive, the time) is stored, so the next start catches up from there.
- * Install it after `rooms` (it then sees messages the rooms plugin kept: no own echoes).
+ * Install it after `rooms` (it then sees messages the rooms plugin kept: no own echoes) and before
+ * `commands` and handlers (it holds live room messages before they run).
  */
 import { jid, NS, type Context, type Element, type MiddlewareFn, type PluginHost } from "@botrun/core";
 import { statusCodes } from "../rooms/stanzas.ts";

@@ -94,6 +94,7 @@ async function readArchive(run: RoomRun, env: RunEnv, count: { handled: number }
         await host.dispatch(item.message, { caughtUp: true });
         env.cursors.set(run.key, advanceTo(item.id, item.stamp, now));
       }
+      if (!env.current()) return "stopped";
       if (p.complete || p.items.length === 0) return "complete";
       if (count.handled >= limits.max) {
         host.log.warn("room catch-up stopped at max; later archived messages are not handled", { room: run.room, max: limits.max, ...(p.count === undefined ? {} : { archived: p.count }) });
