@@ -15,7 +15,9 @@
  * Also prints the time to be back online after a server restart, and start-up side by side
  * (BENCH_START_RUNS alternating runs, default 5, medians): process start → online for the raw bot,
  * `botrun echo` from the sources (tsx) and from the compiled packages (dist/, built here first;
- * BOTRUN_COMPILED=1), and the wall time of `printf 'hi\n' | botrun echo` both ways.
+ * BOTRUN_COMPILED=1), the same echo bot as plain JavaScript (echo-bot.mjs: no TypeScript loader)
+ * from the compiled packages, and the wall time of `printf 'hi\n' | botrun echo` both ways.
+ * BENCH_STARTUP_ONLY=1 measures start-up only (`npm run bench` runs everything).
  * Stops everything it started.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -33,6 +35,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
 const RAW_START = fileURLToPath(new URL("./raw-start.mjs", import.meta.url));
+const JS_BOT = fileURLToPath(new URL("./echo-bot.mjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The raw bot imports xml from @botrun/core: from its sources, as the workspace does. */
 const SOURCE_CONDITION = "--conditions=@botrun/source";
@@ -119,20 +122,15 @@ interface Subject {
 const prosody = await startProsody();
 const subjects: Subject[] = [];
 try {
+  // Labelled: BENCH_STARTUP_ONLY=1 leaves after the start-up figures, and `finally` still stops Prosody.
+  bench: {
+  if (process.env.BENCH_STARTUP_ONLY === "1") {
+    for (const line of await startupFigures(botEnvFor)) console.log(line);
+    break bench;
+  }
   const common = { host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", caFile: prosody.caFile };
   await prosody.register("peer", "bench-peer-pw");
-  const botEnv = (user: string, pw: string): Record<string, string> => ({
-    XMPP_SERVICE: process.env.BENCH_STARTTLS === "1" ? `xmpp://127.0.0.1:${prosody.c2sPort}` : `xmpps://127.0.0.1:${prosody.directTlsPort}`,
-    XMPP_DOMAIN: "localhost",
-    XMPP_CA_FILE: prosody.caFile,
-    XMPP_MECHANISM: "SCRAM-SHA-1",
-    XMPP_USERNAME: user,
-    XMPP_PASSWORD: pw,
-    XMPP_RECONNECT_BASE_DELAY: "0.1",
-    XMPP_RECONNECT_MAX_DELAY: "0.5",
-    BOTRUN_LOG_LEVEL: "info",
-    NODE_ENV: "production",
-  });
+  const botEnv = botEnvFor;
   const online = /"component":"xmpp".*"msg":"online"/;
 
   await prosody.register("rawbot", "bench-raw-pw");
@@ -190,6 +188,7 @@ try {
   for (const s of subjects.slice(1)) console.log(`ratios ${s.name} / raw: ${ratios(medianResult(s.results), raw)}`);
   console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
   for (const line of startup) console.log(line);
+  }
 } finally {
   for (const s of subjects) await s.peer?.stop();
   for (const s of subjects) {
@@ -200,35 +199,56 @@ try {
   await prosody.stop();
 }
 
+/** The environment of a botrun echo bot logging in as `user` (SCRAM-SHA-1 over direct TLS unless BENCH_STARTTLS=1). */
+function botEnvFor(user: string, pw: string): Record<string, string> {
+  return {
+    XMPP_SERVICE: process.env.BENCH_STARTTLS === "1" ? `xmpp://127.0.0.1:${prosody.c2sPort}` : `xmpps://127.0.0.1:${prosody.directTlsPort}`,
+    XMPP_DOMAIN: "localhost",
+    XMPP_CA_FILE: prosody.caFile,
+    XMPP_MECHANISM: "SCRAM-SHA-1",
+    XMPP_USERNAME: user,
+    XMPP_PASSWORD: pw,
+    XMPP_RECONNECT_BASE_DELAY: "0.1",
+    XMPP_RECONNECT_MAX_DELAY: "0.5",
+    BOTRUN_LOG_LEVEL: "info",
+    NODE_ENV: "production",
+  };
+}
+
 /** Process start → online (raw bot, botrun from sources, botrun compiled) and piped `botrun echo` wall time, medians of alternating runs. */
 async function startupFigures(botEnv: (user: string, pw: string) => Record<string, string>): Promise<string[]> {
   execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, "-b", `${ROOT}/packages/core/tsconfig.build.json`], { cwd: ROOT });
   await prosody.register("startbot", "bench-start-pw");
   const online = /"component":"xmpp".*"msg":"online"/;
   const kinds = {
-    // PLAIN over TLS for all three: start-up cost without xmpp.js's pure-JS SCRAM (slow) or botrun's.
+    // PLAIN over TLS for all of them: start-up cost without xmpp.js's pure-JS SCRAM (slow) or botrun's.
     raw: () => startRaw({ ...rawEnv("startbot", "bench-start-pw"), RAW_MECHANISM: "PLAIN" }),
     sources: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN" }),
     compiled: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN", BOTRUN_COMPILED: "1" }),
+    compiledJs: () => startBotrun([JS_BOT], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN", BOTRUN_COMPILED: "1" }),
+    // BENCH_BASELINE_ROOT: that checkout's compiled `botrun echo` (its dist/ built there beforehand), for before/after.
+    ...(BASELINE && { baseline: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN", BOTRUN_COMPILED: "1" }, { root: BASELINE }) }),
   };
-  const times: Record<keyof typeof kinds, number[]> = { raw: [], sources: [], compiled: [] };
-  const piped: Record<"sources" | "compiled", number[]> = { sources: [], compiled: [] };
+  const times: Record<string, number[]> = { raw: [], sources: [], compiled: [], compiledJs: [], baseline: [] };
+  const piped: Record<"sources" | "compiled" | "baseline", number[]> = { sources: [], compiled: [], baseline: [] };
   for (let i = 0; i < START_RUNS; i++) {
-    for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
+    for (const [kind, start] of Object.entries(kinds) as [string, () => BotrunProcess][]) {
       const t0 = performance.now();
-      const p = kinds[kind]();
+      const p = start();
       await p.waitLine(kind === "raw" ? /^online$/ : online, 30_000);
-      times[kind].push(performance.now() - t0);
+      times[kind]!.push(performance.now() - t0);
       await p.stop(5000);
     }
-    for (const kind of ["sources", "compiled"] as const) piped[kind].push(await pipedEcho(kind === "compiled"));
+    for (const kind of ["sources", "compiled"] as const) piped[kind].push(await pipedEcho(kind === "compiled", ROOT));
+    if (BASELINE) piped.baseline.push(await pipedEcho(true, BASELINE));
   }
   const m = (xs: number[]) => median(xs).toFixed(0);
-  const rawMs = median(times.raw);
+  const rawMs = median(times.raw!);
+  const ratio = (k: string) => `${m(times[k]!)} ms (${(median(times[k]!) / rawMs).toFixed(2)}×)`;
   return [
     `start-up, ${START_RUNS} alternating runs, medians (process start -> online, PLAIN over direct TLS on loopback):`,
-    `  raw @xmpp/client script (plain node) ${m(times.raw)} ms | botrun echo from sources (tsx) ${m(times.sources)} ms (${(median(times.sources) / rawMs).toFixed(2)}×) | compiled ${m(times.compiled)} ms (${(median(times.compiled) / rawMs).toFixed(2)}×)`,
-    `  printf 'hi\\n' | botrun echo (terminal chat, start to exit): from sources ${m(piped.sources)} ms | compiled ${m(piped.compiled)} ms`,
+    `  raw @xmpp/client script (plain node) ${m(times.raw!)} ms | botrun echo from sources (tsx) ${ratio("sources")} | compiled ${ratio("compiled")} | compiled, the bot as .js (echo-bot.mjs) ${ratio("compiledJs")}${BASELINE ? ` | baseline ${BASELINE} compiled ${ratio("baseline")}` : ""}`,
+    `  printf 'hi\\n' | botrun echo (terminal chat, start to exit): from sources ${m(piped.sources)} ms | compiled ${m(piped.compiled)} ms${BASELINE ? ` | baseline compiled ${m(piped.baseline)} ms` : ""}`,
   ];
 }
 
@@ -250,10 +270,10 @@ function startRaw(env: Record<string, string>): BotrunProcess {
 }
 
 /** Wall time of `printf 'hi\n' | botrun echo` (no server configured). */
-function pipedEcho(compiled: boolean): Promise<number> {
+function pipedEcho(compiled: boolean, root: string): Promise<number> {
   const t0 = performance.now();
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...(compiled ? { BOTRUN_COMPILED: "1" } : {}) };
-  const child = spawn(process.execPath, [`${ROOT}/packages/core/bin/botrun.mjs`, "echo"], { cwd: ROOT, env, stdio: ["pipe", "ignore", "ignore"] });
+  const child = spawn(process.execPath, [`${root}/packages/core/bin/botrun.mjs`, "echo"], { cwd: root, env, stdio: ["pipe", "ignore", "ignore"] });
   child.stdin.end("hi\n");
   return new Promise((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`botrun echo exited ${code}`)))));
 }
