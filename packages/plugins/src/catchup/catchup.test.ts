@@ -2,6 +2,7 @@
 import { Bot, NS, StanzaError, xml, type Element } from "@botrun/core";
 import { createHarness, Harness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
+import { rateLimit } from "../rate-limit/index.ts";
 import { rooms } from "../rooms/index.ts";
 import { memoryStorage } from "../session/storage.ts";
 import { FakeArchive } from "./archive.test-util.ts";
@@ -151,6 +152,26 @@ describe("roomCatchUp", () => {
     await t.respond(pending!, answer(pending!) as Element);
     await s.catchUp.idle();
     expect(s.seen).toEqual(["live l2", "live l3", "archived missed", "live l1"]);
+    await t.stop();
+  });
+
+  it("a burst of archived messages from one occupant is not rate-limited as a flood", async () => {
+    const archive = new FakeArchive(ROOM);
+    archive.add("ann", "base");
+    for (let i = 1; i <= 8; i++) archive.add("ann", `m${i}`);
+    const storage = memoryStorage<RoomCursor>();
+    storage.write(`catchup:${ROOM}`, { id: "sid-1", at: Date.now() });
+    const catchUp = roomCatchUp({ storage });
+    const bot = new Bot({ name: "roomie" });
+    bot.install(rateLimit({ capacity: 2, refillPerSecond: 0.001 }), rooms({ join: [ROOM] }), catchUp);
+    const seen: string[] = [];
+    bot.on("message:groupchat:body", (ctx) => void seen.push(ctx.text!));
+    const t = new Harness(bot, { iq: archive.respond });
+    archive.harness = t;
+    await t.runtime.start();
+    await t.settle();
+    await catchUp.idle();
+    expect(seen).toHaveLength(8);
     await t.stop();
   });
 

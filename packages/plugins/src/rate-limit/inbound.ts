@@ -43,9 +43,12 @@ export interface RateLimiter extends Plugin {
   readonly size: number;
 }
 
-/** Default key: messages with a body, per bare JID (per occupant in rooms); other stanzas are not limited. */
+/**
+ * Default key: messages with a body, per bare JID (per occupant in rooms); other stanzas are not
+ * limited, nor are archived ones a plugin catches up on (`ctx.caughtUp`: a backlog, not a flood).
+ */
 export function defaultRateKey(ctx: Context): string | undefined {
-  if (ctx.kind !== "message" || ctx.text === undefined || ctx.delayed) return undefined;
+  if (ctx.kind !== "message" || ctx.text === undefined || ctx.delayed || ctx.caughtUp) return undefined;
   return ctx.room || ctx.chat.includes("/") ? ctx.from : jid.bare(ctx.from);
 }
 
