@@ -126,7 +126,12 @@ export function resolveBotFile(spec: string, cwd: string): string {
 /** Import a bot. Its module's default export (or `bot` export) must be a `Bot`, or a function returning one. */
 export async function loadBot(spec: string, cwd = process.cwd()): Promise<LoadedBot> {
   const file = resolveBotFile(spec, cwd);
-  if (/\.[cm]?tsx?$/.test(file)) await registerTypeScript(file);
+  if (/\.[cm]?tsx?$/.test(file)) {
+    // Every module loaded after the loader is registered goes through its hooks thread: load what
+    // a bot imports (@botrun/core's index, with the XMPP transport) first (start-up time).
+    await import("../index.ts");
+    await registerTypeScript(file);
+  }
   let mod: { default?: unknown; bot?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as typeof mod;
