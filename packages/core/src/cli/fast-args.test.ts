@@ -15,7 +15,7 @@ describe("parseRunArgs", () => {
 
   it("leaves commands, help, version, unknown or conflicting flags, bad levels and missing values to yargs", () => {
     for (const args of [[], ["auth", "echo"], ["check", "echo"], ["list"], ["dev", "echo"], ["new", "x"], ["fleet", "echo"], ["echo", "--help"], ["echo", "-h"], ["--version"],
-      ["echo", "--nope"], ["echo", "--console", "--xmpp"], ["echo", "--log-level", "loud"], ["echo", "--http-port"], ["echo", "--http-port", "--debug"], ["--debug"], ["echo", "--", "x"], ["echo", "--debug=false"]]) {
+      ["echo", "--nope"], ["echo", "--console", "--xmpp"], ["echo", "--log-level", "loud"], ["echo", "--http-port"], ["echo", "--http-port", "--debug"], ["--debug"], ["echo", "--", "x"], ["echo", "--debug=false"], ["--env-file", "a.env", "echo"]]) {
       expect(parse(...args), args.join(" ")).toBeUndefined();
     }
   });

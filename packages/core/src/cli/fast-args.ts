@@ -48,7 +48,12 @@ export function parseRunArgs(args: readonly string[], levels: readonly string[])
       if (value === undefined || value.startsWith("-")) return undefined;
       i++;
     }
-    if (name === "env-file") out.envFiles.push(value);
+    if (name === "env-file") {
+      // yargs' array option takes every following word too (`--env-file a.env echo`): its rules.
+      const next = args[i + 1];
+      if (eq < 0 && next !== undefined && !next.startsWith("-")) return undefined;
+      out.envFiles.push(value);
+    }
     else if (name === "log-level") {
       if (out.logLevel !== undefined || !levels.includes(value)) return undefined;
       out.logLevel = value;
