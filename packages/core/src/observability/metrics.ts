@@ -3,6 +3,7 @@
  * own prom-client `Registry` (never the global default), so tests can create several. Bots are
  * attached with `watch()`, which listens to their runtime, transport and token provider events.
  */
+import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type * as PromClient from "prom-client";
@@ -14,7 +15,13 @@ import type { Transport } from "../transport.ts";
 let prom: typeof PromClient | undefined;
 /** prom-client, loaded on first use. */
 export function promClient(): typeof PromClient {
-  return (prom ??= createRequire(import.meta.url)("prom-client") as typeof PromClient);
+  if (!prom) {
+    // By its real path: required through a symlinked node_modules entry (pnpm), its own
+    // dependencies (tdigest) were sometimes not found from the link's location.
+    const require = createRequire(import.meta.url);
+    prom = require(realpathSync(require.resolve("prom-client"))) as typeof PromClient;
+  }
+  return prom;
 }
 
 /** Connection states a bot can be in. */
