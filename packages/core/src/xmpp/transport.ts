@@ -620,9 +620,13 @@ class XmppTransportImpl extends TypedEmitter<TransportEvents> implements XmppTra
       else {
         let timer: NodeJS.Timeout | undefined;
         const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, ROSTER_BEFORE_PRESENCE_MS)).unref());
+        // start() resolves once the bot is available (its presence sent), as without the hook.
+        const started = this.#start;
+        this.#start = undefined;
         void Promise.race([before().catch(() => {}), cap]).then(() => {
           clearTimeout(timer);
           announce();
+          started?.resolve();
         });
       }
     } else {
