@@ -5,9 +5,9 @@
 // and validated by slixmpp's XEP-0115 plugin against the bot's disco#info of `node#ver`; no reply
 // to a headline, an origin-id on replies.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bot, BOTRUN_VERSION, BotRuntime, createXmppTransport, loadConfig, NS, presence, type XmppTransport } from "@botrun/core";
+import { Bot, BOTRUN_VERSION, NS, presence, type BotRuntime, type XmppTransport } from "@botrun/core";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
-import { captureLogger } from "./helpers/echo-runtime.ts";
+import { startPasswordRuntime } from "./helpers/echo-runtime.ts";
 import { all, child, Citizen, errorCondition, type Tree } from "./helpers/citizen.ts";
 
 const PW = "citizen-pw";
@@ -28,18 +28,7 @@ beforeAll(async () => {
   bot.iq("get", "urn:example:boom", () => {
     throw new Error("boom");
   });
-  const config = loadConfig({
-    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
-    XMPP_USERNAME: `citizen@${prosody.domain}`,
-    XMPP_PASSWORD: PW,
-    XMPP_RESOURCE: "bot",
-    XMPP_ALLOW_INSECURE: "1",
-  });
-  const captured = captureLogger();
-  lines = captured.lines;
-  transport = createXmppTransport({ config: config!, logger: captured.logger });
-  runtime = new BotRuntime(bot, transport, { logger: captured.logger });
-  await runtime.start();
+  ({ runtime, transport, lines } = await startPasswordRuntime(bot, prosody, "citizen", PW));
   botJid = transport.jid!;
   client = new Citizen(`user@${prosody.domain}/cli`, prosody.c2sPort, PW);
   clientJid = String((await client.waitFor((e) => e.event === "online", "client online")).jid);

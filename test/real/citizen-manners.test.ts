@@ -2,10 +2,10 @@
 // XEP-0308 correction of a command does not run it again, chat states carry a XEP-0334 no-store
 // hint (no stale "is typing…" from offline storage), replies carry a XEP-0359 origin-id.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bot, BotRuntime, createXmppTransport, loadConfig } from "@botrun/core";
+import { Bot, type BotRuntime } from "@botrun/core";
 import { chatStates, commands } from "@botrun/plugins";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
-import { captureLogger } from "./helpers/echo-runtime.ts";
+import { startPasswordRuntime } from "./helpers/echo-runtime.ts";
 import { Citizen, type ClientEvent } from "./helpers/citizen.ts";
 
 const PW = "manners-pw";
@@ -28,18 +28,9 @@ beforeAll(async () => {
     await ctx.reply("done");
   });
   const bot = new Bot({ name: "polite", plugins: [chatStates({ composingDelayMs: 50 }), cmds] });
-  const config = loadConfig({
-    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
-    XMPP_USERNAME: `polite@${prosody.domain}`,
-    XMPP_PASSWORD: PW,
-    XMPP_RESOURCE: "bot",
-    XMPP_ALLOW_INSECURE: "1",
-  });
-  const { logger } = captureLogger();
-  const transport = createXmppTransport({ config: config!, logger });
-  runtime = new BotRuntime(bot, transport, { logger });
-  await runtime.start();
-  botJid = transport.jid!;
+  const started = await startPasswordRuntime(bot, prosody, "polite", PW);
+  runtime = started.runtime;
+  botJid = started.transport.jid!;
   client = new Citizen(`user@${prosody.domain}/cli`, prosody.c2sPort, PW);
   await client.waitFor((e) => e.event === "online", "client online");
 }, 60_000);

@@ -5,11 +5,11 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bot, BotRuntime, createXmppTransport, loadConfig } from "@botrun/core";
+import { Bot, type BotRuntime } from "@botrun/core";
 import { access, adhoc, adhocStep, commands } from "@botrun/plugins";
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { stopChild } from "../env/proc.ts";
-import { captureLogger } from "./helpers/echo-runtime.ts";
+import { startPasswordRuntime } from "./helpers/echo-runtime.ts";
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "../env/adhoc-client.py");
 const PW = "adhoc-pw";
@@ -92,18 +92,9 @@ beforeAll(async () => {
   cmds.guard(access({ admins: [`boss@${prosody.domain}`] }).guard);
   const bot = new Bot({ name: "adhocbot" });
   bot.install(cmds, adhoc(cmds));
-  const config = loadConfig({
-    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
-    XMPP_USERNAME: `adhocbot@${prosody.domain}`,
-    XMPP_PASSWORD: PW,
-    XMPP_RESOURCE: "bot",
-    XMPP_ALLOW_INSECURE: "1",
-  });
-  const { logger } = captureLogger();
-  const transport = createXmppTransport({ config: config!, logger });
-  runtime = new BotRuntime(bot, transport, { logger });
-  await runtime.start();
-  botJid = transport.jid!;
+  const started = await startPasswordRuntime(bot, prosody, "adhocbot", PW);
+  runtime = started.runtime;
+  botJid = started.transport.jid!;
   boss = client(`boss@${prosody.domain}`, prosody.c2sPort);
   guest = client(`guest@${prosody.domain}`, prosody.c2sPort);
   await Promise.all([boss.online(), guest.online()]);

@@ -1,8 +1,9 @@
 /**
  * Runs botrun's echo bot in-process over the real XMPP transport (config from an env table, like
- * the CLI does), recording transport events and log lines so tests can wait on them.
+ * the CLI does), recording transport events and log lines so tests can wait on them; and any bot
+ * logged in with a password (`startPasswordRuntime`).
  */
-import { BotRuntime, createConsoleLogger, createXmppTransport, loadConfig, type Logger, type TokenProvider, type TransportEvents, type XmppTransport } from "@botrun/core";
+import { BotRuntime, createConsoleLogger, createXmppTransport, loadConfig, type Bot, type Context, type Logger, type TokenProvider, type TransportEvents, type XmppTransport } from "@botrun/core";
 import echoBot from "../../../bots/echo/bot.ts";
 
 /** A logger that keeps every line (secrets already masked by the console logger). */
@@ -69,4 +70,25 @@ export async function startEchoRuntime(env: Record<string, string>, opts: { toke
     },
     stop: () => runtime.stop(),
   };
+}
+
+/** A started runtime for `bot`, logged in as `user@<domain>/bot` with `password` over plain TCP to a loopback Prosody. */
+export async function startPasswordRuntime<C extends Context>(
+  bot: Bot<C>,
+  prosody: { c2sPort: number; domain: string },
+  user: string,
+  password: string,
+): Promise<{ runtime: BotRuntime<C>; transport: XmppTransport; lines: string[] }> {
+  const config = loadConfig({
+    XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.c2sPort}`,
+    XMPP_USERNAME: `${user}@${prosody.domain}`,
+    XMPP_PASSWORD: password,
+    XMPP_RESOURCE: "bot",
+    XMPP_ALLOW_INSECURE: "1",
+  });
+  const { logger, lines } = captureLogger();
+  const transport = createXmppTransport({ config: config!, logger });
+  const runtime = new BotRuntime(bot, transport, { logger });
+  await runtime.start();
+  return { runtime, transport, lines };
 }
