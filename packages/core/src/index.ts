@@ -49,6 +49,7 @@ export type { Transport, TransportEvents } from "./transport.ts";
 export { TypedEmitter } from "./emitter.ts";
 export * from "./roster/index.ts";
 export { ExitCode } from "./exit-codes.ts";
+export { UnhandledRejections } from "./cli/unhandled-rejections.ts";
 export * from "./config/index.ts";
 export * from "./xmpp/index.ts";
 export * from "./auth/index.ts";

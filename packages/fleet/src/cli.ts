@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import yargs from "yargs";
-import { ConfigError, createPinoLogger, ExitCode, isLogLevel, logFormatFrom, registerSecret, type Bot, type Logger } from "@botrun/core";
+import { ConfigError, createPinoLogger, ExitCode, isLogLevel, logFormatFrom, registerSecret, UnhandledRejections, type Bot, type Logger } from "@botrun/core";
 import { AccountStore, parseAccountLines, type AccountInfo } from "./accounts.ts";
 import { closeRedis, connectRedis, REDIS_SETTING, redisUrlFrom, type FleetRedis } from "./redis.ts";
 import { SECRET_SETTING, SecretBoxError, secretBoxFromEnv } from "./secret-box.ts";
@@ -130,7 +130,8 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const redis: FleetRedis = connectRedis(url, { commandTimeoutMs: Math.max(200, Math.round(ttlMs / 4)), name: `botrun-fleet:${workerId}` });
   const reach = watchReachability(redis); // later outages are reported by the worker's rounds, once each
   const worker = new FleetWorker({ bot: loaded.bot, env, redis, box, workerId, logger, ttlMs, loginsPerSecond });
-  process.on("unhandledRejection", (reason) => logger.error("unhandled promise rejection (contained)", { error: reason }));
+  // A rejection nobody handled is a bug: logged at error level with a count, never hidden (as `botrun` does).
+  new UnhandledRejections(logger).install();
   const stopped = new Promise<void>((resolve) => {
     let signalled = 0;
     const onSignal = (sig: NodeJS.Signals) => {
