@@ -24,7 +24,7 @@
 import { jid, NS, type Context, type MiddlewareFn, type PluginHost } from "@botrun/core";
 import { policyAllows } from "../util/jid-pattern.ts";
 import { mentions, repliesTo } from "../util/room-talk.ts";
-import { declineInvite, joinPresence, leavePresence, readInvite, statusCodes, type Invite } from "./stanzas.ts";
+import { declineInvite, joinPresence, leavePresence, NS_CONFERENCE, readInvite, statusCodes, type Invite } from "./stanzas.ts";
 import type { RemovedHow, Rooms, RoomsOptions } from "./types.ts";
 import { implausibleRoom, isMucService } from "./verify.ts";
 
@@ -281,6 +281,8 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
 
   const api: Rooms = {
     name: "rooms",
+    // XEP-0045 §6.1 (the bot is a MUC client) and XEP-0249 §3 (MUST advertise direct invitations).
+    features: [NS.muc, NS_CONFERENCE],
     middleware,
     start(h) {
       host = h;

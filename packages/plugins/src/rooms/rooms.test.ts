@@ -329,4 +329,13 @@ describe("rooms plugin", () => {
     expect(mentions("ask the.bot now", "the.bot")).toBe(true);
     expect(mentions("ask theXbot now", "the.bot")).toBe(false);
   });
+
+  it("advertises MUC and direct invitations in disco#info (XEP-0045 §6.1, XEP-0249 §3)", async () => {
+    const bot = new Bot({ name: "r" });
+    bot.install(rooms({}));
+    const t = await createHarness(bot);
+    const info = await t.iq("get", xml("query", { xmlns: NS.discoInfo }));
+    const vars = info.getChild("query")!.getChildren("feature").map((f) => f.attrs.var);
+    expect(vars).toEqual(expect.arrayContaining([NS.muc, NS_CONFERENCE]));
+  });
 });
