@@ -21,6 +21,8 @@ let dir: string;
 let discoItemsAsked = 0;
 const inbox: Element[] = [];
 const waiters = new Set<() => void>();
+/** Each runtime's log lines, shown when an answer does not come. */
+const logs = new Map<string, string[]>();
 let markReady: () => void;
 const ready = new Promise<void>((r) => (markReady = r));
 const payload = Buffer.from(Array.from({ length: 40_000 }, (_, i) => (i * 7919) % 256));
@@ -33,16 +35,19 @@ function runtimeFor<C extends Context>(b: Bot<C>, name: string): BotRuntime<C> {
     XMPP_RESOURCE: "r",
     XMPP_ALLOW_INSECURE: "1",
   });
-  const { logger } = captureLogger();
+  const { logger, lines } = captureLogger("debug");
+  logs.set(name, lines);
   return new BotRuntime(b, createXmppTransport({ config: config!, logger }), { logger });
 }
 
 /** Ask the bot and wait for the next message it sends the user. */
 async function ask(text: string): Promise<Element> {
   const seen = inbox.length;
-  await user.send(message({ to: `uploader@${prosody.domain}`, body: text }));
+  // To the bot's full JID: a message to the bare JID that reached Prosody before the bot's initial
+  // presence would go to offline storage and come back delayed, and commands skip delayed messages.
+  await user.send(message({ to: bot.transport.jid!, body: text }));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to ${text}; ${inbox.length} messages`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no answer to ${text}; ${inbox.length} messages; logs:\n${[...logs].map(([n, l]) => `${n}:\n${l.slice(-40).join("\n")}`).join("\n")}`)), 30_000);
     const check = () => {
       if (inbox.length <= seen) return;
       clearTimeout(timer);
