@@ -69,7 +69,7 @@ describe("direct invites on a real server", () => {
     const a = alice!;
     // The bot's full JID: a stanza to the bare JID that reached Prosody before the bot's initial
     // presence would be stored offline and come back delayed (commands skip delayed messages).
-    const bot = runtime.transport.jid!;
+    const bot = runtime!.transport.jid!;
     const invite = (target: string) => a.xmpp.send(xml("message", { to: bot }, xml("x", { xmlns: "jabber:x:conference", jid: target })));
     await invite(`alice@${prosody.domain}`);
     await invite(`bob@${prosody.domain}`);
