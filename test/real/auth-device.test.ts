@@ -75,7 +75,8 @@ describe("botrun auth --device on the real OAuth server", () => {
     pids.push(bot.pid);
     const userCode = userCodeIn(await bot.waitLine(/^and enter the code: /, 30_000))!;
     expect(bot.lines).toContain(`  ${oauth.issuer}/device`);
-    expect(bot.lines).toContain(`Or open this link, which carries the code: ${oauth.issuer}/device?user_code=${userCode}`);
+    // The next line may come in a later read than the code's: wait for it.
+    expect(await bot.waitLine(/^Or open this link/, 30_000)).toBe(`Or open this link, which carries the code: ${oauth.issuer}/device?user_code=${userCode}`);
     await bot.waitLine(/^authorization_pending: not approved yet; asking again every 1 s$/, 30_000);
     await oauth.device.approve(userCode);
     expect(await bot.exited).toBe(ExitCode.OK);

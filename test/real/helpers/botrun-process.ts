@@ -56,8 +56,9 @@ export function startBotrun(args: string[], env: Record<string, string>, opts: S
   createInterface({ input: child.stderr! }).on("line", push);
   createInterface({ input: child.stdout! }).on("line", push);
   let code: number | undefined;
+  // "close", not "exit": every line the process wrote has been read by then.
   const exited = new Promise<number>((resolve) =>
-    child.on("exit", (c) => {
+    child.on("close", (c) => {
       code = c ?? -1;
       resolve(code);
       for (const f of [...listeners]) f();
