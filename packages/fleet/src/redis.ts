@@ -1,6 +1,6 @@
 // The fleet's Redis connection: ioredis with bounded command time, so a lost link fails renewals fast instead of queueing them.
 import { Redis } from "ioredis";
-import { ConfigError, registerSecret } from "@botrun/core";
+import { ConfigError, quitRedis, registerSecret } from "@botrun/core";
 
 /** The setting naming the fleet's Redis. */
 export const REDIS_SETTING = "BOTRUN_FLEET_REDIS";
@@ -29,15 +29,8 @@ export function connectRedis(url: string, opts: ConnectOptions = {}): FleetRedis
 }
 
 /** QUIT, or drop the socket if Redis does not answer within `ms`. Never throws. */
-export async function closeRedis(client: FleetRedis, ms = 1000): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const quit = client.quit().then(
-    () => true,
-    () => false,
-  );
-  const done = await Promise.race([quit, new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
-  clearTimeout(timer);
-  if (!done) client.disconnect();
+export function closeRedis(client: FleetRedis, ms = 1000): Promise<void> {
+  return quitRedis(client, ms);
 }
 
 /** The fleet's Redis URL: `flag` (--redis), else BOTRUN_FLEET_REDIS; throws ConfigError naming the setting. Its password is kept out of logs. */

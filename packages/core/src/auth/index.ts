@@ -2,7 +2,7 @@
 export { PermanentAuthError, type CodeExchanger, type EndpointRequestOptions, type TokenEndpoint, type TokenProvider, type TokenProviderEvents, type TokenSet, type TokenStore } from "./types.ts";
 export { AuthConfigError, TransientAuthError } from "./errors.ts";
 export { createTokenStore, defaultTokenDir, FileTokenStore, MemoryTokenStore } from "./file-store.ts";
-export { RedisTokenStore, type RedisLike, type RedisTokenStoreOptions } from "./redis-store.ts";
+export { quitRedis, RedisTokenStore, type RedisLike, type RedisTokenStoreOptions } from "./redis-store.ts";
 export { RefreshingTokenProvider, type RefreshingTokenProviderOptions } from "./refreshing-provider.ts";
 export { LIVE_OAUTH2_TOKEN_URL, OAuth2TokenEndpoint, PERMANENT_OAUTH_ERRORS, type OAuth2EndpointOptions } from "./oauth2-endpoint.ts";
 export { LIVE_WRAP_URLS, WrapTokenEndpoint, type WrapEndpointOptions } from "./wrap-endpoint.ts";

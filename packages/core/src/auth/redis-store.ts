@@ -70,15 +70,7 @@ export class RedisTokenStore implements TokenStore {
     const client = await this.#client.catch(() => undefined);
     this.#client = Promise.reject(new Error("token store closed")); // no new connection after close
     this.#client.catch(() => undefined);
-    if (!client) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const quit = client.quit().then(
-      () => true,
-      () => false,
-    );
-    const done = await Promise.race([quit, new Promise<false>((r) => (timer = setTimeout(() => r(false), QUIT_TIMEOUT_MS)))]);
-    clearTimeout(timer);
-    if (!done) client.disconnect?.();
+    if (client) await quitRedis(client, QUIT_TIMEOUT_MS);
   }
 
   #redis(): Promise<RedisLike> {
@@ -87,4 +79,16 @@ export class RedisTokenStore implements TokenStore {
       : import("ioredis").then(({ Redis }) => new Redis(this.#opts.url!, { lazyConnect: false, maxRetriesPerRequest: 3 }) as unknown as RedisLike);
     return this.#client;
   }
+}
+
+/** QUIT `client`, or drop its socket if Redis does not answer within `ms` (down, unreachable). Never throws. */
+export async function quitRedis(client: Pick<RedisLike, "quit" | "disconnect">, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const quit = client.quit().then(
+    () => true,
+    () => false,
+  );
+  const done = await Promise.race([quit, new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  if (!done) client.disconnect?.();
 }
