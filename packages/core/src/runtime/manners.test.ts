@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Bot } from "../bot.ts";
 import { silentLogger } from "../logger.ts";
 import { NS, xml } from "../stanza.ts";
+import type { Element } from "@xmpp/xml";
 import { createHarness } from "../testing/index.ts";
 import { Outbox } from "../xmpp/outbox.ts";
 
@@ -43,23 +44,21 @@ describe("message manners", () => {
   it("the outbox resends the same stanza object after a failed write, so the origin-id stays the same", async () => {
     const written: string[] = [];
     let fail = true;
-    const outbox = new Outbox({
-      limit: 10,
-      overflow: "reject",
-      logger: silentLogger,
-      write: async (el) => {
+    const outbox = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger });
+    const wire = {
+      write: async (el: Element) => {
         if (fail) throw new Error("socket gone");
         written.push(String(el.getChild("origin-id", NS.sid)?.attrs.id));
       },
-    });
+    };
     const t = await createHarness(echo());
     const [reply] = await t.say("hi");
     const id = String(reply!.getChild("origin-id", NS.sid)?.attrs.id);
-    outbox.resume();
+    outbox.attach(wire);
     await outbox.push(reply!);
     expect(await outbox.drain(50)).toBe(false); // the write failed: held for the next connection
     fail = false;
-    outbox.resume();
+    outbox.attach(wire);
     expect(await outbox.drain(5000)).toBe(true);
     expect(written).toEqual([id]);
   });

@@ -1,7 +1,8 @@
 /**
  * Assembles an xmpp.js 0.14 client from its parts, mirroring `@xmpp/client/index.js` but with our
  * own sockets (CA, TCP_NODELAY), STARTTLS, SASL (raw-token X-MESSENGER-OAUTH2, forced mechanism,
- * timeout), no @xmpp/reconnect (the transport runs its own loop), and safe input: UTF-8 decoded as
+ * timeout), XEP-0198 (stream-management.ts, not @xmpp/stream-management), no @xmpp/reconnect (the
+ * transport runs its own loop), and safe input: UTF-8 decoded as
  * a stream, a parser that never throws and bounds depth, a non-recursive debug trace.
  * SASL2/FAST/bind2 are left out.
  */
@@ -11,20 +12,16 @@ import _middleware from "@xmpp/middleware";
 import _streamFeatures from "@xmpp/stream-features";
 import _iqCaller from "@xmpp/iq/caller.js";
 import _resourceBinding from "@xmpp/resource-binding";
-import _streamManagement from "@xmpp/stream-management";
 import { makeConnectionClasses, type TlsSettings } from "./sockets.ts";
-import { decodeInboundAsStream, type DecodingEntity } from "./stream-decoder.ts";
-import { isTruncated, MAX_STANZA_DEPTH, specificStreamErrors } from "./parser.ts";
+import { isTruncated, MAX_STANZA_DEPTH } from "./parser.ts";
+import { patchInbound } from "./xmpp-js-patches.ts";
 import { traceEntity } from "./debug-trace.ts";
 import { starttlsFeature } from "./starttls.ts";
 import { NS_SASL, saslFeature, type SaslFeatureOptions } from "./sasl.ts";
+import { markInternal } from "./internal-stanzas.ts";
+import { StreamManagement, type StreamManagementOptions } from "./stream-management.ts";
 
-/** Marks stanzas the transport writes itself (presence, pings, ping replies): never requeued for a later stream. */
-export const INTERNAL = Symbol("botrun.internal");
-/** Mark `el` as internal (see `INTERNAL`). */
-export const markInternal = <T extends Element>(el: T): T => Object.assign(el, { [INTERNAL]: true });
-/** True for stanzas marked with `markInternal`. */
-export const isInternal = (el: Element): boolean => Boolean((el as { [INTERNAL]?: boolean })[INTERNAL]);
+export { markInternal, isInternal } from "./internal-stanzas.ts";
 
 /** The xmpp.js entity as the transport uses it. */
 export interface XmppEntity {
@@ -50,36 +47,14 @@ export interface XmppEntity {
   listeners(event: string): ((...args: never[]) => void)[];
 }
 
-/** XEP-0198 state as xmpp.js keeps it. */
-export interface StreamManagementState {
-  enabled: boolean;
-  /** `<enable/>` was sent and `<enabled/>` not yet received. */
-  enableSent: boolean;
-  /** XEP-0198 `h`: inbound stanzas handled on this stream. */
-  readonly inbound: number;
-  id: string;
-  timeout: number;
-  requestAckInterval: number;
-  outbound_q: { stanza: Element }[];
-  /** XEP-0198 count of our stanzas acknowledged on this stream. */
-  outbound: number;
-  on(event: "ack" | "fail", fn: (stanza: Element) => void): unknown;
-  on(event: "resumed", fn: () => void): unknown;
-  removeAllListeners(event?: string): unknown;
-}
-
 /** The pieces the transport drives. */
 export interface XmppClientParts {
   entity: XmppEntity;
-  sm: StreamManagementState;
+  /** Our XEP-0198 plugin (stream-management.ts). */
+  sm: StreamManagement;
   iqRequest(el: Element, timeoutMs: number): Promise<Element>;
   /** Add an incoming-element middleware after all built-in ones. */
   use(fn: (ctx: { stanza: Element }, next: () => Promise<unknown>) => unknown): void;
-  /**
-   * Stop counting inbound stanzas for XEP-0198 for good: `<a h>` (on `<r/>` and the final one on
-   * close) no longer acknowledges what arrives from now on, so the server keeps it.
-   */
-  freezeInbound(): void;
 }
 
 /** Options of `assembleClient`. */
@@ -91,6 +66,8 @@ export interface AssembleOptions {
   /** Timeout of xmpp.js's own waits (stream open/close), ms. */
   timeoutMs: number;
   smAckTimeoutMs: number;
+  /** The rest of the XEP-0198 plugin's collaborators (where lost stanzas go back, dead-link report). */
+  sm?: Omit<StreamManagementOptions, "entity" | "streamFeatures" | "ackTimeoutMs">;
   debug?: boolean;
   /** Told when STARTTLS begins its handshake. */
   onTlsStep?: () => void;
@@ -109,41 +86,6 @@ export interface DroppedElement {
 
 type Factory = (...args: unknown[]) => unknown;
 
-/**
- * XEP-0198's inbound counter (`h`), kept here instead of by xmpp.js 0.14, which gets it wrong:
- * - it resets `h` only in the continuation of its `<enable/>` procedure, a few microtasks after
- *   `<enabled/>` arrived: stanzas parsed from the same chunk are counted first and then wiped (the
- *   server keeps, and later redelivers, stanzas we handled), and after a failed resumption our
- *   `<a h>` still carries the old stream's count until then (Prosody: "Client acknowledged more
- *   stanzas than sent by server");
- * - it counts in a middleware that runs after the iq caller's, so the replies to our own iq
- *   requests (keepalive pings) are never counted: `h` falls behind and the server takes our last
- *   stanzas for unhandled (redelivered as duplicates after a restart);
- * - it cannot stop acknowledging (see `freezeInbound`).
- * We count every inbound message/presence/iq on the entity's `element` event (which fires right
- * after the middleware chain, in the same tick), reset on `<enabled/>`, continue across a
- * resumption, and ignore xmpp.js's own writes to `sm.inbound`.
- */
-function ownInboundCounter(entity: XmppEntity, sm: StreamManagementState): { freeze(): void } {
-  let inbound = (sm as unknown as { inbound: number }).inbound;
-  let frozen = false;
-  Object.defineProperty(sm, "inbound", {
-    configurable: true,
-    enumerable: true,
-    get: () => inbound,
-    set: () => {},
-  });
-  entity.on("element", (el: Element) => {
-    const name = el.name;
-    if (name === "message" || name === "presence" || name === "iq") {
-      if (!frozen) inbound++;
-    } else if (name === "enabled" && el.attrs.xmlns === "urn:xmpp:sm:3") {
-      inbound = 0;
-    }
-  });
-  return { freeze: () => void (frozen = true) };
-}
-
 /** Build the client. Nothing connects until the transport calls `entity.connect()`. */
 export function assembleClient(opts: AssembleOptions): XmppClientParts {
   const entity = new (Client as unknown as new (o: object) => XmppEntity & { transports: unknown[] })({
@@ -151,8 +93,7 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
     timeout: opts.timeoutMs,
   });
   entity.transports.push(...makeConnectionClasses(opts.tls));
-  decodeInboundAsStream(entity as unknown as DecodingEntity);
-  specificStreamErrors(entity as unknown as Parameters<typeof specificStreamErrors>[0]);
+  patchInbound(entity);
 
   const middleware = (_middleware as unknown as Factory)({ entity }) as {
     use(fn: unknown): void;
@@ -182,9 +123,8 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   // Stream features: order matters and defines priority (as in @xmpp/client).
   streamFeatures.use("starttls", "urn:ietf:params:xml:ns:xmpp-tls", starttlsFeature(opts.tls, opts.onTlsStep));
   streamFeatures.use("mechanisms", NS_SASL, saslFeature(opts.sasl));
-  const sm = (_streamManagement as unknown as Factory)({ streamFeatures, entity, middleware }) as StreamManagementState;
-  sm.timeout = opts.smAckTimeoutMs;
-  const counter = ownInboundCounter(entity, sm);
+  // Before resource binding: a resumption replaces binding.
+  const sm = new StreamManagement({ ...opts.sm, entity: entity as unknown as StreamManagementOptions["entity"], streamFeatures, ackTimeoutMs: opts.smAckTimeoutMs });
   (_resourceBinding as unknown as Factory)({ iqCaller, streamFeatures }, opts.resource);
 
   // XEP-0199: answer the server's pings. A client's ping goes on to the runtime, whose built-in
@@ -208,6 +148,5 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
     sm,
     iqRequest: (el, timeoutMs) => iqCaller.request(el, timeoutMs),
     use: (fn) => middleware.use(fn),
-    freezeInbound: () => counter.freeze(),
   };
 }

@@ -1,7 +1,7 @@
-// The outbox: held while offline, original order kept across failures and requeues, pipelined
+// The outbox: writes only to an attached wire, original order kept across failures and take-backs, pipelined
 // writes within a window, overflow policies that never drop silently.
 import { describe, expect, it } from "vitest";
-import xml from "@xmpp/xml";
+import xml, { type Element } from "@xmpp/xml";
 import { createConsoleLogger, silentLogger } from "../logger.ts";
 import { OutboxFullError } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
@@ -34,17 +34,19 @@ function fakeSocket() {
 describe("Outbox", () => {
   it("holds stanzas while paused and writes them in order once resumed", async () => {
     const written: string[] = [];
-    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, });
+    const wire = { write: async (el: Element) => void written.push(el.attrs.id) };
     for (let i = 1; i <= 3; i++) await ob.push(msg(i));
     expect(ob.depth).toBe(3);
     expect(written).toEqual([]);
-    ob.resume();
+    ob.attach(wire);
     expect(await ob.drain(1000)).toBe(true);
     expect(written).toEqual(["1", "2", "3"]);
   });
 
   it("rejects with OutboxFullError at the limit (policy reject), keeping what it holds", async () => {
-    const ob = new Outbox({ limit: 2, overflow: "reject", logger: silentLogger, write: async () => {} });
+    const ob = new Outbox({ limit: 2, overflow: "reject", logger: silentLogger });
+    const wire = { write: async () => {} };
     await ob.push(msg(1));
     await ob.push(msg(2));
     await expect(ob.push(msg(3))).rejects.toBeInstanceOf(OutboxFullError);
@@ -55,7 +57,7 @@ describe("Outbox", () => {
     const lines: string[] = [];
     const depths: number[] = [];
     const ob = new Outbox({
-      limit: 2, overflow: "reject", write: async () => {}, onDepth: (d) => void depths.push(d),
+      limit: 2, overflow: "reject", onDepth: (d) => void depths.push(d),
       logger: createConsoleLogger({ level: "warn", write: (l) => void lines.push(l) }),
     });
     await ob.push(msg(1));
@@ -74,13 +76,14 @@ describe("Outbox", () => {
 
   it("makes push wait for room (policy block)", async () => {
     const written: string[] = [];
-    const ob = new Outbox({ limit: 1, overflow: "block", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
+    const ob = new Outbox({ limit: 1, overflow: "block", logger: silentLogger, });
+    const wire = { write: async (el: Element) => void written.push(el.attrs.id) };
     await ob.push(msg(1));
     let accepted = false;
     const p = ob.push(msg(2)).then(() => (accepted = true));
     await tick();
     expect(accepted).toBe(false);
-    ob.resume();
+    ob.attach(wire);
     await p;
     expect(await ob.drain(1000)).toBe(true);
     expect(written).toEqual(["1", "2"]);
@@ -88,8 +91,8 @@ describe("Outbox", () => {
 
   it("writes at once when online and idle, pipelined up to the window, in order", async () => {
     const sock = fakeSocket();
-    const ob = new Outbox({ limit: 100, overflow: "reject", logger: silentLogger, write: sock.write, window: 2 });
-    ob.resume();
+    const ob = new Outbox({ limit: 100, overflow: "reject", logger: silentLogger, window: 2 });
+    ob.attach(sock);
     await ob.push(msg(1));
     expect(sock.written).toEqual(["1"]); // no queue round trip
     for (let i = 2; i <= 4; i++) await ob.push(msg(i));
@@ -105,8 +108,8 @@ describe("Outbox", () => {
 
   it("a dead socket fails every write under way: all go back, in their original order, before later ones", async () => {
     const sock = fakeSocket();
-    const ob = new Outbox({ limit: 100, overflow: "reject", logger: silentLogger, write: sock.write, window: 8 });
-    ob.resume();
+    const ob = new Outbox({ limit: 100, overflow: "reject", logger: silentLogger, window: 8 });
+    ob.attach(sock);
     for (let i = 1; i <= 4; i++) await ob.push(msg(i));
     await tick();
     expect(sock.written).toEqual(["1", "2", "3", "4"]);
@@ -120,9 +123,9 @@ describe("Outbox", () => {
     const acked = sock.written.splice(0);
     expect(acked).toEqual(["1", "2", "3", "4"]);
     // A failed XEP-0198 resumption hands back 1 (written but never acknowledged).
-    ob.requeue(msg(0)); // a stanza the outbox never saw gets a new, later sequence number
+    ob.takeBack([msg(0)]); // a stanza the outbox never saw gets a new, later sequence number
     sock.revive();
-    ob.resume();
+    ob.attach(sock);
     for (let i = 0; i < 10 && ob.depth > 0; i++) {
       await tick();
       sock.settleAll();
@@ -131,24 +134,25 @@ describe("Outbox", () => {
     expect(sock.written).toEqual(["2", "3", "4", "5", "0"]);
   });
 
-  it("requeued stanzas go back to their original place", async () => {
+  it("takeBackd stanzas go back to their original place", async () => {
     const written: string[] = [];
-    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async (el) => void written.push(el.attrs.id) });
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, });
+    const wire = { write: async (el: Element) => void written.push(el.attrs.id) };
     const els = [1, 2, 3].map(msg);
     for (const e of els) await ob.push(e);
-    ob.resume();
+    ob.attach(wire);
     await ob.drain(1000);
-    ob.pause();
+    ob.detach();
     await ob.push(msg(4));
-    ob.requeue(els[1]!); // 2 was written but not acknowledged
-    ob.requeue(els[2]!);
-    ob.resume();
+    ob.takeBack([els[1]!, els[2]!]); // 2 and 3 were written but not acknowledged
+    ob.attach(wire);
     expect(await ob.drain(1000)).toBe(true);
     expect(written).toEqual(["1", "2", "3", "2", "3", "4"]);
   });
 
   it("clear() reports how many stanzas it dropped; close() refuses new ones", async () => {
-    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger, write: async () => {} });
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger });
+    const wire = { write: async () => {} };
     await ob.push(msg(1));
     await ob.push(msg(2));
     ob.close();

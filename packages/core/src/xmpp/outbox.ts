@@ -1,9 +1,9 @@
 /**
- * The outbox: every `send()` lands here first. It writes only while online, holds stanzas while
- * offline (a paused p-queue ordered by sequence number) and sends them after reconnect, in their
- * original order. Writes are pipelined: up to `window` queued stanzas may be on their way to the
- * socket at once (socket writes keep their order). When online with nothing held or being
- * written, a stanza is written at once, skipping the queue (the echo path).
+ * The outbox: every `send()` lands here first, and the outbox alone writes stanzas to the wire. It
+ * is given a `Wire` when a session can take stanzas (`attach`) and writes to nothing otherwise;
+ * stanzas wait in sequence order and go out in that order. Writes are pipelined: up to `window`
+ * may be on their way to the socket at once (socket writes keep their order). With nothing
+ * waiting, a stanza is written at once (the echo path: no queueing, one promise per write).
  *
  * Overflow policy (`XMPP_OUTBOX_LIMIT`, `XMPP_OUTBOX_OVERFLOW`), never a silent drop:
  * - `reject` (default): `push()` rejects with `OutboxFullError` (a one-line error, no stack) and a
@@ -11,25 +11,31 @@
  * - `block`: `push()` waits until there is room (back-pressure on the caller).
  * Before either applies, the transport slows its intake (`onDepth` feeds its `IntakeGate`).
  *
- * Delivery: a stanza whose write fails goes back to its original place (by sequence number) and
- * the outbox pauses until `resume()`; writes already under way on the dead socket fail too and
- * go back the same way. With XEP-0198 the transport also puts back stanzas the server never
- * acknowledged when resumption fails (`requeue`). Without XEP-0198 a stanza counts as delivered
- * once written to the socket (at most once).
+ * Delivery: a stanza whose write fails goes back to its place (by sequence number) and the outbox
+ * stops using that wire; the next `attach` writes it again. XEP-0198 hands back stanzas the server
+ * never acknowledged on a lost session through `Returns` (stream-management.ts). Without XEP-0198
+ * a stanza counts as delivered once written to the socket (at most once).
  */
 import type { Element } from "@xmpp/xml";
-import PQueue from "p-queue";
 import type { Logger } from "../logger.ts";
 import { OutboxFullError, TransportStoppedError } from "./errors.ts";
 import type { OutboxOverflow } from "../config/config.ts";
 import { LogEvery } from "./log-every.ts";
 
+/** What the outbox writes to: one session's connection. A rejected write means the wire is gone. */
+export interface Wire {
+  write(el: Element): Promise<void>;
+}
+
+/** The narrow way back into the outbox: stanzas written but never acknowledged, to be written again first. */
+export interface Returns {
+  takeBack(stanzas: readonly Element[]): void;
+}
+
 /** Options of `Outbox`. */
 export interface OutboxOptions {
   limit: number;
   overflow: OutboxOverflow;
-  /** Write one stanza to the live connection; rejects if it could not be written. */
-  write(el: Element): Promise<void>;
   logger: Logger;
   /** Stanzas that may be written but not yet confirmed written at once (default 32). */
   window?: number;
@@ -40,14 +46,15 @@ export interface OutboxOptions {
 const SEQ = Symbol("botrun.outbox.seq");
 type Tagged = Element & { [SEQ]?: number };
 
-/** A bounded, pausable, order-keeping send queue. */
-export class Outbox {
-  readonly #opts: OutboxOptions;
-  /** Held and queued writes; priority = -sequence, so lower sequence numbers go first. */
-  readonly #queue: PQueue;
-  /** Writes started on the fast path and not yet settled (0 or 1). */
-  #direct = 0;
-  #online = false;
+/** A bounded, order-keeping send queue that owns writing to the wire. */
+export class Outbox implements Returns {
+  readonly #o: OutboxOptions;
+  readonly #window: number;
+  /** Waiting stanzas from `#head` on, in sequence order. */
+  #waiting: Tagged[] = [];
+  #head = 0;
+  #inFlight = 0;
+  #wire: Wire | undefined;
   #seq = 0;
   #closed = false;
   /** `push()` calls rejected with `OutboxFullError` (a metric). */
@@ -55,68 +62,56 @@ export class Outbox {
   readonly #fullLog: LogEvery;
   /** Called whenever a write settles or the queue shrinks (drain and block waiters). */
   readonly #waiters = new Set<() => void>();
-  readonly #onDirectWritten = (): void => {
-    this.#direct--;
-    this.#notify();
-  };
 
-  constructor(opts: OutboxOptions) {
-    this.#opts = opts;
-    this.#queue = new PQueue({ concurrency: opts.window ?? 32, autoStart: false });
-    // "next" fires after p-queue has updated its counts: wake drain and block waiters then.
-    this.#queue.on("next", () => this.#notify());
+  constructor(o: OutboxOptions) {
+    this.#o = o;
+    this.#window = (o.window ?? 32) + 1; // the window of queued writes, plus the one written at once when idle
     this.#fullLog = new LogEvery({
       intervalMs: 10_000,
-      write: (n) => opts.logger.warn("outbox full: stanzas rejected with OutboxFullError", { limit: opts.limit, rejected: n }),
+      write: (n) => o.logger.warn("outbox full: stanzas rejected with OutboxFullError", { limit: o.limit, rejected: n }),
     });
   }
 
   /** Stanzas waiting or being written. */
   get depth(): number {
-    return this.#queue.size + this.#queue.pending + this.#direct;
+    return this.#waiting.length - this.#head + this.#inFlight;
   }
 
   /** Accept a stanza (see the overflow policy). Resolves once it is queued, not once it is sent. */
-  async push(el: Element): Promise<void> {
-    if (this.#closed) throw new TransportStoppedError();
-    while (this.depth >= this.#opts.limit) {
-      if (this.#opts.overflow === "reject") {
-        this.rejected++;
-        this.#fullLog.hit();
-        const e = new OutboxFullError(this.#opts.limit);
-        e.stack = `${e.name}: ${e.message}`; // one line wherever it is logged: the stack says nothing here
-        throw e;
-      }
-      await this.#changed();
-      if (this.#closed) throw new TransportStoppedError();
-    }
+  push(el: Element): Promise<void> {
+    if (this.#closed) return Promise.reject(new TransportStoppedError());
+    if (this.depth >= this.#o.limit) return this.#full(el);
     const t = el as Tagged;
     t[SEQ] = ++this.#seq;
-    if (this.#online && this.#direct === 0 && this.#queue.size === 0 && this.#queue.pending === 0) this.#writeDirect(t);
-    else this.#enqueue(t);
-    this.#opts.onDepth?.(this.depth);
+    const wire = this.#wire;
+    if (wire && this.#head === this.#waiting.length && this.#inFlight < this.#window) this.#write(t, wire);
+    else this.#waiting.push(t);
+    this.#o.onDepth?.(this.depth);
+    return Promise.resolve();
   }
 
-  /** Put back a stanza that was written but never acknowledged (failed XEP-0198 resumption). */
-  requeue(el: Element): void {
-    const t = el as Tagged;
-    t[SEQ] ??= ++this.#seq;
-    this.#enqueue(t);
+  /** Stanzas written but never acknowledged (a lost XEP-0198 session): written again before the rest. */
+  takeBack(stanzas: readonly Element[]): void {
+    for (const el of stanzas) {
+      const t = el as Tagged;
+      t[SEQ] ??= ++this.#seq; // one the outbox never saw goes after those it holds
+      this.#insert(t);
+    }
+    this.#notify();
   }
 
-  /** Start (or restart) writing: the connection is online. */
-  resume(): void {
-    this.#online = true;
-    this.#queue.start();
+  /** A session can take stanzas: write to `wire` until it fails or `detach()`. */
+  attach(wire: Wire): void {
+    this.#wire = wire;
+    this.#pump();
   }
 
-  /** Stop writing: the connection is gone. */
-  pause(): void {
-    this.#online = false;
-    this.#queue.pause();
+  /** No session: write nothing until the next `attach`. */
+  detach(): void {
+    this.#wire = undefined;
   }
 
-  /** Refuse further pushes (stopping). Held stanzas stay until `clear()`. */
+  /** Refuse further pushes (stopping). Waiting stanzas stay until `clear()`. */
   close(): void {
     this.#closed = true;
     this.#fullLog.flush();
@@ -137,47 +132,78 @@ export class Outbox {
     }
   }
 
-  /** Drop every held stanza; returns how many (the caller logs them: never silent). */
+  /** Drop every waiting stanza; returns how many (the caller logs them: never silent). */
   clear(): number {
-    const n = this.#queue.size;
-    this.#queue.clear();
+    const n = this.#waiting.length - this.#head;
+    this.#waiting = [];
+    this.#head = 0;
     this.#notify();
     return n;
   }
 
-  #writeDirect(el: Tagged): void {
-    this.#direct++;
+  async #full(el: Element): Promise<void> {
+    while (this.depth >= this.#o.limit) {
+      if (this.#o.overflow === "reject") {
+        this.rejected++;
+        this.#fullLog.hit();
+        const e = new OutboxFullError(this.#o.limit);
+        e.stack = `${e.name}: ${e.message}`; // one line wherever it is logged: the stack says nothing here
+        throw e;
+      }
+      await this.#changed();
+      if (this.#closed) throw new TransportStoppedError();
+    }
+    return this.push(el);
+  }
+
+  #pump(): void {
+    const wire = this.#wire;
+    while (wire && this.#wire === wire && this.#inFlight < this.#window && this.#head < this.#waiting.length) {
+      const el = this.#waiting[this.#head++]!;
+      if (this.#head === this.#waiting.length) {
+        this.#waiting = [];
+        this.#head = 0;
+      }
+      this.#write(el, wire);
+    }
+  }
+
+  #write(el: Tagged, wire: Wire): void {
+    this.#inFlight++;
     let p: Promise<void>;
     try {
-      p = this.#opts.write(el);
+      p = wire.write(el);
     } catch (err) {
       p = Promise.reject(err);
     }
-    p.then(this.#onDirectWritten, (err: unknown) => {
-      this.#direct--;
-      this.#failed(el, err);
-    });
-  }
-
-  #enqueue(el: Tagged): void {
-    void this.#queue.add(
-      async () => {
-        try {
-          await this.#opts.write(el);
-        } catch (err) {
-          this.#failed(el, err);
-        }
+    p.then(
+      () => {
+        this.#inFlight--;
+        this.#pump();
+        this.#notify();
       },
-      { priority: -el[SEQ]! },
+      (err: unknown) => {
+        this.#inFlight--;
+        if (this.#wire === wire) this.#wire = undefined;
+        this.#o.logger.debug("write failed, stanza kept for the next connection", { error: (err as Error)?.message });
+        this.#insert(el);
+        this.#notify();
+      },
     );
   }
 
-  #failed(el: Tagged, err: unknown): void {
-    this.#online = false;
-    this.#queue.pause();
-    this.#opts.logger.debug("write failed, stanza kept for the next connection", { error: (err as Error)?.message });
-    this.#enqueue(el);
-    this.#notify();
+  /** Put `el` back at its place by sequence number. */
+  #insert(el: Tagged): void {
+    const q = this.#waiting;
+    const s = el[SEQ]!;
+    let lo = this.#head;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (q[mid]![SEQ]! < s) lo = mid + 1;
+      else hi = mid;
+    }
+    q.splice(lo, 0, el);
   }
 
   #changed(): Promise<void> {
@@ -185,7 +211,7 @@ export class Outbox {
   }
 
   #notify(): void {
-    this.#opts.onDepth?.(this.depth);
+    this.#o.onDepth?.(this.depth);
     if (this.#waiters.size === 0) return;
     const ws = [...this.#waiters];
     this.#waiters.clear();
