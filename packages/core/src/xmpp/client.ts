@@ -8,13 +8,13 @@
  */
 import { Client } from "@xmpp/client-core";
 import xml, { type Element } from "@xmpp/xml";
-import _middleware from "@xmpp/middleware";
 import _streamFeatures from "@xmpp/stream-features";
 import _iqCaller from "@xmpp/iq/caller.js";
 import _resourceBinding from "@xmpp/resource-binding";
 import { makeConnectionClasses, type TlsSettings } from "./sockets.ts";
 import { isTruncated, MAX_STANZA_DEPTH } from "./parser.ts";
 import { patchInbound } from "./xmpp-js-patches.ts";
+import { middleware as createMiddleware, type MiddlewareEntity } from "./middleware.ts";
 import { traceEntity } from "./debug-trace.ts";
 import { starttlsFeature } from "./starttls.ts";
 import { NS_SASL, saslFeature, type SaslFeatureOptions } from "./sasl.ts";
@@ -95,9 +95,7 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   entity.transports.push(...makeConnectionClasses(opts.tls));
   patchInbound(entity);
 
-  const middleware = (_middleware as unknown as Factory)({ entity }) as {
-    use(fn: unknown): void;
-  };
+  const middleware = createMiddleware({ entity: entity as unknown as MiddlewareEntity });
   // First of all middleware: an element the parser truncated (nested deeper than MAX_STANZA_DEPTH)
   // is dropped, still counted for XEP-0198 (handled, so never redelivered: resetting the stream
   // instead would meet the same stanza again on every reconnect). An iq get/set must be answered
