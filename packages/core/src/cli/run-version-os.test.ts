@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../logger.ts";
-import { startFakeServer, until, type FakeServer } from "../xmpp/fake-server.test-util.ts";
+import { startFakeServer, until, type FakeServer } from "../../test-support/fake-server.ts";
 import { runBots } from "./run.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
