@@ -4,7 +4,9 @@
 import { xml, type Element } from "@botrun/core";
 import { parseLease, type FleetRedis } from "@botrun/fleet";
 import { spawnBotrun, type BotrunProcess } from "../soak/botrun-process.ts";
-import type { RawClient } from "../real/helpers/raw-client.ts";
+import { startRawClient, type RawClient } from "../real/helpers/raw-client.ts";
+import type { OAuthServerHandle } from "./oauth-server.ts";
+import type { ProsodyHandle, ProsodyOptions } from "./prosody.ts";
 
 /** The settings of a test fleet's workers: the shared server settings, Redis, secret, lease TTL, JSON logs. */
 export function fleetEnv(o: {
@@ -24,6 +26,17 @@ export function fleetEnv(o: {
     BOTRUN_FLEET_LEASE_TTL: String(o.ttlS),
     BOTRUN_LOG_FORMAT: "json",
   };
+}
+
+/** Prosody's options for X-MESSENGER-OAUTH2 tokens checked by `oauth`'s introspection. */
+export function introspectedBy(oauth: OAuthServerHandle): Pick<ProsodyOptions, "oauth"> {
+  return { oauth: { introspectionUrl: oauth.introspectionUrl, clientId: oauth.introspectionClientId, clientSecret: oauth.introspectionClientSecret } };
+}
+
+/** Register `peer` on the test Prosody and log it in (resource `probe`): the client that probes the accounts. */
+export async function startFleetPeer(prosody: ProsodyHandle): Promise<RawClient> {
+  await prosody.register("peer", "peer-pw");
+  return startRawClient({ host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", username: "peer", password: "peer-pw", caFile: prosody.caFile, resource: "probe" });
 }
 
 /** A spawned worker. */

@@ -13,5 +13,7 @@ export { closeRedis, connectRedis, redisUrlFrom, type ConnectOptions, type Fleet
 export { ownerOf, weight } from "./rendezvous.ts";
 export { SecretBox, SecretBoxError, secretBoxFromEnv, SECRET_SETTING } from "./secret-box.ts";
 export { SEEN_TTL_MS, SeenFilterTransport, type SeenFilterOptions } from "./seen-filter.ts";
-export { FleetTokenStore, SingleFlightEndpoint, type SingleFlightOptions } from "./token-store.ts";
+export { FleetTokenStore, fingerprint } from "./token-store.ts";
+export { DEFAULT_ABANDON_MS, SingleFlightEndpoint, type SingleFlightOptions } from "./single-flight.ts";
+export { SpendGate, SpendRefused, type SpendPhase } from "./spend-gate.ts";
 export { FleetWorker, type FleetWorkerEvents, type FleetWorkerOptions } from "./worker.ts";
