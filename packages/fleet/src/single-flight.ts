@@ -125,6 +125,7 @@ export class SingleFlightEndpoint implements TokenEndpoint {
         throw new TransientAuthError(`refresh of ${jid} got no answer; its refresh token is not sent again for ${Math.round(this.#abandonMs() / 1000)} s`, "outcome_unknown");
       }
       await unspend();
+      if (phase === "refused") throw new TransientAuthError(`refresh of ${jid} not sent: this worker may no longer spend its refresh token (mark too old or lease not trusted)`, "not_sent");
       if (err instanceof PermanentAuthError) {
         const again = await store.load().catch(() => undefined);
         if (again?.refreshToken && again.refreshToken !== current) return this.#adopt(again);
