@@ -12,6 +12,7 @@ import {
   type TokenEndpoint,
 } from "@botrun/core";
 import type { AccountCredentials } from "./accounts.ts";
+import "./account-of.ts"; // ctx.account for the handlers of every account run here
 import { FleetTokenStore } from "./token-store.ts";
 import { SingleFlightEndpoint } from "./single-flight.ts";
 import { SpendGate } from "./spend-gate.ts";
