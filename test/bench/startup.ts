@@ -7,7 +7,7 @@
  * Subjects, in interleaved runs (the order rotates each run, so machine noise hits all alike):
  * - raw: a minimal @xmpp/client script in plain JavaScript under plain `node` (raw-start.mjs), the baseline;
  * - ts warm: `botrun echo` (the TypeScript bot in bots/echo) through the published-style entry
- *   (bin/botrun.mjs running the compiled packages, dist/, built here first), its compiled-bot cache warm;
+ *   (bin/botrun.mjs running the compiled packages, dist/*.mjs, built here first), its compiled-bot cache warm;
  * - ts cold: the same with the bot's compile cache removed before the run (a first start);
  * - js: the same echo bot as plain JavaScript (echo-bot.mjs: no TypeScript at all), compiled packages;
  * - piped: wall time of `printf 'hi\n' | botrun echo` (terminal chat, no server; start to exit).
@@ -37,6 +37,7 @@ const best = (xs: number[]) => Math.min(...xs);
 
 // The compiled packages, as a published install runs them.
 execFileSync(process.execPath, [`${REPO_ROOT}node_modules/typescript/bin/tsc`, "-b", `${REPO_ROOT}packages/core/tsconfig.build.json`], { cwd: REPO_ROOT });
+execFileSync(process.execPath, [`${REPO_ROOT}packages/core/scripts/bundle-dist.mjs`], { cwd: REPO_ROOT });
 
 const oauth = await startOAuthServer();
 const prosody = await startProsody({
