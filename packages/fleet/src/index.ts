@@ -3,7 +3,7 @@ export { AccountStore, parseAccountLines, parseLease, type AccountCredentials, t
 export { accountOf, perAccountChat } from "./account-of.ts";
 export { FleetConsentStore, openFleetConsent, type FleetConsentOptions, type FleetConsentTarget } from "./consent.ts";
 export { AccountSession, accountEnv, FLEET_RESOURCE, type AccountSessionOptions, type SessionEnd } from "./account-session.ts";
-export { fleetMain, leaseTtlFrom, loginRateFrom, workerIdFrom, REDIS_SETTING, type FleetCliDeps } from "./cli.ts";
+export { fleetMain, leaseTtlFrom, loginRateFrom, refreshAbandonFrom, workerIdFrom, REDIS_SETTING, type FleetCliDeps } from "./cli.ts";
 export { fleetMetricsText, startFleetHttp, type FleetHttp, type FleetStatus } from "./http.ts";
 export { FleetKeys } from "./keys.ts";
 export { FENCE_FRACTION, LeaseTable, type HeldLease, type LeaseTableOptions } from "./leases.ts";
