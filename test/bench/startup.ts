@@ -11,11 +11,12 @@
  * - ts cold: the same with the bot's compile cache removed before the run (a first start);
  * - js: the same echo bot as plain JavaScript (echo-bot.mjs: no TypeScript at all), compiled packages;
  * - piped: wall time of `printf 'hi\n' | botrun echo` (terminal chat, no server; start to exit).
- * Prints medians and bests, each as a ratio to the raw baseline of the same run.
+ * Prints medians and bests, each as a ratio to the raw baseline of the same run, and the median CPU
+ * time each process had used when online (user + system; steadier than wall time on a busy machine).
  * BENCH_START_RUNS (default 9) sets the number of runs. Stops everything it started.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startOAuthServer } from "../env/oauth-server.ts";
 import { startProsody } from "../env/prosody.ts";
@@ -64,28 +65,33 @@ try {
     RAW_ACCESS_TOKEN: accessToken,
     NODE_ENV: "production",
   };
+  /** CPU ms (user + system) each subject's process had used when it was online: less sensitive to a busy machine than wall time. */
+  const cpu: Record<string, number[]> = {};
   /** Spawn, wait for online; the elapsed ms from just before the spawn. */
-  const online = async (start: () => BotrunProcess, line: RegExp): Promise<number> => {
+  const online = async (name: string, start: () => BotrunProcess, line: RegExp): Promise<number> => {
     const t0 = performance.now();
     const p = start();
     try {
       await p.waitLine(line, 30_000);
-      return performance.now() - t0;
+      const ms = performance.now() - t0;
+      (cpu[name] ??= []).push(cpuMs(p.pid));
+      return ms;
     } finally {
       await p.stop(5000);
     }
   };
   const subjects: Record<string, () => Promise<number>> = {
-    raw: () => online(() => startBotrun([], rawEnv, { nodeArgs: [RAW_START] }), /^online$/),
-    "ts warm": () => online(() => startBotrun(["echo"], botEnv), ONLINE),
+    raw: () => online("raw", () => startBotrun([], rawEnv, { nodeArgs: [RAW_START] }), /^online$/),
+    "ts warm": () => online("ts warm", () => startBotrun(["echo"], botEnv), ONLINE),
     "ts cold": () => {
       rmSync(ECHO_CACHE, { recursive: true, force: true });
-      return online(() => startBotrun(["echo"], botEnv), ONLINE);
+      return online("ts cold", () => startBotrun(["echo"], botEnv), ONLINE);
     },
-    js: () => online(() => startBotrun([JS_BOT], botEnv), ONLINE),
+    js: () => online("js", () => startBotrun([JS_BOT], botEnv), ONLINE),
     piped: pipedEcho,
   };
   await subjects["ts warm"]!(); // the first start fills the cache (and the OS's file cache): not counted
+  delete cpu["ts warm"];
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
   const names = Object.keys(subjects);
   for (let run = 0; run < RUNS; run++) {
@@ -98,11 +104,22 @@ try {
   const fig = (k: string) =>
     `${k.padEnd(8)} median ${median(times[k]!).toFixed(0).padStart(5)} ms (${(median(times[k]!) / median(raw)).toFixed(2)}x)  best ${best(times[k]!).toFixed(0).padStart(5)} ms (${(best(times[k]!) / best(raw)).toFixed(2)}x)`;
   console.log(`start-up, ${RUNS} interleaved runs: process start -> online, X-MESSENGER-OAUTH2 with an access token over direct TLS on loopback (Prosody ${prosody.directTlsPort}); ratios to the raw @xmpp/client script of the same run`);
-  for (const k of ["raw", "ts warm", "ts cold", "js"]) console.log(`  ${fig(k)}`);
+  const cpuFig = (k: string) => `CPU ${median(cpu[k]!).toFixed(0).padStart(4)} ms (${(median(cpu[k]!) / median(cpu.raw!)).toFixed(2)}x)`;
+  for (const k of ["raw", "ts warm", "ts cold", "js"]) console.log(`  ${fig(k)}  | ${cpuFig(k)}`);
   console.log(`  printf 'hi\\n' | botrun echo (terminal chat, start to exit): median ${median(times.piped!).toFixed(0)} ms, best ${best(times.piped!).toFixed(0)} ms`);
 } finally {
   await prosody.stop();
   await oauth.stop();
+}
+
+/** CPU time (user + system, ms) process `pid` has used so far (Linux /proc; NaN elsewhere). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
 }
 
 /** Wall time of `printf 'hi\n' | botrun echo` (compiled packages, no server configured); rejects unless it answers and exits 0. */
