@@ -2,7 +2,7 @@
 import { NS, xml, type Element } from "@botrun/core";
 import { createHarness, Harness } from "@botrun/core/testing";
 import { memoryStorage, type RoomCursor } from "@botrun/plugins";
-import { FakeArchive } from "../../packages/plugins/src/catchup/archive.test-util.ts";
+import { FakeArchive } from "../../packages/plugins/test-support/archive.ts";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRoomsHelper } from "./bot.ts";
 

@@ -11,16 +11,12 @@
  * Environment: BENCH_ROUNDS (default 5), BENCH_N1 / BENCH_N20 (round trips per round, default
  * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
- * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the server-restart figure).
- * Also prints the time to be back online after a server restart, and start-up side by side
- * (BENCH_START_RUNS alternating runs, default 5, medians): process start → online for the raw bot,
- * `botrun echo` from the sources (tsx) and from the compiled packages (dist/, built here first;
- * BOTRUN_COMPILED=1), the same echo bot as plain JavaScript (echo-bot.mjs: no TypeScript loader)
- * from the compiled packages, and the wall time of `printf 'hi\n' | botrun echo` both ways.
- * BENCH_STARTUP_ONLY=1 measures start-up only (`npm run bench` runs everything).
+ * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the
+ * server-restart figure). Prints medians over rounds and each metric's best round, with the ratios
+ * to the raw bot; CPU per echo is the bot process's user + system time over the round's round trips.
+ * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
  */
-import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
@@ -32,11 +28,7 @@ const N1 = Number(process.env.BENCH_N1 ?? 400);
 const N20 = Number(process.env.BENCH_N20 ?? 2000);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
-const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
-const RAW_START = fileURLToPath(new URL("./raw-start.mjs", import.meta.url));
-const JS_BOT = fileURLToPath(new URL("./echo-bot.mjs", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The raw bot imports xml from @botrun/core: from its sources, as the workspace does. */
 const SOURCE_CONDITION = "--conditions=@botrun/source";
 
@@ -47,7 +39,12 @@ interface Result {
   rate20: number;
   p50_20: number;
   p99_20: number;
+  /** CPU (user + system) the bot process used per round trip in this round, µs. */
+  cpu: number;
 }
+/** Per metric: true when higher is better (best-of takes the maximum), false when lower is. */
+const HIGHER: Record<keyof Result, boolean> = { rate1: true, p50: false, p99: false, rate20: true, p50_20: false, p99_20: false, cpu: false };
+const KEYS = Object.keys(HIGHER) as (keyof Result)[];
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,10 +81,12 @@ async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: n
   return { rate: n / secs, lat: peer.latencies.slice(from) };
 }
 
-async function measure(peer: EchoPeer): Promise<Result> {
+async function measure(peer: EchoPeer, pid: number): Promise<Result> {
   await run(peer, 50, 1); // warm-up
+  const c0 = cpuMs(pid);
   const one = await run(peer, N1, 1);
   const twenty = await run(peer, N20, 20);
+  const cpu = ((cpuMs(pid) - c0) * 1000) / (N1 + N20);
   return {
     rate1: one.rate,
     p50: pct(one.lat, 50),
@@ -95,39 +94,35 @@ async function measure(peer: EchoPeer): Promise<Result> {
     rate20: twenty.rate,
     p50_20: pct(twenty.lat, 50),
     p99_20: pct(twenty.lat, 99),
+    cpu,
   };
 }
 
-/** Per-metric median over rounds. */
-function medianResult(rs: Result[]): Result {
-  const m = (k: keyof Result) => median(rs.map((r) => r[k]));
-  return { rate1: m("rate1"), p50: m("p50"), p99: m("p99"), rate20: m("rate20"), p50_20: m("p50_20"), p99_20: m("p99_20") };
+/** Per-metric median over rounds, or (`best`) each metric's best round. */
+function summarise(rs: Result[], best = false): Result {
+  const pick = (k: keyof Result) => {
+    const xs = rs.map((r) => r[k]);
+    return best ? (HIGHER[k] ? Math.max(...xs) : Math.min(...xs)) : median(xs);
+  };
+  return Object.fromEntries(KEYS.map((k) => [k, pick(k)])) as unknown as Result;
 }
 
 const fmt = (r: Result) =>
-  `1 in flight: ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms | 20 in flight: ${r.rate20.toFixed(0)} replies/s, p50 ${r.p50_20.toFixed(2)} ms, p99 ${r.p99_20.toFixed(2)} ms`;
+  `1 in flight ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms | 20 in flight ${r.rate20.toFixed(0)}/s, p50 ${r.p50_20.toFixed(2)} p99 ${r.p99_20.toFixed(2)} ms | CPU ${r.cpu.toFixed(0)} µs/echo`;
 const ratios = (b: Result, raw: Result) =>
-  `throughput 1-in-flight ${(b.rate1 / raw.rate1).toFixed(2)}x (target >= 0.95), 20-in-flight ${(b.rate20 / raw.rate20).toFixed(2)}x; p99 1-in-flight ${(b.p99 / raw.p99).toFixed(2)}x (target <= 1.1), 20-in-flight ${(b.p99_20 / raw.p99_20).toFixed(2)}x`;
+  `throughput 1 in flight ${(b.rate1 / raw.rate1).toFixed(2)}x, 20 in flight ${(b.rate20 / raw.rate20).toFixed(2)}x (target >= 1.0); ` +
+  `CPU/echo ${(b.cpu / raw.cpu).toFixed(2)}x (target <= 1.0); p99 1 in flight ${(b.p99 / raw.p99).toFixed(2)}x, 20 in flight ${(b.p99_20 / raw.p99_20).toFixed(2)}x (target <= 1.0)`;
 
 interface Subject {
   name: string;
   proc: BotrunProcess;
   peer?: EchoPeer;
   results: Result[];
-  /** CPU ms the bot process used during measured rounds, and the round trips in them. */
-  cpu: number;
-  trips: number;
 }
 
 const prosody = await startProsody();
 const subjects: Subject[] = [];
 try {
-  // Labelled: BENCH_STARTUP_ONLY=1 leaves after the start-up figures, and `finally` still stops Prosody.
-  bench: {
-  if (process.env.BENCH_STARTUP_ONLY === "1") {
-    for (const line of await startupFigures(botEnvFor)) console.log(line);
-    break bench;
-  }
   const common = { host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", caFile: prosody.caFile };
   await prosody.register("peer", "bench-peer-pw");
   const botEnv = botEnvFor;
@@ -135,14 +130,14 @@ try {
 
   await prosody.register("rawbot", "bench-raw-pw");
   const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [])] });
-  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [], cpu: 0, trips: 0 });
+  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [] });
   await rawProc.waitLine(/^online$/, 30_000);
 
   await prosody.register("bot", "bench-bot-pw");
   const spawnedAt = Date.now();
   const nodeArgs = CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/botrun`] : [];
   const botProc = startBotrun(["echo"], botEnv("bot", "bench-bot-pw"), { nodeArgs });
-  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [], cpu: 0, trips: 0 };
+  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [] };
   subjects.push(bot);
   await botProc.waitLine(online, 30_000);
   const startToOnline = Date.now() - spawnedAt;
@@ -150,7 +145,7 @@ try {
   if (BASELINE) {
     await prosody.register("basebot", "bench-base-pw");
     const baseProc = startBotrun(["echo"], botEnv("basebot", "bench-base-pw"), { root: BASELINE });
-    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [], cpu: 0, trips: 0 });
+    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [] });
     await baseProc.waitLine(online, 30_000);
   }
 
@@ -162,12 +157,7 @@ try {
 
   for (let round = 0; round < ROUNDS; round++) {
     const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
-    for (const s of order) {
-      const c0 = cpuMs(s.proc.pid);
-      s.results.push(await measure(s.peer!));
-      s.cpu += cpuMs(s.proc.pid) - c0;
-      s.trips += 50 + N1 + N20;
-    }
+    for (const s of order) s.results.push(await measure(s.peer!, s.proc.pid));
   }
 
   let backOnline = NaN;
@@ -179,16 +169,15 @@ try {
     backOnline = Date.now() - restartAt;
   }
 
-  const startup = await startupFigures(botEnv);
-
-  const raw = medianResult(subjects[0]!.results);
   console.log(`server: Prosody ${prosody.c2sPort}/${prosody.directTlsPort}; every bot its own process (node + tsx), SCRAM-SHA-1 over direct TLS, TCP_NODELAY; peers @xmpp/client in the bench process`);
-  console.log(`${ROUNDS} interleaved rounds of ${N1} (1 in flight) + ${N20} (20 in flight) round trips per bot; medians over rounds`);
-  for (const s of subjects) console.log(`${s.name.padEnd(34)}: ${fmt(medianResult(s.results))} | CPU ${((1000 * s.cpu) / s.trips).toFixed(0)} µs/echo`);
-  for (const s of subjects.slice(1)) console.log(`ratios ${s.name} / raw: ${ratios(medianResult(s.results), raw)}`);
-  console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
-  for (const line of startup) console.log(line);
+  console.log(`${ROUNDS} interleaved rounds (order rotating) of ${N1} (1 in flight) + ${N20} (20 in flight) round trips per bot`);
+  for (const best of [false, true]) {
+    console.log(best ? "best round of each metric (least disturbed by other load):" : "medians over rounds:");
+    const raw = summarise(subjects[0]!.results, best);
+    for (const s of subjects) console.log(`  ${s.name.padEnd(34)}: ${fmt(summarise(s.results, best))}`);
+    for (const s of subjects.slice(1)) console.log(`  ratios ${s.name} / raw: ${ratios(summarise(s.results, best), raw)}`);
   }
+  console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
 } finally {
   for (const s of subjects) await s.peer?.stop();
   for (const s of subjects) {
@@ -215,43 +204,6 @@ function botEnvFor(user: string, pw: string): Record<string, string> {
   };
 }
 
-/** Process start → online (raw bot, botrun from sources, botrun compiled) and piped `botrun echo` wall time, medians of alternating runs. */
-async function startupFigures(botEnv: (user: string, pw: string) => Record<string, string>): Promise<string[]> {
-  execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, "-b", `${ROOT}/packages/core/tsconfig.build.json`], { cwd: ROOT });
-  await prosody.register("startbot", "bench-start-pw");
-  const online = /"component":"xmpp".*"msg":"online"/;
-  const kinds = {
-    // PLAIN over TLS for all of them: start-up cost without xmpp.js's pure-JS SCRAM (slow) or botrun's.
-    raw: () => startRaw({ ...rawEnv("startbot", "bench-start-pw"), RAW_MECHANISM: "PLAIN" }),
-    sources: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN" }),
-    compiled: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN", BOTRUN_COMPILED: "1" }),
-    compiledJs: () => startBotrun([JS_BOT], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN", BOTRUN_COMPILED: "1" }),
-    // BENCH_BASELINE_ROOT: that checkout's compiled `botrun echo` (its dist/ built there beforehand), for before/after.
-    ...(BASELINE && { baseline: () => startBotrun(["echo"], { ...botEnv("startbot", "bench-start-pw"), XMPP_MECHANISM: "PLAIN", BOTRUN_COMPILED: "1" }, { root: BASELINE }) }),
-  };
-  const times: Record<string, number[]> = { raw: [], sources: [], compiled: [], compiledJs: [], baseline: [] };
-  const piped: Record<"sources" | "compiled" | "baseline", number[]> = { sources: [], compiled: [], baseline: [] };
-  for (let i = 0; i < START_RUNS; i++) {
-    for (const [kind, start] of Object.entries(kinds) as [string, () => BotrunProcess][]) {
-      const t0 = performance.now();
-      const p = start();
-      await p.waitLine(kind === "raw" ? /^online$/ : online, 30_000);
-      times[kind]!.push(performance.now() - t0);
-      await p.stop(5000);
-    }
-    for (const kind of ["sources", "compiled"] as const) piped[kind].push(await pipedEcho(kind === "compiled", ROOT));
-    if (BASELINE) piped.baseline.push(await pipedEcho(true, BASELINE));
-  }
-  const m = (xs: number[]) => median(xs).toFixed(0);
-  const rawMs = median(times.raw!);
-  const ratio = (k: string) => `${m(times[k]!)} ms (${(median(times[k]!) / rawMs).toFixed(2)}×)`;
-  return [
-    `start-up, ${START_RUNS} alternating runs, medians (process start -> online, PLAIN over direct TLS on loopback):`,
-    `  raw @xmpp/client script (plain node) ${m(times.raw!)} ms | botrun echo from sources (tsx) ${ratio("sources")} | compiled ${ratio("compiled")} | compiled, the bot as .js (echo-bot.mjs) ${ratio("compiledJs")}${BASELINE ? ` | baseline ${BASELINE} compiled ${ratio("baseline")}` : ""}`,
-    `  printf 'hi\\n' | botrun echo (terminal chat, start to exit): from sources ${m(piped.sources)} ms | compiled ${m(piped.compiled)} ms${BASELINE ? ` | baseline compiled ${m(piped.baseline)} ms` : ""}`,
-  ];
-}
-
 function rawEnv(user: string, pw: string): Record<string, string> {
   return {
     RAW_HOST: "127.0.0.1",
@@ -262,18 +214,4 @@ function rawEnv(user: string, pw: string): Record<string, string> {
     RAW_CA_FILE: prosody.caFile,
     NODE_ENV: "production",
   };
-}
-
-/** The start-up baseline: plain `node raw-start.mjs` (no tsx; the botrun path startBotrun appends is an unused argument). */
-function startRaw(env: Record<string, string>): BotrunProcess {
-  return startBotrun([], env, { nodeArgs: [RAW_START] });
-}
-
-/** Wall time of `printf 'hi\n' | botrun echo` (no server configured). */
-function pipedEcho(compiled: boolean, root: string): Promise<number> {
-  const t0 = performance.now();
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...(compiled ? { BOTRUN_COMPILED: "1" } : {}) };
-  const child = spawn(process.execPath, [`${root}/packages/core/bin/botrun.mjs`, "echo"], { cwd: root, env, stdio: ["pipe", "ignore", "ignore"] });
-  child.stdin.end("hi\n");
-  return new Promise((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`botrun echo exited ${code}`)))));
 }

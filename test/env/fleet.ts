@@ -1,10 +1,14 @@
 // Test helpers for the fleet suites: spawn `botrun fleet <bot>` workers (real OS processes), read
 // lease owners from Redis, and probe accounts: a chat message to each bare JID through a real peer,
 // counting the echoes per probe id (so a double session shows up as a second echo of one id).
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { xml, type Element } from "@botrun/core";
 import { parseLease, type FleetRedis } from "@botrun/fleet";
 import { spawnBotrun, type BotrunProcess } from "../soak/botrun-process.ts";
-import type { RawClient } from "../real/helpers/raw-client.ts";
+import { startRawClient, type RawClient } from "../real/helpers/raw-client.ts";
+import type { OAuthServerHandle } from "./oauth-server.ts";
+import type { ProsodyHandle, ProsodyOptions } from "./prosody.ts";
 
 /** The settings of a test fleet's workers: the shared server settings, Redis, secret, lease TTL, JSON logs. */
 export function fleetEnv(o: {
@@ -24,6 +28,31 @@ export function fleetEnv(o: {
     BOTRUN_FLEET_LEASE_TTL: String(o.ttlS),
     BOTRUN_LOG_FORMAT: "json",
   };
+}
+
+/** Prosody's options for X-MESSENGER-OAUTH2 tokens checked by `oauth`'s introspection. */
+export function introspectedBy(oauth: OAuthServerHandle): Pick<ProsodyOptions, "oauth"> {
+  return { oauth: { introspectionUrl: oauth.introspectionUrl, clientId: oauth.introspectionClientId, clientSecret: oauth.introspectionClientSecret } };
+}
+
+/** Register `peer` on the test Prosody and log it in (resource `probe`): the client that probes the accounts. */
+export async function startFleetPeer(prosody: ProsodyHandle): Promise<RawClient> {
+  await prosody.register("peer", "peer-pw");
+  return startRawClient({ host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", username: "peer", password: "peer-pw", caFile: prosody.caFile, resource: "probe" });
+}
+
+/**
+ * Create Prosody accounts by writing its internal storage files (`data/<host>/accounts/<user>.dat`
+ * with a plaintext password, which mod_auth_internal_hashed hashes at the first login): thousands
+ * per second, where `prosodyctl register` takes ~90 ms each. Usernames must be [a-z0-9] only.
+ */
+export async function writeProsodyAccounts(prosody: ProsodyHandle, accounts: ReadonlyArray<readonly [user: string, password: string]>): Promise<void> {
+  const dir = path.join(prosody.dataDir, "data", "localhost", "accounts");
+  await mkdir(dir, { recursive: true });
+  for (const [user, password] of accounts) {
+    if (!/^[a-z0-9]+$/.test(user)) throw new Error(`writeProsodyAccounts: ${user}: letters and digits only`);
+    await writeFile(path.join(dir, `${user}.dat`), `return {\n\t["password"] = ${JSON.stringify(password)};\n};\n`);
+  }
 }
 
 /** A spawned worker. */

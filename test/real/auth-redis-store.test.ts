@@ -4,7 +4,7 @@
 import { OAuth2TokenEndpoint, RedisTokenStore, RefreshingTokenProvider } from "@botrun/core";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTokenServer, type TestTokenServer } from "../../packages/core/src/auth/test-token-server.ts";
+import { startTokenServer, type TestTokenServer } from "../../packages/core/test-support/token-server.ts";
 import { startRedis, type RedisServer } from "../env/redis.ts";
 
 let redis: RedisServer;

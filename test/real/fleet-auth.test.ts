@@ -13,8 +13,8 @@ import { startOAuthServer, type OAuthServerHandle } from "../env/oauth-server.ts
 import { startProsody, type ProsodyHandle } from "../env/prosody.ts";
 import { pidAlive } from "../env/proc.ts";
 import { startRedis, type RedisServer } from "../env/redis.ts";
-import { AccountProbe, fleetEnv, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
-import { startRawClient, type RawClient } from "./helpers/raw-client.ts";
+import { AccountProbe, fleetEnv, introspectedBy, startFleetPeer, spawnFleetWorker, type WorkerProcess } from "../env/fleet.ts";
+import type { RawClient } from "./helpers/raw-client.ts";
 import { startBotrun } from "./helpers/botrun-process.ts";
 import { waitUntil } from "../soak/botrun-process.ts";
 
@@ -48,13 +48,12 @@ async function cli(args: string[], e: Record<string, string>): Promise<{ code: n
 
 beforeAll(async () => {
   [redis, oauth] = await Promise.all([startRedis(), startOAuthServer({ device: { interval: 1 }, loginUser: USER })]);
-  prosody = await startProsody({ oauth: { introspectionUrl: oauth.introspectionUrl, clientId: oauth.introspectionClientId, clientSecret: oauth.introspectionClientSecret } });
+  prosody = await startProsody(introspectedBy(oauth));
   pids.push(prosody.pid, redis.pid);
   await prosody.register(USER, "unused-password-1");
-  await prosody.register("peer", "peer-pw");
   dir = mkdtempSync(path.join(tmpdir(), "fleet-auth-"));
   r = connectRedis(redis.url);
-  peer = await startRawClient({ host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", username: "peer", password: "peer-pw", caFile: prosody.caFile, resource: "probe" });
+  peer = await startFleetPeer(prosody);
 });
 
 afterAll(async () => {

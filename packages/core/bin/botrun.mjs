@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --
-// botrun's executable. Installed from a package it runs the compiled CLI (dist/; TypeScript bots
-// get the tsx loader when one is loaded). In the botrun repository (src/ beside this file) it runs
+// botrun's executable. Installed from a package it runs the compiled CLI (dist/*.mjs, bundled;
+// TypeScript bots are compiled by esbuild, cli/compile-bot.ts). In the botrun repository (src/ beside this file) it runs
 // the sources through tsx, resolving @botrun/* to their sources (the "@botrun/source" condition).
 import { existsSync } from "node:fs";
 
@@ -15,6 +15,6 @@ if (existsSync(source) && process.env.BOTRUN_COMPILED !== "1") {
   registerHooks(`data:text/javascript,${encodeURIComponent(hook)}`);
   ({ main } = await import(source.href));
 } else {
-  ({ main } = await import("../dist/cli/main.js"));
+  ({ main } = await import("../dist/cli/main.mjs"));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -12,7 +12,10 @@ import {
   type TokenEndpoint,
 } from "@botrun/core";
 import type { AccountCredentials } from "./accounts.ts";
-import { FleetTokenStore, SingleFlightEndpoint } from "./token-store.ts";
+import "./account-of.ts"; // ctx.account for the handlers of every account run here
+import { FleetTokenStore } from "./token-store.ts";
+import { SingleFlightEndpoint } from "./single-flight.ts";
+import { SpendGate } from "./spend-gate.ts";
 import { SeenFilterTransport } from "./seen-filter.ts";
 import type { FleetKeys } from "./keys.ts";
 import type { FleetRedis } from "./redis.ts";
@@ -46,6 +49,10 @@ export interface AccountSessionOptions {
   /** Told once when the session ends on its own (not by `stop()`). */
   onEnd: (end: SessionEnd) => void;
   drainTimeoutMs?: number;
+  /** This worker's lease on the account, checked before a refresh token is spent. */
+  lease?: () => { value: string; trusted: boolean } | undefined;
+  /** See `SingleFlightOptions.abandonMs`. */
+  refreshAbandonMs?: number;
 }
 
 /** The environment of one account: shared settings, its overrides, its JID and credentials. */
@@ -65,12 +72,13 @@ export function accountEnv(env: NodeJS.ProcessEnv, creds: AccountCredentials): N
 }
 
 /** The token endpoint of the shared OAuth settings (OAUTH_FLAVOR, OAUTH_TOKEN_URL, OAUTH_CLIENT_*). */
-function endpointFromEnv(env: NodeJS.ProcessEnv, jid: string): TokenEndpoint {
+function endpointFromEnv(env: NodeJS.ProcessEnv, jid: string, gate: SpendGate): TokenEndpoint {
   const c = tokenConfigFromEnv(env, jid);
   if (c.flavor === "wrap") {
-    return new WrapTokenEndpoint({ ...(c.tokenUrl && { refreshUrl: c.tokenUrl }), ...(c.clientId && { clientId: c.clientId }), ...(c.clientSecret && { clientSecret: c.clientSecret }) });
+    return new WrapTokenEndpoint({ fetch: gate.fetch, ...(c.tokenUrl && { refreshUrl: c.tokenUrl }), ...(c.clientId && { clientId: c.clientId }), ...(c.clientSecret && { clientSecret: c.clientSecret }) });
   }
   return new OAuth2TokenEndpoint({
+    fetch: gate.fetch,
     clientId: c.clientId ?? "",
     ...(c.tokenUrl && { tokenUrl: c.tokenUrl }),
     ...(c.clientSecret && { clientSecret: c.clientSecret }),
@@ -96,7 +104,17 @@ export class AccountSession {
     const log = o.logger.child({ account: this.jid });
     if (config.mechanism === "X-MESSENGER-OAUTH2") {
       const store = new FleetTokenStore(o.redis, o.keys, o.box, this.jid);
-      this.endpoint = new SingleFlightEndpoint({ redis: o.redis, keys: o.keys, jid: this.jid, store, inner: endpointFromEnv(env, this.jid) });
+      const gate = new SpendGate();
+      this.endpoint = new SingleFlightEndpoint({
+        redis: o.redis,
+        keys: o.keys,
+        jid: this.jid,
+        store,
+        gate,
+        inner: endpointFromEnv(env, this.jid, gate),
+        ...(o.lease && { lease: o.lease }),
+        ...(o.refreshAbandonMs !== undefined && { abandonMs: o.refreshAbandonMs }),
+      });
       this.#provider = new RefreshingTokenProvider({ endpoint: this.endpoint, store, accountKey: this.jid, botName: o.bot.name, logger: log });
     }
     const transport = createXmppTransport({

@@ -53,6 +53,7 @@ describe("botrun accounts / fleet: a wrong setting or an unreachable Redis is on
   it.each([
     ["BOTRUN_FLEET_LEASE_TTL", "0.1"],
     ["BOTRUN_FLEET_LOGIN_RATE", "fast"],
+    ["BOTRUN_FLEET_REFRESH_ABANDON", "10"],
     ["BOTRUN_WORKER_ID", "a b"],
     ["BOTRUN_LOG_LEVEL", "loud"],
   ])("%s=%s", async (k, v) => {

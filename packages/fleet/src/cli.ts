@@ -7,6 +7,7 @@ import { AccountStore, parseAccountLines, type AccountInfo } from "./accounts.ts
 import { closeRedis, connectRedis, REDIS_SETTING, redisUrlFrom, type FleetRedis } from "./redis.ts";
 import { SECRET_SETTING, SecretBoxError, secretBoxFromEnv } from "./secret-box.ts";
 import { FleetWorker } from "./worker.ts";
+import { DEFAULT_ABANDON_MS } from "./single-flight.ts";
 import { startFleetHttp, type FleetHttp } from "./http.ts";
 
 /** What the botrun CLI lends the fleet commands (its bot loader and settings reader). */
@@ -43,6 +44,16 @@ export function loginRateFrom(env: NodeJS.ProcessEnv): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new ConfigError("BOTRUN_FLEET_LOGIN_RATE", "a whole number of logins per second (1-10000)", v);
   return n;
+}
+
+/** BOTRUN_FLEET_REFRESH_ABANDON (seconds, 40-86400; default 300) in ms: when an in-flight refresh whose worker went silent counts as abandoned. */
+export function refreshAbandonFrom(env: NodeJS.ProcessEnv): number {
+  const v = env.BOTRUN_FLEET_REFRESH_ABANDON?.trim();
+  if (!v) return DEFAULT_ABANDON_MS;
+  const n = Number(v);
+  // At least the request timeout (15 s) twice plus slack: a holder must be able to send and hear back within it.
+  if (!Number.isFinite(n) || n < 40 || n > 86_400) throw new ConfigError("BOTRUN_FLEET_REFRESH_ABANDON", "seconds (40-86400)", v);
+  return Math.round(n * 1000);
 }
 
 /** A port setting (0-65535), or undefined when unset; throws ConfigError naming BOTRUN_HTTP_PORT. */
@@ -122,6 +133,7 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const workerId = a.workerId?.trim() || workerIdFrom(env);
   const ttlMs = leaseTtlFrom(env);
   const loginsPerSecond = loginRateFrom(env);
+  const refreshAbandonMs = refreshAbandonFrom(env);
   const level = a.logLevel ?? env.BOTRUN_LOG_LEVEL?.trim() ?? "info";
   if (!isLogLevel(level)) throw new ConfigError("BOTRUN_LOG_LEVEL", "one of trace, debug, info, warn, error, fatal, silent", level);
   const httpPort = a.httpPort ?? portFrom(env.BOTRUN_HTTP_PORT);
@@ -129,7 +141,7 @@ async function runWorker(deps: FleetCliDeps, a: Common & { workerId?: string; lo
   const logger: Logger = createPinoLogger({ level, format: logFormatFrom(env) }).child({ bot: loaded.bot.name });
   const redis: FleetRedis = connectRedis(url, { commandTimeoutMs: Math.max(200, Math.round(ttlMs / 4)), name: `botrun-fleet:${workerId}` });
   const reach = watchReachability(redis); // later outages are reported by the worker's rounds, once each
-  const worker = new FleetWorker({ bot: loaded.bot, env, redis, box, workerId, logger, ttlMs, loginsPerSecond });
+  const worker = new FleetWorker({ bot: loaded.bot, env, redis, box, workerId, logger, ttlMs, loginsPerSecond, refreshAbandonMs });
   // A rejection nobody handled is a bug: logged at error level with a count, never hidden (as `botrun` does).
   new UnhandledRejections(logger).install();
   const stopped = new Promise<void>((resolve) => {

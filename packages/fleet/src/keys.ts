@@ -16,7 +16,7 @@ export class FleetKeys {
   get consent(): string {
     return `${this.prefix}consent`;
   }
-  /** HASH of one account: sealed credentials, token record and version, state, times. */
+  /** HASH of one account: sealed credentials, token record and version, the in-flight mark of a refresh (`spend`), state, times. */
   account(jid: string): string {
     return `${this.prefix}acct:{${jid}}`;
   }
@@ -27,10 +27,6 @@ export class FleetKeys {
   /** STRING counter: the account's lease generation (the fencing number). */
   generation(jid: string): string {
     return `${this.prefix}gen:{${jid}}`;
-  }
-  /** STRING: the refresh lock (single-flight across workers), with a PX expiry. */
-  refreshLock(jid: string): string {
-    return `${this.prefix}rlock:{${jid}}`;
   }
   /** Prefix of the account's claimed inbound message ids (STRING keys with a PX expiry). */
   seen(jid: string): string {

@@ -28,6 +28,8 @@ export interface FleetWorkerOptions {
   loginsPerSecond?: number;
   /** Accounts being brought online at once by this worker; default 50. */
   maxStarting?: number;
+  /** When a refresh in flight on a silent worker counts as abandoned (ms); default 300 s. */
+  refreshAbandonMs?: number;
 }
 
 /** What a worker reports (logs, metrics, tests). */
@@ -201,6 +203,11 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
         box: this.#o.box,
         logger: this.#o.logger,
         drainTimeoutMs: Math.round(this.#ttl / 3),
+        lease: () => {
+          const l = this.#leases.get(jid);
+          return l && { value: l.value, trusted: this.#leases.trusted(jid) };
+        },
+        ...(this.#o.refreshAbandonMs !== undefined && { refreshAbandonMs: this.#o.refreshAbandonMs }),
         beforeLogin: (): Promise<boolean> => this.#beforeLogin(jid, session),
         onEnd: (end) => void this.#ended(jid, session, end),
       });

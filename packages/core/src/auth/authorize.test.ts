@@ -12,7 +12,7 @@ import { runAuthCommand } from "../cli/commands/auth.ts";
 import { AuthorizationError, runAuthorizationFlow } from "./authorize.ts";
 import { FileTokenStore, MemoryTokenStore } from "./file-store.ts";
 import { OAuth2TokenEndpoint } from "./oauth2-endpoint.ts";
-import { startTokenServer, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type TestTokenServer } from "../../test-support/token-server.ts";
 import { WrapTokenEndpoint } from "./wrap-endpoint.ts";
 
 const SECRET = "client-secret-SECRET-42";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runAuthCommand, type AuthCommandOptions } from "../cli/commands/auth.ts";
 import type { DeviceClock } from "./device.ts";
 import { MemoryTokenStore } from "./file-store.ts";
-import { startTokenServer, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type TestTokenServer } from "../../test-support/token-server.ts";
 
 let server: TestTokenServer;
 let base: string;

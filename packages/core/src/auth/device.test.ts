@@ -4,7 +4,7 @@ import { AuthorizationError } from "./authorize.ts";
 import { DEVICE_CODE_GRANT, runDeviceFlow, type DeviceClock, type DeviceFlowOptions } from "./device.ts";
 import { TransientAuthError } from "./errors.ts";
 import { MemoryTokenStore } from "./file-store.ts";
-import { startTokenServer, type Reply, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type Reply, type TestTokenServer } from "../../test-support/token-server.ts";
 import { PermanentAuthError } from "./types.ts";
 
 const SECRET = "device-client-SECRET-77";

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TransientAuthError } from "./errors.ts";
 import { OAuth2TokenEndpoint } from "./oauth2-endpoint.ts";
-import { startTokenServer, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type TestTokenServer } from "../../test-support/token-server.ts";
 import { PermanentAuthError } from "./types.ts";
 import { WrapTokenEndpoint } from "./wrap-endpoint.ts";
 

@@ -17,7 +17,7 @@ import { FileTokenStore, MemoryTokenStore } from "./file-store.ts";
 import { MAX_RESPONSE_BYTES, TokenEndpointRedirectError } from "./http.ts";
 import { OAuth2TokenEndpoint } from "./oauth2-endpoint.ts";
 import { MIN_REFRESH_INTERVAL_MS, RefreshingTokenProvider } from "./refreshing-provider.ts";
-import { startTokenServer, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type TestTokenServer } from "../../test-support/token-server.ts";
 import { PermanentAuthError, type TokenEndpoint } from "./types.ts";
 import { WrapTokenEndpoint } from "./wrap-endpoint.ts";
 

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuthConfigError } from "./errors.ts";
 import { discoverEndpoints, metadataUrls } from "./metadata.ts";
-import { startTokenServer, type Reply, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type Reply, type TestTokenServer } from "../../test-support/token-server.ts";
 
 let server: TestTokenServer;
 let issuer: string;

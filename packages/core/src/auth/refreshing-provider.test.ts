@@ -7,7 +7,7 @@ import { TransientAuthError } from "./errors.ts";
 import { FileTokenStore, MemoryTokenStore } from "./file-store.ts";
 import { OAuth2TokenEndpoint } from "./oauth2-endpoint.ts";
 import { RefreshingTokenProvider, type RefreshingTokenProviderOptions } from "./refreshing-provider.ts";
-import { startTokenServer, type Reply, type TestTokenServer } from "./test-token-server.ts";
+import { startTokenServer, type Reply, type TestTokenServer } from "../../test-support/token-server.ts";
 import { PermanentAuthError, type TokenProviderEvents, type TokenSet, type TokenStore } from "./types.ts";
 
 const SECRET = "client-secret-XYZ123";

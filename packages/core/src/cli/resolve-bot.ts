@@ -1,7 +1,7 @@
 /**
  * Finding and loading a bot: a folder name under `bots/`, a path to a `.ts`/`.js` file or
- * folder, or an installed package name. TypeScript loads directly: tsx is registered (for ES
- * modules and CommonJS) the first time a TypeScript bot is loaded.
+ * folder, or an installed package name. TypeScript loads directly: compiled in-process by esbuild
+ * (cached), or through tsx (registered for ES modules and CommonJS) when the bot needs it.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isBot, type Bot } from "../bot.ts";
 import type { Context } from "../context.ts";
+import { BOTRUN_VERSION } from "../iq/version.ts";
 import { describeLoadError } from "./bot-load-error.ts";
 
 /** A bot that could not be found or loaded; the message is one line for the user. */
@@ -126,16 +127,14 @@ export function resolveBotFile(spec: string, cwd: string): string {
 /** Import a bot. Its module's default export (or `bot` export) must be a `Bot`, or a function returning one. */
 export async function loadBot(spec: string, cwd = process.cwd()): Promise<LoadedBot> {
   const file = resolveBotFile(spec, cwd);
-  if (/\.[cm]?tsx?$/.test(file)) {
-    // Every module loaded after the loader is registered goes through its hooks thread: load what
-    // a bot imports (@botrun/core's index, with the XMPP transport) first (start-up time).
-    await import("../index.ts");
-    await registerTypeScript(file);
-  }
+  let target = file;
+  if (/\.[cm]?tsx?$/.test(file)) target = await typeScriptTarget(file);
   let mod: { default?: unknown; bot?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as typeof mod;
+    mod = (await import(pathToFileURL(target).href)) as typeof mod;
   } catch (error) {
+    // Node names the compiled file in its messages ("imported from …"): the user knows the bot's.
+    if (target !== file && error instanceof Error) error.message = error.message.replaceAll(target, file);
     const missing = /Cannot find (?:module|package) '(@botrun\/[a-z-]+)/.exec(error instanceof Error ? error.message : "")?.[1];
     if (missing) {
       throw new BotNotFoundError(`botrun: ${file} imports ${missing}, which is not installed there: run \`npm install ${missing}\` in the bot's project (or start one with \`botrun new <dir>\`)`);
@@ -148,6 +147,28 @@ export async function loadBot(spec: string, cwd = process.cwd()): Promise<Loaded
     throw new BotNotFoundError(`botrun: ${file} does not export a bot: its default export must be a Bot (new Bot({ name }))`);
   }
   return { bot: value as Bot<Context>, file, dir: path.dirname(file) };
+}
+
+/**
+ * The file to import for TypeScript bot `file`: when tsx is not running already, the bot compiled
+ * by esbuild (compile-bot.ts; stack traces source-mapped to the .ts lines), else — or when the bot
+ * needs it — the bot itself, through tsx's loader hooks.
+ */
+async function typeScriptTarget(file: string): Promise<string> {
+  if (!(globalThis as { [TSX_REGISTERED]?: Set<string> })[TSX_REGISTERED]?.has("esm")) {
+    const { compileBot } = await import("./compile-bot.ts");
+    const compiled = await compileBot(file, BOTRUN_VERSION);
+    // What a bot imports (@botrun/core's index, with the XMPP transport) loads first: before the
+    // loader's hooks thread, which every later module goes through, or before source maps are on,
+    // which makes Node read the map of every later module (start-up time).
+    await import("../index.ts");
+    if (compiled) {
+      process.setSourceMapsEnabled(true);
+      return compiled;
+    }
+  }
+  await registerTypeScript(file);
+  return file;
 }
 
 /** Which tsx hooks are registered; shared with bin/botrun.mjs, which registers the ESM one to run the sources. */

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../logger.ts";
-import { startFakeServer, until, type FakeServer } from "../xmpp/fake-server.test-util.ts";
+import { startFakeServer, until, type FakeServer } from "../../test-support/fake-server.ts";
 import { runBots } from "./run.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -25,6 +25,10 @@ async function versionReply(extra: Record<string, string>): Promise<{ reply: str
       XMPP_USERNAME: "bot", XMPP_PASSWORD: "version-pw-1", XMPP_MECHANISM: "PLAIN", XMPP_RECONNECT_BASE_DELAY: "0.01", ...extra,
     },
   });
+  // The bot's initial presence follows its roster get (RFC 6121 §2.2): answered, not left to time out (5 s).
+  await until(() => /<iq [^>]*>\s*<query xmlns="jabber:iq:roster"/.test(s.rawBy[0] ?? ""));
+  const rosterId = /<iq [^>]*id="([^"]+)"[^>]*>\s*<query xmlns="jabber:iq:roster"/.exec(s.rawBy[0]!)![1];
+  s.write(1, `<iq type='result' id='${rosterId}' to='bot@localhost/r1'><query xmlns='jabber:iq:roster'/></iq>`);
   await until(() => /<presence/.test(s.rawBy[0] ?? ""));
   s.write(1, `<iq type='get' id='ver1' from='alice@localhost/x' to='bot@localhost/r1'><query xmlns='jabber:iq:version'/></iq>`);
   await until(() => /<iq [^>]*id="ver1"[\s\S]*?<\/iq>/.test(s.rawBy[0]!));

@@ -8,7 +8,7 @@ import { ServiceMetrics } from "../observability/metrics.ts";
 import { message, xml } from "../stanza.ts";
 import { TestTransport } from "../testing/test-transport.ts";
 import { BotRuntime } from "./runtime.ts";
-import { slowBot } from "./slow-bot.test-util.ts";
+import { slowBot } from "../../test-support/slow-bot.ts";
 
 const until = async (cond: () => boolean) => {
   while (!cond()) await new Promise((r) => setImmediate(r));

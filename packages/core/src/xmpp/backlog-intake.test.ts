@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config/index.ts";
 import { silentLogger } from "../logger.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
-import { slowBot } from "../runtime/slow-bot.test-util.ts";
-import { startFakeServer, until } from "./fake-server.test-util.ts";
+import { slowBot } from "../../test-support/slow-bot.ts";
+import { startFakeServer, until } from "../../test-support/fake-server.ts";
 import { createXmppTransport } from "./transport.ts";
 
 const msg = (i: number) => `<message from='alice@localhost/x' to='bot@localhost/r1' type='chat' id='m${i}'><body>${i}</body></message>`;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
 import { createConsoleLogger } from "../logger.ts";
-import { transportOnFakeServer, until } from "./fake-server.test-util.ts";
+import { transportOnFakeServer, until } from "../../test-support/fake-server.ts";
 
 /** A reply big enough (64 KB) that a few fill the socket buffers of a peer that does not read. */
 const reply = (i: number) => xml("message", { to: "peer@localhost", type: "chat", id: `r${i}` }, xml("body", {}, "x".repeat(64_000)));

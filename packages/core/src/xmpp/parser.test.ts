@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
 import { MAX_STANZA_CHARS, MAX_STANZA_DEPTH, WireParser, WireXmlError, isTruncated } from "./parser.ts";
 import type { DroppedElement } from "./client.ts";
-import { wiredClient } from "./wired-client.test-util.ts";
+import { wiredClient } from "../../test-support/wired-client.ts";
 
 const HEADER = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
 import { createConsoleLogger } from "../logger.ts";
-import { transportOnFakeServer, until } from "./fake-server.test-util.ts";
+import { transportOnFakeServer, until } from "../../test-support/fake-server.ts";
 import { RedeliveryFilter } from "./redelivery.ts";
 
 const me = "bot@localhost";

@@ -11,7 +11,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { XmppAuthError } from "./errors.ts";
 import { bindingData, serverEndPoint } from "./scram-channel-binding.ts";
 import { advertisedBindings, authenticate, NS_SASL, NS_SASL_CB, planSasl, type PlanInput } from "./sasl.ts";
-import { scramServer, tlsPair } from "./scram-server.test-util.ts";
+import { scramServer, tlsPair } from "../../test-support/scram-server.ts";
 import type { ScramHash } from "./scram.ts";
 
 const EXPORTER = ["EXPORTER-Channel-Binding", Buffer.alloc(0)] as const;

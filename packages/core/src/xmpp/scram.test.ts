@@ -2,7 +2,7 @@
 // server-side implementation, the GS2 channel-binding header, iteration bounds and signature checks.
 import { describe, expect, it } from "vitest";
 import { scramClient, SCRAM_MAX_ITERATIONS, type ScramHash } from "./scram.ts";
-import { scramServer } from "./scram-server.test-util.ts";
+import { scramServer } from "../../test-support/scram-server.ts";
 
 describe("SCRAM test vectors", () => {
   it("SCRAM-SHA-1 matches RFC 5802 §5", async () => {

@@ -5,7 +5,7 @@ import xml from "@xmpp/xml";
 import { advertisedMaxBytes, DEFAULT_MAX_STANZA_BYTES, effectiveLimit, serializedBytes, stanzaBytes, StanzaTooLargeError } from "./stanza-limit.ts";
 import { loadConfig } from "../config/index.ts";
 import { createConsoleLogger } from "../logger.ts";
-import { transportOnFakeServer, until, type FakeServer, type FakeServerOptions } from "./fake-server.test-util.ts";
+import { transportOnFakeServer, until, type FakeServer, type FakeServerOptions } from "../../test-support/fake-server.ts";
 
 describe("stanzaBytes", () => {
   it("is exact (escaped, UTF-8) when near the limit and a bound below it otherwise", () => {

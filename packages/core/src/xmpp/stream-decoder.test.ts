@@ -3,7 +3,7 @@
 // the exact text; the decoder starts afresh with each socket.
 import { describe, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
-import { wiredClient as client } from "./wired-client.test-util.ts";
+import { wiredClient as client } from "../../test-support/wired-client.ts";
 
 /** 4-byte emoji (with a skin-tone modifier and a ZWJ sequence), 2-byte Cyrillic, 3-byte CJK, combining marks. */
 const TEXT = "Привет, мир! 你好，世界 👋🏽 👩‍👩‍👧 🎉 e\u0301 a\u0308\u0323 ñ 𝄞 ﷽ Ω";

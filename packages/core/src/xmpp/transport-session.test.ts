@@ -7,8 +7,8 @@ import { createConsoleLogger } from "../logger.ts";
 import { ServiceMetrics } from "../observability/metrics.ts";
 import { Bot } from "../bot.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
-import { startFakeServer, type FakeServer } from "./fake-server.test-util.ts";
-import { startHostileServer, type HostileServer } from "./hostile-server.test-util.ts";
+import { startFakeServer, type FakeServer } from "../../test-support/fake-server.ts";
+import { startHostileServer, type HostileServer } from "../../test-support/hostile-server.ts";
 import { createXmppTransport, type XmppTransport } from "./transport.ts";
 
 let server: HostileServer | FakeServer | undefined;

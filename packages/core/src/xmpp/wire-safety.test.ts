@@ -7,7 +7,7 @@ import { loadConfig } from "../config/index.ts";
 import { createConsoleLogger } from "../logger.ts";
 import { Bot } from "../bot.ts";
 import { BotRuntime } from "../runtime/runtime.ts";
-import { startHostileServer, type HostileServer } from "./hostile-server.test-util.ts";
+import { startHostileServer, type HostileServer } from "../../test-support/hostile-server.ts";
 
 let server: HostileServer | undefined;
 let runtime: BotRuntime | undefined;

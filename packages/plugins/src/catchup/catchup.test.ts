@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { rateLimit } from "../rate-limit/index.ts";
 import { rooms } from "../rooms/index.ts";
 import { memoryStorage } from "../session/storage.ts";
-import { FakeArchive } from "./archive.test-util.ts";
+import { FakeArchive } from "../../test-support/archive.ts";
 import { roomCatchUp, type CatchUpResult, type RoomCatchUpOptions, type RoomCursor } from "./index.ts";
 
 const ROOM = "lobby@conference.botrun.test";

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TransientAuthError } from "../../auth/errors.ts";
-import { startTokenServer, type TestTokenServer } from "../../auth/test-token-server.ts";
+import { startTokenServer, type TestTokenServer } from "../../../test-support/token-server.ts";
 import { silentLogger } from "../../logger.ts";
 import { classifyError } from "../../xmpp/errors.ts";
 import { runCheck } from "./check.ts";

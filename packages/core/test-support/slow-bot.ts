@@ -1,5 +1,5 @@
 /** A test bot whose message handler waits for `release()` before recording what it handled (backlog tests). */
-import { Bot } from "../bot.ts";
+import { Bot } from "../src/bot.ts";
 
 /** The bot, the bodies it handled so far, and the switch that lets its handlers finish. */
 export function slowBot(): { bot: Bot; handled: string[]; release: () => void } {

@@ -1,7 +1,7 @@
 // Test-only: a room archive answering XEP-0313 queries for the test kit (results pushed, then the fin).
 import { NS, StanzaError, xml, type Element } from "@botrun/core";
 import type { Harness } from "@botrun/core/testing";
-import { NS_FORWARD, NS_MAM, NS_RSM } from "./mam.ts";
+import { NS_FORWARD, NS_MAM, NS_RSM } from "../src/catchup/mam.ts";
 
 /** One archived room message. */
 export interface Archived {

@@ -1,9 +1,9 @@
 /** A tiny scripted XMPP server on loopback for offline tests (plain TCP, SASL, bind, ping; not a real server), and a transport started on it. */
 import net from "node:net";
 import { afterEach } from "vitest";
-import { loadConfig } from "../config/index.ts";
-import { silentLogger, type Logger } from "../logger.ts";
-import { createXmppTransport, type XmppTransport } from "./transport.ts";
+import { loadConfig } from "../src/config/index.ts";
+import { silentLogger, type Logger } from "../src/logger.ts";
+import { createXmppTransport, type XmppTransport } from "../src/xmpp/transport.ts";
 
 /** What the fake server saw and how it answers. */
 export interface FakeServer {

@@ -1,8 +1,8 @@
 /** The assembled xmpp.js client on fake sockets, for tests of its inbound path (bytes in, elements and writes out). */
 import { EventEmitter } from "node:events";
 import type { Element } from "@xmpp/xml";
-import { assembleClient, type AssembleOptions } from "./client.ts";
-import { WireParser } from "./parser.ts";
+import { assembleClient, type AssembleOptions } from "../src/xmpp/client.ts";
+import { WireParser } from "../src/xmpp/parser.ts";
 
 /** A client as the transport assembles it, never connected. */
 export function wiredClient(extra: Partial<AssembleOptions> = {}) {

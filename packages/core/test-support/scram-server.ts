@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import { promisify } from "node:util";
-import { SCRAM_HASHES, scramAttributes, type ScramHash } from "./scram.ts";
+import { SCRAM_HASHES, scramAttributes, type ScramHash } from "../src/xmpp/scram.ts";
 
 /** What the fake server saw and decided. */
 export interface ScramServerResult {

@@ -1,0 +1,134 @@
+// The in-flight mark of a refresh token on a real redis-server, with the fleet's SingleFlightEndpoint
+// sending through its SpendGate to a rotating token endpoint over real HTTP (strict: a refresh token
+// presented twice is refused and counted): siblings wait and adopt; a request the gate refuses sends
+// nothing and frees the token; an unanswered one keeps the mark until it is abandoned (the residual
+// case of a holder killed mid-request), and only then is the token sent again.
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OAuth2TokenEndpoint } from "@botrun/core";
+import { AccountStore, closeRedis, connectRedis, FleetKeys, FleetTokenStore, SecretBox, SingleFlightEndpoint, SpendGate, type FleetRedis } from "@botrun/fleet";
+import { startRedis, type RedisServer } from "../env/redis.ts";
+
+const box = new SecretBox("fleet-spend-secret-0123456789abcdef");
+const keys = new FleetKeys("t");
+let redis: RedisServer;
+let r: FleetRedis;
+let server: Server;
+let tokenUrl: string;
+/** Strict rotation: each refresh token works once. */
+const live = new Set<string>();
+const seen = new Set<string>();
+const counts = { requests: 0, reuses: 0 };
+/** How the next requests are answered: at once, after `held` resolves, or never. */
+let mode: { kind: "answer" } | { kind: "hold"; until: Promise<void> } | { kind: "silent" } = { kind: "answer" };
+const silent: ServerResponse[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  r = connectRedis(redis.url);
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      counts.requests++;
+      const rt = new URLSearchParams(Buffer.concat(chunks).toString()).get("refresh_token") ?? "";
+      if (seen.has(rt)) counts.reuses++;
+      seen.add(rt);
+      const m = mode;
+      if (m.kind === "silent") return void silent.push(res);
+      if (m.kind === "hold") await m.until;
+      res.setHeader("content-type", "application/json");
+      if (!live.delete(rt)) return void res.writeHead(400).end(JSON.stringify({ error: "invalid_grant" }));
+      const next = randomBytes(16).toString("hex");
+      live.add(next);
+      res.end(JSON.stringify({ access_token: randomBytes(16).toString("hex"), refresh_token: next, expires_in: 3600 }));
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  tokenUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+});
+
+afterAll(async () => {
+  for (const res of silent) res.destroy();
+  server?.closeAllConnections();
+  await new Promise<void>((res) => server?.close(() => res()));
+  if (r) await closeRedis(r);
+  await redis?.stop();
+});
+
+/** A fresh account with a live refresh token, and `n` workers' endpoints for it. */
+async function account(jid: string, n: number, o: { abandonMs?: number; requestTimeoutMs?: number; waitMs?: number; trusted?: () => boolean } = {}) {
+  const rt0 = randomBytes(16).toString("hex");
+  live.add(rt0);
+  await new AccountStore(r, box, "t").import([{ jid, refreshToken: rt0, overrides: {} }]);
+  await r.set(keys.lease(jid), "w:e:1");
+  const workers = Array.from({ length: n }, () => {
+    const gate = new SpendGate();
+    const store = new FleetTokenStore(r, keys, box, jid);
+    const endpoint = new SingleFlightEndpoint({
+      redis: r, keys, jid, store, gate,
+      inner: new OAuth2TokenEndpoint({ tokenUrl, clientId: "c", fetch: gate.fetch }),
+      lease: () => ({ value: "w:e:1", trusted: o.trusted?.() ?? true }),
+      abandonMs: o.abandonMs ?? 60_000, requestTimeoutMs: o.requestTimeoutMs ?? 2000, waitMs: o.waitMs ?? 300,
+    });
+    return { endpoint, store };
+  });
+  return { rt0, workers };
+}
+
+describe("the in-flight mark of a refresh token", () => {
+  it("a sibling never sends a token whose spend is in flight: it waits, then adopts the rotated one", async () => {
+    const { rt0, workers: [a, b] } = await account("s1@x", 2);
+    let release!: () => void;
+    mode = { kind: "hold", until: new Promise<void>((res) => (release = res)) };
+    const before = counts.requests;
+    const first = a!.endpoint.refresh(rt0);
+    await expect.poll(() => counts.requests).toBe(before + 1);
+    await expect(b!.endpoint.refresh(rt0)).rejects.toMatchObject({ code: "in_flight" });
+    expect(b!.endpoint.stats).toMatchObject({ calls: 0 });
+    expect(b!.endpoint.stats.waited).toBeGreaterThan(0);
+    mode = { kind: "answer" };
+    release();
+    const got = await first;
+    expect(got.refreshToken).not.toBe(rt0);
+    expect(await r.hget(keys.account("s1@x"), "spend")).toBeNull(); // cleared by the compare-and-set
+    expect((await b!.endpoint.refresh(rt0)).refreshToken).toBe(got.refreshToken); // adopted, not sent
+    expect(counts.requests).toBe(before + 1);
+    expect(counts.reuses).toBe(0);
+  });
+
+  it("a request the gate refuses at the last moment (lease no longer trusted) sends nothing and frees the token", async () => {
+    let checks = 0;
+    const { rt0, workers: [a] } = await account("s2@x", 1, { trusted: () => ++checks < 2 }); // trusted at SPEND, not at the write
+    const before = counts.requests;
+    await expect(a!.endpoint.refresh(rt0)).rejects.toMatchObject({ code: "not_sent" });
+    expect(a!.endpoint.stats).toMatchObject({ calls: 1, refused: 1 });
+    expect(counts.requests).toBe(before);
+    expect(await r.hget(keys.account("s2@x"), "spend")).toBeNull();
+  });
+
+  it("no answer keeps the mark (nobody resends) until it is abandoned; then the next owner sends the token again", async () => {
+    const { rt0, workers: [a, b] } = await account("s3@x", 2, { abandonMs: 3000, requestTimeoutMs: 500 });
+    mode = { kind: "silent" };
+    const before = { ...counts };
+    await expect(a!.endpoint.refresh(rt0, { signal: AbortSignal.timeout(500) })).rejects.toMatchObject({ code: "outcome_unknown" });
+    expect(await r.hget(keys.account("s3@x"), "spend")).toMatch(/\|/);
+    mode = { kind: "answer" };
+    await expect(b!.endpoint.refresh(rt0)).rejects.toMatchObject({ code: "in_flight" });
+    expect(counts.requests).toBe(before.requests + 1);
+    // The holder is gone for good (as after kill -9): after abandonMs the mark is taken over.
+    let got;
+    for (;;) {
+      got = await b!.endpoint.refresh(rt0).catch((e: { code?: string }) => e);
+      if ((got as { code?: string }).code !== "in_flight") break;
+    }
+    expect(b!.endpoint.stats.abandoned).toBe(1);
+    expect(counts.requests).toBe(before.requests + 2);
+    // The server never answered the first one, so the token was still live: the account goes on.
+    expect((got as { refreshToken?: string }).refreshToken).toMatch(/^[0-9a-f]{32}$/);
+    expect(counts.reuses).toBe(before.reuses + 1); // the documented residual: sent twice after abandonment
+    expect(Number(await r.hget(keys.account("s3@x"), "abandoned"))).toBe(1);
+  }, 20_000);
+});
