@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { describe, expect, it, vi } from "vitest";
 import xml, { type Element } from "@xmpp/xml";
 import { markInternal } from "./internal-stanzas.ts";
-import { StreamManagement, NS_SM } from "./stream-management.ts";
+import { StreamManagement, NS_SM, type SmEntity } from "./stream-management.ts";
 
 const NS_STREAMS = "http://etherx.jabber.org/streams";
 const msg = (id: string) => xml("message", { to: "peer@localhost", id }, xml("body", {}, id));
@@ -29,7 +29,7 @@ function setup(o: { ackTimeoutMs?: number; readPaused?: () => boolean } = {}) {
     hook: () => {},
   });
   const sm = new StreamManagement({
-    entity,
+    entity: entity as unknown as SmEntity,
     streamFeatures: { use: (_n, _ns, fn) => void (feature = fn) },
     returns: { takeBack: (els) => void returned.push(els.map((e) => String(e.attrs.id))) },
     ackTimeoutMs: o.ackTimeoutMs ?? 0,
