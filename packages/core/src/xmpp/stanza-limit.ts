@@ -56,7 +56,10 @@ export function stanzaBytes(el: Element, limit: number): number {
   while (stack.length > 0) {
     const e = stack.pop()!;
     bound += e.name.length * 6 + 5;
-    for (const [k, v] of Object.entries(e.attrs)) if (v !== undefined && v !== null) bound += k.length * 3 + String(v).length * 6 + 4;
+    for (const k in e.attrs) {
+      const v: unknown = e.attrs[k];
+      if (v !== undefined && v !== null) bound += k.length * 3 + String(v).length * 6 + 4;
+    }
     for (const c of e.children) {
       if (typeof c === "string") bound += c.length * 6;
       else stack.push(c);
