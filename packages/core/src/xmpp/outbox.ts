@@ -97,6 +97,7 @@ export class Outbox implements Returns {
       t[SEQ] ??= ++this.#seq; // one the outbox never saw goes after those it holds
       this.#insert(t);
     }
+    this.#pump();
     this.#notify();
   }
 
