@@ -55,7 +55,7 @@ export { BOTRUN_VERSION } from "./iq/version.ts";
 // Writing plugins: the host a plugin installs into, and the small parts plugins share with core
 // (per-key ordering, the bot's nick per room, retry delays, literal text in a RegExp).
 export type { DispatchOptions, Plugin, PluginHost, SendTransformer } from "./plugin.ts";
-export { KeyedSequencer } from "./runtime/chat-queue.ts";
+export { KeyedSequencer } from "./runtime/keyed-sequencer.ts";
 export { mucStatusCodes, RoomNicks } from "./muc/self-presence.ts";
 export { backoffCeiling } from "./xmpp/backoff.ts";
 export { escapeRegExp } from "./regexp.ts";

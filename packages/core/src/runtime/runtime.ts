@@ -19,7 +19,7 @@ import { iqError, presence, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { BUILTINS } from "./builtins.ts";
 import { Backlog } from "./backlog.ts";
-import { KeyedSequencer } from "./chat-queue.ts";
+import { KeyedSequencer } from "./keyed-sequencer.ts";
 import { OwnEchoFilter } from "./own-echo.ts";
 import type { RuntimeEvents, RuntimeOptions } from "./options.ts";
 import { composeSend } from "./send-chain.ts";
