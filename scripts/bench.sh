@@ -3,9 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-# The benchmarks import @botrun/* from the sources, as the workspace does (the "@botrun/source" export condition).
+# Start-up side by side (raw @xmpp/client script vs `botrun echo`, token login): it builds and runs
+# the compiled packages, as a user's install does, so it runs without the source condition below.
+echo "== test/bench/startup.ts"
+node_modules/.bin/tsx test/bench/startup.ts
+# The other benchmarks import @botrun/* from the sources, as the workspace does (the "@botrun/source" export condition).
 export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--conditions=@botrun/source"
 for b in test/bench/*.ts; do
+  [ "$b" = test/bench/startup.ts ] && continue
   echo "== $b"
   node_modules/.bin/tsx "$b"
 done

@@ -3,12 +3,14 @@
 // presented twice is refused and counted): siblings wait and adopt; a request the gate refuses sends
 // nothing and frees the token; an unanswered one keeps the mark until it is abandoned (the residual
 // case of a holder killed mid-request), and only then is the token sent again.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OAuth2TokenEndpoint } from "@botrun/core";
-import { AccountStore, closeRedis, connectRedis, FleetKeys, FleetTokenStore, SecretBox, SingleFlightEndpoint, SpendGate, type FleetRedis } from "@botrun/fleet";
+import { AccountStore, closeRedis, connectRedis, fingerprint, FleetKeys, FleetTokenStore, newMarkId, SecretBox, SingleFlightEndpoint, SpendGate, type FleetRedis } from "@botrun/fleet";
 import { startRedis, type RedisServer } from "../env/redis.ts";
 
 const box = new SecretBox("fleet-spend-secret-0123456789abcdef");
@@ -131,4 +133,26 @@ describe("the in-flight mark of a refresh token", () => {
     expect(counts.reuses).toBe(before.reuses + 1); // the documented residual: sent twice after abandonment
     expect(Number(await r.hget(keys.account("s3@x"), "abandoned"))).toBe(1);
   }, 20_000);
+
+  it("a mark whose holder ran here and whose process is gone is taken over at once; a live or remote holder's is waited for", async () => {
+    const ns = newMarkId().split(".")[0]!;
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid!; // exited: its pid names no process now
+    const parent = process.ppid;
+    const parentStart = readFileSync(`/proc/${parent}/stat`, "utf8").split(") ")[1]!.split(" ")[19]!;
+    const cases = [
+      { holder: `${ns}.${gone}.1.x`, takenOver: true },
+      { holder: `${ns}.${parent}.${parentStart}.x`, takenOver: false }, // alive
+      { holder: `${ns}.${parent}.1.x`, takenOver: true }, // that pid now names another process
+      { holder: `0123456789abcdef.${gone}.1.x`, takenOver: false }, // another machine or container: cannot tell
+    ];
+    for (const [i, c] of cases.entries()) {
+      const jid = `s4-${i}@x`;
+      const { rt0, workers: [b] } = await account(jid, 1);
+      await r.hset(keys.account(jid), "spend", `${c.holder}|${fingerprint(rt0)}|${Date.now()}`);
+      const before = counts.requests;
+      const got = await b!.endpoint.refresh(rt0).catch((e: { code?: string }) => e);
+      expect({ i, deadHolder: b!.endpoint.stats.deadHolder, sent: counts.requests - before }).toEqual({ i, deadHolder: c.takenOver ? 1 : 0, sent: c.takenOver ? 1 : 0 });
+      if (!c.takenOver) expect(got).toMatchObject({ code: "in_flight" });
+    }
+  });
 });

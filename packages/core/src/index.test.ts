@@ -4,6 +4,7 @@ import * as core from "./index.ts";
 
 /** Every runtime name `@botrun/core` exports (types are not visible at run time). */
 const RUNTIME_NAMES = [
+  "RoomNicks", "backoffCeiling", "escapeRegExp", "mucStatusCodes",
   "BOTRUN_VERSION", "Bot", "BotError", "BotRuntime", "Composer", "ConfigError", "Context", "ExitCode",
   "FunctionTokenProvider",
   "IqRequestError", "IqTimeoutError", "KeyedSequencer", "NS", "NextCalledTwiceError", "OAuth2TokenEndpoint",

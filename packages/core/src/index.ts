@@ -52,9 +52,13 @@ export { IqRequestError, IqTimeoutError, type RequestOptions } from "./iq/reques
 export type { DiscoForm, DiscoIdentity, DiscoInfo, DiscoItem, DiscoProvider } from "./iq/disco-info.ts";
 export { BOTRUN_VERSION } from "./iq/version.ts";
 
-// Writing plugins: the host a plugin installs into, and per-key ordering.
+// Writing plugins: the host a plugin installs into, and the small parts plugins share with core
+// (per-key ordering, the bot's nick per room, retry delays, literal text in a RegExp).
 export type { DispatchOptions, Plugin, PluginHost, SendTransformer } from "./plugin.ts";
-export { KeyedSequencer } from "./runtime/chat-queue.ts";
+export { KeyedSequencer } from "./runtime/keyed-sequencer.ts";
+export { mucStatusCodes, RoomNicks } from "./muc/self-presence.ts";
+export { backoffCeiling } from "./xmpp/backoff.ts";
+export { escapeRegExp } from "./regexp.ts";
 
 // The roster (RFC 6121), kept current by the runtime.
 export { rosterOf } from "./roster/sync.ts";

@@ -2,6 +2,7 @@
  * The logger contract and a small default implementation with secret redaction.
  * Any structured logger (pino, for one) can be adapted to `Logger`.
  */
+import { escapeRegExp } from "./regexp.ts";
 
 /** Log levels, lowest first. */
 export const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -122,7 +123,7 @@ function secretPattern(): RegExp | undefined {
     dirty = false;
     const forms = new Set<string>();
     for (const set of [pinned, rotating]) for (const v of set) for (const f of secretForms(v)) forms.add(f);
-    const sorted = [...forms].sort((a, b) => b.length - a.length).map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const sorted = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
     pattern = sorted.length ? new RegExp(sorted.join("|"), "g") : undefined;
   }
   return pattern;

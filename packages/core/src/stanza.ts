@@ -1,6 +1,5 @@
 /** Builders and readers for the stanzas botrun sends and inspects. */
-import xml from "@xmpp/xml";
-import type { Element } from "@xmpp/xml";
+import xml, { Element } from "@xmpp/xml";
 
 export type { Element };
 export { xml };
@@ -54,11 +53,21 @@ export interface MessageOptions {
  */
 export function message(opts: MessageOptions): Element {
   const id = opts.id ?? stanzaId();
-  const children: Element[] = [];
-  if (opts.body !== undefined) children.push(xml("body", {}, opts.body));
-  if (opts.children) children.push(...opts.children);
-  children.push(xml("origin-id", { xmlns: NS.sid, id }));
-  return xml("message", { to: opts.to, type: opts.type ?? "chat", id }, ...children);
+  // Built with `new Element` rather than `xml()`: the same tree (attributes as strings, no empty
+  // text child), without createElement's per-call attribute rewriting, on every reply's path.
+  const type = opts.type ?? "chat";
+  const msg = new Element("message", opts.to != null ? { to: String(opts.to), type, id } : { type, id });
+  if (opts.body !== undefined) msg.cnode(textElement("body", opts.body));
+  if (opts.children) for (const c of opts.children) if (c != null) msg.cnode(c);
+  msg.cnode(new Element("origin-id", { xmlns: NS.sid, id }));
+  return msg;
+}
+
+/** `<name>text</name>` (`<name/>` for empty text, as `xml()` builds it). */
+function textElement(name: string, text: string): Element {
+  const el = new Element(name);
+  if (text !== "") el.children.push(String(text));
+  return el;
 }
 
 /** Presence types of RFC 6121 (`available` means no type attribute). */

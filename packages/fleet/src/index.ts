@@ -16,4 +16,5 @@ export { SEEN_TTL_MS, SeenFilterTransport, type SeenFilterOptions } from "./seen
 export { FleetTokenStore, fingerprint } from "./token-store.ts";
 export { DEFAULT_ABANDON_MS, SingleFlightEndpoint, type SingleFlightOptions } from "./single-flight.ts";
 export { SpendGate, SpendRefused, type SpendPhase } from "./spend-gate.ts";
+export { holderDead, newMarkId } from "./holder.ts";
 export { FleetWorker, type FleetWorkerEvents, type FleetWorkerOptions } from "./worker.ts";

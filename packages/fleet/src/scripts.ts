@@ -55,11 +55,13 @@ return v + 1`;
 /**
  * Mark a refresh token as being spent (the in-flight mark; no TTL). KEYS: account hash, lease.
  * ARGV: expected token-record version, mark id, fingerprint of the refresh token, our lease value
- * ('' = not checked), abandon-after ms. The mark is `<id>|<fingerprint>|<redis ms>`. Only the lease
- * holder may mark, only on the version it read, and only if no unresolved mark on the same token is
- * younger than abandon-after (by Redis' clock, the same for every worker). Returns {1, now} (marked),
- * {2, age} (marked over an abandoned mark), {-1, age} (another spend of this token is in flight:
- * wait), {-2} (the version moved: re-read), {-3} (account gone), {-4} (the lease is not ours).
+ * ('' = not checked), abandon-after ms, a mark whose holder is known dead ('' = none). The mark is
+ * `<id>|<fingerprint>|<redis ms>`. Only the lease holder may mark, only on the version it read, and
+ * only if no unresolved mark on the same token is younger than abandon-after (by Redis' clock, the
+ * same for every worker), unless it is exactly the mark given as dead. Returns {1, now} (marked),
+ * {2, age} (marked over an abandoned mark), {3, age} (over a dead holder's), {-1, age, mark}
+ * (another spend of this token is in flight: wait), {-2} (the version moved: re-read), {-3}
+ * (account gone), {-4} (the lease is not ours).
  */
 export const SPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-3} end
@@ -74,9 +76,14 @@ if mark then
   local fp, at = string.match(mark, '^[^|]*|([^|]*)|(%d+)$')
   if fp == ARGV[3] and at then
     local age = now - tonumber(at)
-    if age < tonumber(ARGV[5]) then return {-1, age} end
+    if mark == ARGV[6] then
+      out = {3, age}
+    elseif age < tonumber(ARGV[5]) then
+      return {-1, age, mark}
+    else
+      out = {2, age}
+    end
     redis.call('HINCRBY', KEYS[1], 'abandoned', 1)
-    out = {2, age}
   end
 end
 redis.call('HSET', KEYS[1], 'spend', ARGV[2] .. '|' .. ARGV[3] .. '|' .. now)

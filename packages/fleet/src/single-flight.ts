@@ -1,5 +1,4 @@
 // Refreshes across workers without ever sending one refresh token twice: an in-flight mark in the account's record (no TTL), a last check on the monotonic clock right before the request is written, and the rotated token stored by compare-and-set even after the lease was lost.
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PermanentAuthError, TransientAuthError, type EndpointRequestOptions, type TokenEndpoint, type TokenSet } from "@botrun/core";
@@ -7,6 +6,7 @@ import type { FleetKeys } from "./keys.ts";
 import type { FleetRedis } from "./redis.ts";
 import { SPEND, UNSPEND } from "./scripts.ts";
 import type { SpendGate } from "./spend-gate.ts";
+import { holderDead, newMarkId } from "./holder.ts";
 import { fingerprint, type FleetTokenStore } from "./token-store.ts";
 
 /** Options of `SingleFlightEndpoint`. */
@@ -52,20 +52,21 @@ export const DEFAULT_ABANDON_MS = 300_000;
  *    holder has the only copy), which clears the mark. An answer without a new token (an error
  *    status) or a request never written clears the mark; no answer (timeout, reset) leaves it.
  *
- * If the holder never comes back (kill -9 mid-request, a host gone), the mark is abandoned after
- * `abandonMs` and the next owner spends the same refresh token again. That is the residual risk:
- * a reuse happens only if the holder's request reached the server and the holder stayed silent
- * longer than `abandonMs` (default 5 min) — then it was either dead (its rotated token is lost
- * with it, and so is the grant on a strict server, reuse or not) or paused that long and wakes to
- * find its compare-and-set refused. A pause between the gate's check and the kernel's write of
+ * If the holder never comes back (kill -9 mid-request, a host gone), the next owner spends the same
+ * refresh token again: at once when the holder ran on the same machine (same pid namespace) and its
+ * process is gone (`holder.ts`: pid and start time), else once the mark is older than `abandonMs`.
+ * That is the residual risk: a reuse happens only if the holder's request reached the server and
+ * the holder is dead (its rotated token died with it, so on a strict server the grant is lost,
+ * reuse or not), or if it was paused longer than `abandonMs` (default 5 min) on another machine
+ * and wakes to find its compare-and-set refused. A pause between the gate's check and the kernel's write of
  * the same tick is the other window, measured in microseconds. Meanwhile the account keeps its
  * stored access token and goes offline only when that expires.
  */
 export class SingleFlightEndpoint implements TokenEndpoint {
   readonly #o: SingleFlightOptions;
   readonly #now: () => number;
-  /** Requests sent, adoptions, marks found in flight (waits), abandoned marks taken over, requests the gate refused. */
-  readonly stats = { calls: 0, adopted: 0, waited: 0, abandoned: 0, refused: 0 };
+  /** Requests sent, adoptions, marks found in flight (waits), marks taken over (abandoned; of a dead holder), requests the gate refused. */
+  readonly stats = { calls: 0, adopted: 0, waited: 0, abandoned: 0, deadHolder: 0, refused: 0 };
 
   constructor(o: SingleFlightOptions) {
     this.#o = o;
@@ -74,7 +75,8 @@ export class SingleFlightEndpoint implements TokenEndpoint {
 
   async refresh(refreshToken: string, opts: EndpointRequestOptions = {}): Promise<TokenSet> {
     const { redis, keys, jid, store } = this.#o;
-    const markId = randomUUID();
+    const markId = newMarkId();
+    let dead = ""; // a mark whose holder process is gone for sure
     const waitUntil = performance.now() + (this.#o.waitMs ?? 10_000);
     for (;;) {
       if (opts.signal?.aborted) throw new TransientAuthError(`refresh of ${jid} aborted`, "aborted");
@@ -86,17 +88,24 @@ export class SingleFlightEndpoint implements TokenEndpoint {
       const lease = this.#o.lease?.();
       if (this.#o.lease && !lease?.trusted) throw new TransientAuthError(`this worker no longer holds ${jid}; not refreshing`, "not_owner");
       const markedAt = performance.now(); // before SPEND is sent: the mark's age is at least what we count
-      const [res, age] = (await redis.eval(SPEND, 2, keys.account(jid), keys.lease(jid), version, markId, fingerprint(current), lease?.value ?? "", this.#abandonMs())) as [number, number?];
+      const [res, age, mark] = (await redis.eval(SPEND, 2, keys.account(jid), keys.lease(jid), version, markId, fingerprint(current), lease?.value ?? "", this.#abandonMs(), dead)) as [number, number?, string?];
       if (res === -2) continue; // the record moved between the read and the mark: read again
       if (res === -3) throw new TransientAuthError(`account ${jid} was removed from the fleet`, "account_removed");
       if (res === -4) throw new TransientAuthError(`this worker no longer holds ${jid}; not refreshing`, "not_owner");
       if (res === -1) {
+        // Its holder ran on this machine and its process is gone (kill -9, a crash): it can never
+        // store an outcome, so waiting longer gains nothing. Take that exact mark over.
+        if (mark && holderDead(mark.slice(0, mark.indexOf("|")))) {
+          dead = mark;
+          continue;
+        }
         this.stats.waited++;
         if (performance.now() > waitUntil) throw new TransientAuthError(`another worker's refresh of ${jid} is in flight (${Math.round((age ?? 0) / 1000)} s); waiting for its outcome`, "in_flight");
         await sleep(200);
         continue;
       }
       if (res === 2) this.stats.abandoned++;
+      if (res === 3) this.stats.deadHolder++;
       return this.#spend(current, version, markId, markedAt, opts);
     }
   }

@@ -8,6 +8,7 @@ export * from "./rate-limit/index.ts";
 export * from "./roster/index.ts";
 export * from "./rooms/index.ts";
 export * from "./receipts/index.ts";
+export * from "./chat-states/index.ts";
 export * from "./scheduler/index.ts";
 export * from "./reactions/index.ts";
 export * from "./upload/index.ts";

@@ -5,7 +5,7 @@
  */
 import { registerSecret, type Logger } from "../logger.ts";
 import { AuthConfigError } from "./errors.ts";
-import { createTokenStore } from "./file-store.ts";
+import { createTokenStore } from "./create-store.ts";
 import type { FetchLike } from "./http.ts";
 import { OAuth2TokenEndpoint } from "./oauth2-endpoint.ts";
 import { RefreshingTokenProvider } from "./refreshing-provider.ts";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runAuthCommand, type AuthCommandOptions } from "../cli/commands/auth.ts";
 import type { DeviceClock } from "./device.ts";
-import { MemoryTokenStore } from "./file-store.ts";
+import { MemoryTokenStore } from "./memory-store.ts";
 import { startTokenServer, type TestTokenServer } from "../../test-support/token-server.ts";
 
 let server: TestTokenServer;

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuthorizationError } from "./authorize.ts";
 import { DEVICE_CODE_GRANT, runDeviceFlow, type DeviceClock, type DeviceFlowOptions } from "./device.ts";
 import { TransientAuthError } from "./errors.ts";
-import { MemoryTokenStore } from "./file-store.ts";
+import { MemoryTokenStore } from "./memory-store.ts";
 import { startTokenServer, type Reply, type TestTokenServer } from "../../test-support/token-server.ts";
 import { PermanentAuthError } from "./types.ts";
 

@@ -5,6 +5,7 @@
  * faster than the server's interval, and stores the tokens as the code flow does.
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { backoffCeiling } from "../xmpp/backoff.ts";
 import { AuthorizationError } from "./authorize.ts";
 import { storeObtainedTokens } from "./consent-store.ts";
 import { TransientAuthError } from "./errors.ts";
@@ -136,7 +137,7 @@ export async function runDeviceFlow(opts: DeviceFlowOptions): Promise<DeviceFlow
     failures = "transient" in outcome ? failures + 1 : 0;
     if ("transient" in outcome) {
       // §3.5: back off exponentially on connection problems (never below the interval); honour Retry-After.
-      waitMs = Math.max(intervalMs, Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** failures), outcome.transient.details.retryAfterMs ?? 0);
+      waitMs = Math.max(intervalMs, backoffCeiling(failures + 1, { baseMs: intervalMs, maxMs: MAX_BACKOFF_MS }), outcome.transient.details.retryAfterMs ?? 0);
       out(`${outcome.transient.message}; trying again in ${formatDuration(waitMs)}`);
     } else if (outcome.error === "authorization_pending") {
       if (!pendingSeen) out(`authorization_pending: not approved yet; asking again every ${formatDuration(intervalMs)}`);

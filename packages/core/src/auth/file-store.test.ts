@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../config/errors.ts";
-import { createTokenStore, FileTokenStore, MemoryTokenStore } from "./file-store.ts";
+import { createTokenStore } from "./create-store.ts";
+import { FileTokenStore } from "./file-store.ts";
+import { MemoryTokenStore } from "./memory-store.ts";
 import { RedisTokenStore } from "./redis-store.ts";
 
 let dir: string;

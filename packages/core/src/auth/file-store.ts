@@ -1,17 +1,15 @@
 /**
- * Token stores: `FileTokenStore` (default; one JSON file per account key, atomic 0600 writes),
- * `MemoryTokenStore` (tests, ephemeral) and `createTokenStore(spec)` which picks one from a
- * `BOTRUN_TOKEN_STORE`-style spec. Files and directories with an unsafe owner or mode, and
- * symbolic links, are refused (file-safety.ts).
+ * `FileTokenStore`, the default token store: one JSON file per account key, atomic 0600 writes.
+ * Files and directories with an unsafe owner or mode, and symbolic links, are refused
+ * (file-safety.ts).
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsc, promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { AuthConfigError } from "./errors.ts";
 import { assertSafeDir, assertSafeFile } from "./file-safety.ts";
-import { RedisTokenStore } from "./redis-store.ts";
+import { toTokenSet } from "./token-set.ts";
 import type { TokenSet, TokenStore } from "./types.ts";
 
 /** Read errors that retrying will not fix. */
@@ -20,50 +18,6 @@ const UNREADABLE = new Set(["EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP"]);
 /** Default directory of the file store: `~/.botrun/tokens`. */
 export function defaultTokenDir(): string {
   return path.join(homedir(), ".botrun", "tokens");
-}
-
-/** Validate and copy a parsed JSON value into a `TokenSet`; throws on a wrong shape. */
-function toTokenSet(value: unknown): TokenSet {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object");
-  const v = value as Record<string, unknown>;
-  const out: TokenSet = {};
-  if (v.accessToken !== undefined) {
-    if (typeof v.accessToken !== "string") throw new Error("accessToken is not a string");
-    out.accessToken = v.accessToken;
-  }
-  if (v.refreshToken !== undefined) {
-    if (typeof v.refreshToken !== "string") throw new Error("refreshToken is not a string");
-    out.refreshToken = v.refreshToken;
-  }
-  if (v.expiresAt !== undefined) {
-    if (typeof v.expiresAt !== "number" || !Number.isFinite(v.expiresAt)) throw new Error("expiresAt is not a number");
-    out.expiresAt = v.expiresAt;
-  }
-  if (v.meta !== undefined) {
-    if (v.meta === null || typeof v.meta !== "object") throw new Error("meta is not an object");
-    out.meta = {};
-    for (const [k, m] of Object.entries(v.meta)) if (typeof m === "string") out.meta[k] = m;
-  }
-  return out;
-}
-
-function clone(tokens: TokenSet): TokenSet {
-  return toTokenSet(JSON.parse(JSON.stringify(tokens)));
-}
-
-/** Ephemeral in-process store (tests, one-off runs). Values are copied in and out. */
-export class MemoryTokenStore implements TokenStore {
-  readonly #map = new Map<string, TokenSet>();
-  async load(key: string): Promise<TokenSet | undefined> {
-    const t = this.#map.get(key);
-    return t && clone(t);
-  }
-  async save(key: string, tokens: TokenSet): Promise<void> {
-    this.#map.set(key, clone(tokens));
-  }
-  async delete(key: string): Promise<void> {
-    this.#map.delete(key);
-  }
 }
 
 /**
@@ -192,33 +146,4 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close().catch(() => undefined);
   }
-}
-
-/**
- * A token store from a spec (usually `BOTRUN_TOKEN_STORE`): undefined/empty → `~/.botrun/tokens`;
- * `file:/path`, `file:///path` or a plain path → `FileTokenStore`; `memory:` → `MemoryTokenStore`;
- * `redis://…` or `rediss://…` → `RedisTokenStore` (shared by a fleet of workers).
- * Other schemes throw `AuthConfigError` naming `BOTRUN_TOKEN_STORE`.
- */
-export function createTokenStore(spec: string | undefined): TokenStore {
-  const s = spec?.trim();
-  if (!s) return new FileTokenStore();
-  if (s === "memory:") return new MemoryTokenStore();
-  if (s.startsWith("file://")) return new FileTokenStore(fileURLToPath(s));
-  if (s.startsWith("file:")) return new FileTokenStore(expandHome(s.slice("file:".length)));
-  if (/^rediss?:\/\//i.test(s)) return new RedisTokenStore({ url: s });
-  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(s);
-  if (scheme) {
-    throw new AuthConfigError(
-      `BOTRUN_TOKEN_STORE: unsupported token store scheme "${scheme[1]}:" (supported: file:, memory:, redis://, rediss://, or a directory path)`,
-      "BOTRUN_TOKEN_STORE",
-    );
-  }
-  return new FileTokenStore(expandHome(s));
-}
-
-function expandHome(p: string): string {
-  if (p === "~") return homedir();
-  if (p.startsWith("~/")) return path.join(homedir(), p.slice(2));
-  return p;
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../config/errors.ts";
 import { accountKeyFor, createTokenProvider, tokenConfigFromEnv } from "./create-provider.ts";
-import { MemoryTokenStore } from "./file-store.ts";
+import { MemoryTokenStore } from "./memory-store.ts";
 import { FunctionTokenProvider } from "./function-provider.ts";
 import { RefreshingTokenProvider } from "./refreshing-provider.ts";
 import { StaticTokenProvider } from "./static-provider.ts";

@@ -7,6 +7,7 @@
  */
 import { TypedEmitter } from "../emitter.ts";
 import { type Logger, registerSecret, silentLogger } from "../logger.ts";
+import { backoffDelay } from "../xmpp/backoff.ts";
 import { AuthConfigError, TransientAuthError } from "./errors.ts";
 import { scrub } from "./http.ts";
 import { PermanentAuthError, type TokenEndpoint, type TokenProvider, type TokenProviderEvents, type TokenSet, type TokenStore } from "./types.ts";
@@ -347,8 +348,7 @@ export class RefreshingTokenProvider implements TokenProvider {
           );
     this.#failures++;
     const { initialMs = 1000, maxMs = 5 * 60_000 } = this.#o.backoff ?? {};
-    const ceiling = Math.min(maxMs, initialMs * 2 ** (this.#failures - 1));
-    const jitter = Math.floor((this.#o.random ?? Math.random)() * ceiling);
+    const jitter = backoffDelay(this.#failures, { baseMs: initialMs, maxMs, random: this.#o.random });
     // A Retry-After is honoured up to an hour (a hostile "retry in ten years" must not end refreshing).
     const delay = Math.max(100, jitter, Math.min(e.details.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
     this.#retryAt = this.#now() + delay;

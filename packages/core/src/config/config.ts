@@ -48,7 +48,7 @@ import { INSECURE_LOOPBACK_ONLY, isLoopbackHost } from "./loopback.ts";
 /**
  * `XMPP_MECHANISM` values: `auto` (resolved per connect by xmpp/sasl.ts: the first offered of the
  * password mechanisms below, in this order, strongest first) or a SASL mechanism botrun implements
- * (xmpp/sasl-mechanisms.ts maps each of them; the types keep the two in step).
+ * (this is the one list: xmpp/sasl-mechanisms.ts reads each name's implementation from the name).
  */
 export const MECHANISMS = [
   "auto", "X-MESSENGER-OAUTH2",

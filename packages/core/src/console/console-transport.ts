@@ -10,7 +10,7 @@ import type { Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
 import { bare, local } from "../jid.ts";
 import { simulateIqReply } from "../iq/server-sim.ts";
-import { MucSimulator } from "../muc-sim.ts";
+import { MucSimulator } from "../muc/simulator.ts";
 import { presence as presenceStanza, stanzaId, xml } from "../stanza.ts";
 import type { Transport, TransportEvents } from "../transport.ts";
 import { parseConsoleCommand, CONSOLE_HELP } from "./commands.ts";

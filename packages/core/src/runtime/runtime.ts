@@ -19,10 +19,11 @@ import { iqError, presence, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { BUILTINS } from "./builtins.ts";
 import { Backlog } from "./backlog.ts";
-import { KeyedSequencer } from "./chat-queue.ts";
+import { KeyedSequencer } from "./keyed-sequencer.ts";
 import { OwnEchoFilter } from "./own-echo.ts";
 import type { RuntimeEvents, RuntimeOptions } from "./options.ts";
-import { composeSend, withTimeout } from "./send-chain.ts";
+import { composeSend } from "./send-chain.ts";
+import { settlesWithin } from "../xmpp/async-util.ts";
 import { SendRefusals } from "./send-refusals.ts";
 
 export type { RuntimeEvents, RuntimeOptions } from "./options.ts";
@@ -240,7 +241,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     // online hook awaiting one (the roster get) would hold the drain until the request's timeout.
     this.#requests.close("the bot is stopping");
     const deadline = Date.now() + this.#drainTimeoutMs;
-    const drained = await withTimeout(this.idle(), this.#drainTimeoutMs);
+    const drained = await settlesWithin(this.idle(), this.#drainTimeoutMs);
     if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
     // Each plugin's stop gets what is left of the budget (at least PLUGIN_STOP_MIN_MS): a stuck one cannot keep the transport open.
     for (const plugin of [...this.#plugins()].reverse()) {
@@ -249,7 +250,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       const stopped = Promise.resolve()
         .then(() => plugin.stop!(this.#host(plugin.name)))
         .catch((error: unknown) => this.log.error("plugin stop failed", { plugin: plugin.name, error }));
-      if (!(await withTimeout(stopped, ms))) this.log.warn("stop: plugin did not stop in time; going on", { plugin: plugin.name, afterMs: ms });
+      if (!(await settlesWithin(stopped, ms))) this.log.warn("stop: plugin did not stop in time; going on", { plugin: plugin.name, afterMs: ms });
     }
     try {
       await this.transport.stop();

@@ -1,4 +1,4 @@
-/** Small helpers of the runtime: chaining send transformers, bounding a wait. */
+/** Chaining send transformers (plugins' `transformSend`) around the final send. */
 import type { Element } from "@xmpp/xml";
 import type { SendTransformer } from "../plugin.ts";
 
@@ -11,17 +11,4 @@ export function composeSend(transformers: readonly SendTransformer[], last: (sta
     send = (stanza) => transform(stanza, next);
   }
   return send;
-}
-
-/** Resolves true when `p` settles within `ms`, false otherwise. */
-export function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    t.unref?.();
-    const done = () => {
-      clearTimeout(t);
-      resolve(true);
-    };
-    p.then(done, done);
-  });
 }

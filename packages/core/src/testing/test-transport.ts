@@ -6,7 +6,7 @@
 import type { Element } from "@xmpp/xml";
 import { TypedEmitter } from "../emitter.ts";
 import { simulatedReply, simulateIqReply } from "../iq/server-sim.ts";
-import { MucSimulator } from "../muc-sim.ts";
+import { MucSimulator } from "../muc/simulator.ts";
 import type { StanzaError } from "../stanza.ts";
 import type { Transport, TransportEvents } from "../transport.ts";
 

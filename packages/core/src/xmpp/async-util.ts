@@ -1,17 +1,30 @@
-/** Small helpers of the transport: one-line error text, bounded waits. */
+/** Small async and error-text helpers shared by the transport and the runtime: bounded waits, one-line error text for logs. */
 
-/** One line for logs: the message of an error or value. */
-export function oneLine(err: unknown): string {
+/** An error (or any thrown value) as one line of log text: its name (unless plain `Error`) and message, whitespace collapsed. */
+export function errorText(err: unknown): string {
   const m = err instanceof Error ? `${err.name === "Error" ? "" : err.name + ": "}${err.message}` : String(err);
   return m.replace(/\s+/g, " ").trim();
 }
 
-export async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
+/**
+ * Waits until `p` settles or `ms` pass, whichever comes first; true when `p` settled in time.
+ * A rejection counts as settled and is not rethrown (the caller only bounds the wait).
+ */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    const done = () => {
+      clearTimeout(t);
+      resolve(true);
+    };
+    p.then(done, done);
+  });
 }
 
+/** Old names, kept until xmpp/transport.ts (being rewritten) imports the ones above. */
+export { errorText as oneLine, settlesWithin as withTimeout };
+
+/** Polls `cond` every 20 ms until it holds or `ms` pass (the transport's stop sequence). */
 export async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));

@@ -91,9 +91,16 @@ export class WireParser extends Parser {
     // ltx re-scans the rest of a write for "<" at each character of text (quadratic in the write's
     // length: a 16 KB TLS record of text cost ~5 ms). Input after the last "<" or ">" cannot end
     // anything; it is held and given to ltx with the next markup, so every text run meets its "<".
-    const cut = Math.max(data.lastIndexOf("<"), data.lastIndexOf(">")) + 1;
-    const feed = cut === 0 ? "" : this.#held + data.slice(0, cut);
-    this.#held = cut === 0 ? this.#held + data : data.slice(cut);
+    // (A read ending in ">", the usual case, is given whole, without copying.)
+    const cut = data.charCodeAt(data.length - 1) === 62 ? data.length : Math.max(data.lastIndexOf("<"), data.lastIndexOf(">")) + 1;
+    let feed: string;
+    if (cut === 0) {
+      feed = "";
+      this.#held += data;
+    } else {
+      feed = this.#held === "" && cut === data.length ? data : this.#held + data.slice(0, cut);
+      this.#held = data.slice(cut);
+    }
     try {
       if (feed) this.parser.write(feed);
     } catch (err) {
@@ -115,7 +122,12 @@ export class WireParser extends Parser {
       return;
     }
     const inStream = this.root !== null;
-    this.#dispatch(() => super.onStartElement(name, attrs));
+    // try/catch here rather than a helper taking a closure: this runs for every element.
+    try {
+      super.onStartElement(name, attrs);
+    } catch (err) {
+      this.#listenerFailed(err);
+    }
     if (inStream) this.#depth++;
   }
 
@@ -138,7 +150,11 @@ export class WireParser extends Parser {
         this.#truncated = false;
       }
     }
-    this.#dispatch(() => super.onEndElement(name));
+    try {
+      super.onEndElement(name);
+    } catch (err) {
+      this.#listenerFailed(err);
+    }
   }
 
   override onText(str: string): void {
@@ -160,6 +176,11 @@ export class WireParser extends Parser {
    * Returns what was found, if anything.
    */
   #restricted(data: string): string | undefined {
+    // The usual read: nothing pending, no "<!" or "<?" in it, not ending in "<". Two native scans
+    // decide it (the loop below would find nothing either).
+    if (!this.#inCdata && this.#carry === "" && data.indexOf("<!") === -1 && data.indexOf("<?") === -1 && data.charCodeAt(data.length - 1) !== 60) {
+      return undefined;
+    }
     const text = this.#carry + data;
     this.#carry = "";
     let i = 0;
@@ -197,16 +218,12 @@ export class WireParser extends Parser {
   }
 
   /**
-   * Run a step that emits to the connection's listeners. One that throws must not pass for bad
-   * input, nor escape into the socket's data handler (an uncaught exception): the stream ends with
+   * A step that emits to the connection's listeners threw. That must not pass for bad input, nor
+   * escape into the socket's data handler (an uncaught exception): the stream ends with
    * <internal-server-error/> (RFC 6120 §4.9.3.8) and the transport reconnects.
    */
-  #dispatch(step: () => void): void {
-    try {
-      step();
-    } catch (err) {
-      this.#fail(new WireXmlError("internal-server-error", `a listener threw: ${err instanceof Error ? err.message : String(err)}`));
-    }
+  #listenerFailed(err: unknown): void {
+    this.#fail(new WireXmlError("internal-server-error", `a listener threw: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   #fail(err: WireXmlError): void {

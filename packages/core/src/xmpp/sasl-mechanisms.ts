@@ -82,14 +82,18 @@ export function scram(hash: ScramHash, plus: boolean) {
   };
 }
 
-/** Mechanism name → session factory (typed against config's MECHANISMS, so the two lists cannot drift). */
-export const MECHANISM_IMPLS: Record<WireMechanism, (creds: SaslCredentials, ctx?: MechanismContext) => SaslSession> = {
-  "X-MESSENGER-OAUTH2": messengerOAuth2,
-  "SCRAM-SHA-512-PLUS": scram("SHA-512", true),
-  "SCRAM-SHA-256-PLUS": scram("SHA-256", true),
-  "SCRAM-SHA-1-PLUS": scram("SHA-1", true),
-  "SCRAM-SHA-512": scram("SHA-512", false),
-  "SCRAM-SHA-256": scram("SHA-256", false),
-  "SCRAM-SHA-1": scram("SHA-1", false),
-  PLAIN: plain,
-};
+/** Starts one exchange of a mechanism. */
+export type MechanismFactory = (creds: SaslCredentials, ctx?: MechanismContext) => SaslSession;
+
+/** The names a mechanism can have: config's MECHANISMS is the one list; each name says its implementation. */
+type KnownName = "X-MESSENGER-OAUTH2" | "PLAIN" | `SCRAM-${ScramHash}` | `SCRAM-${ScramHash}-PLUS`;
+/** Compile-time check: a name added to MECHANISMS that does not fit `KnownName` is an error here. */
+export type EveryMechanismKnown<T extends KnownName = WireMechanism> = T;
+
+/** The implementation of mechanism `name` (from config's MECHANISMS), read from the name itself. */
+export function mechanismFor(name: WireMechanism): MechanismFactory {
+  if (name === "X-MESSENGER-OAUTH2") return messengerOAuth2;
+  if (name === "PLAIN") return plain;
+  const plus = name.endsWith("-PLUS");
+  return scram(name.slice("SCRAM-".length, plus ? -"-PLUS".length : undefined) as ScramHash, plus);
+}

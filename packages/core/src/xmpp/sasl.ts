@@ -9,7 +9,7 @@ import tls from "node:tls";
 import xml, { type Element } from "@xmpp/xml";
 import { ExitCode } from "../exit-codes.ts";
 import { XmppAuthError, XmppConnectError } from "./errors.ts";
-import { MECHANISM_IMPLS, type SaslCredentials, type WireMechanism } from "./sasl-mechanisms.ts";
+import { mechanismFor, type SaslCredentials, type WireMechanism } from "./sasl-mechanisms.ts";
 import { MECHANISMS, type Mechanism } from "../config/config.ts";
 import { bindingData, chooseBinding, CHANNEL_BINDING_TYPES, type ChannelBindingType } from "./scram-channel-binding.ts";
 import type { ScramBinding } from "./scram.ts";
@@ -140,7 +140,7 @@ export function planSasl(i: PlanInput): SaslPlan {
 
 /** Run one SASL exchange on `entity` with a timeout. Resolves on `<success/>` (after checking it). */
 export async function authenticate(entity: SaslEntity, plan: SaslPlan, timeoutMs: number): Promise<void> {
-  const session = MECHANISM_IMPLS[plan.mechanism](plan.credentials, { binding: plan.binding, nonce: plan.nonce });
+  const session = mechanismFor(plan.mechanism)(plan.credentials, { binding: plan.binding, nonce: plan.nonce });
   const authError = (err: unknown) => {
     const msg = (err as Error).message;
     // Our own checks of the server's messages (SCRAM nonce, iterations, signature): permanent.

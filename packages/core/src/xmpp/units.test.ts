@@ -2,9 +2,12 @@
 import { describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
 import type { SrvRecord } from "node:dns";
-import { backoffDelay } from "./backoff.ts";
+import { backoffCeiling, backoffDelay } from "./backoff.ts";
 import { orderSrv } from "./srv.ts";
-import { messengerOAuth2, plain } from "./sasl-mechanisms.ts";
+import { mechanismFor, messengerOAuth2, plain } from "./sasl-mechanisms.ts";
+import { MECHANISMS } from "../config/config.ts";
+import type { ScramHash } from "./scram.ts";
+import { scramServer } from "../../test-support/scram-server.ts";
 import { classifyError } from "./errors.ts";
 import { silentLogger } from "../logger.ts";
 import { startKeepalive } from "./keepalive.ts";
@@ -17,6 +20,10 @@ describe("backoffDelay", () => {
     expect(backoffDelay(10, { ...o, random: () => 0.5 })).toBe(15_000);
     expect(backoffDelay(1000, { ...o, random: () => 0.999999 })).toBeLessThan(30_000);
     expect(backoffDelay(5, { ...o, random: () => 0 })).toBe(0);
+  });
+  it("backoffCeiling is the cap the jitter draws under: base·2^(attempt-1), at most max", () => {
+    expect([1, 2, 3, 5, 6, 1000].map((n) => backoffCeiling(n, o))).toEqual([1000, 2000, 4000, 16_000, 30_000, 30_000]);
+    expect(backoffDelay(4, { ...o, random: () => 1 })).toBe(backoffCeiling(4, o));
   });
 });
 
@@ -65,5 +72,27 @@ describe("keepalive", () => {
     await new Promise<void>((r) => { const t = setInterval(() => { if (pings >= 3) { clearInterval(t); r(); } }, 5); });
     k.stop();
     expect(deadCalled).toBe(false);
+  });
+});
+
+describe("mechanismFor", () => {
+  const b64 = (t: string) => Buffer.from(t).toString("base64");
+  const unb64 = (t: string) => Buffer.from(t, "base64").toString("utf8");
+  it("every name in config's MECHANISMS (the one list) gets the implementation its name says", async () => {
+    const creds = { username: "bot", password: "pw", accessToken: "tok" };
+    for (const name of MECHANISMS) {
+      if (name === "auto") continue;
+      const plus = name.endsWith("-PLUS");
+      const session = mechanismFor(name)(creds, { binding: plus ? { flag: "p", type: "tls-exporter", data: Buffer.from("cb") } : { flag: "n" } });
+      if (name === "X-MESSENGER-OAUTH2") expect(session.initial()).toBe("tok");
+      else if (name === "PLAIN") expect(unb64(session.initial())).toBe("\0bot\0pw");
+      else {
+        const hash = /^SCRAM-(SHA-\d+)/.exec(name)![1] as ScramHash;
+        const server = scramServer({ hash, password: "pw" }); // the proof only verifies with the right hash
+        const serverFinal = server.final(unb64(await session.challenge(b64(server.first(unb64(session.initial()))))));
+        session.success(b64(serverFinal));
+        expect(server.result.gs2Header, name).toBe(plus ? "p=tls-exporter,," : "n,,");
+      }
+    }
   });
 });

@@ -15,8 +15,7 @@
  * Install it after `rooms` (it then sees messages the rooms plugin kept: no own echoes) and before
  * `commands` and handlers (it holds live room messages before they run).
  */
-import { jid, NS, type Context, type Element, type MiddlewareFn, type PluginHost } from "@botrun/core";
-import { statusCodes } from "../rooms/stanzas.ts";
+import { jid, mucStatusCodes, NS, type Context, type Element, type MiddlewareFn, type PluginHost } from "@botrun/core";
 import { ArchiveReader } from "./archive.ts";
 import { CursorStore, type RoomCursor } from "./cursor.ts";
 import { NS_MAM, readResult, roomStanzaId } from "./mam.ts";
@@ -93,7 +92,7 @@ export function roomCatchUp(opts: RoomCatchUpOptions): RoomCatchUp {
     const room = jid.bare(ctx.from);
     const key = roomKey(room);
     if (only && !only.has(key)) return;
-    const codes = statusCodes(ctx.stanza);
+    const codes = mucStatusCodes(ctx.stanza);
     if (!codes.includes("110")) return;
     if (ctx.type === "unavailable") {
       if (!codes.includes("303")) runs.delete(key); // left (a nick change, 303, stays in)

@@ -19,12 +19,12 @@
  * bot.install(cmds);
  * ```
  */
-import { compose, jid, NS, splitArgs, toFn, type CommandContext, type Context, type Middleware, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { compose, escapeRegExp, jid, NS, RoomNicks, splitArgs, toFn, type CommandContext, type Context, type Middleware, type MiddlewareFn, type Plugin } from "@botrun/core";
 import { ArgumentError, parseParams, usageOf, validateSpecs, type ArgSpec, type Params, type ParamsOf } from "./args.ts";
 import { closest } from "./suggest.ts";
 import { interceptSend } from "../util/intercept-send.ts";
 import { LruMap } from "../util/lru.ts";
-import { RoomNicks } from "../util/room-talk.ts";
+import { repliesToMe } from "../util/room-talk.ts";
 
 export { ArgumentError, usageOf, type ArgSpec, type ArgType, type Params, type ParamsOf } from "./args.ts";
 export { closest, editDistance } from "./suggest.ts";
@@ -190,7 +190,7 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     if (!entry) {
       if (parsed.via === "bare" || this.#opts.unknown === "pass") return next();
       // In a room, `!word` is not addressed to us unless it is one of our commands; bots answering bots: no reply.
-      if (ctx.room && (parsed.via === "prefix" || this.#roomNicks.repliesToMe(ctx))) return next();
+      if (ctx.room && (parsed.via === "prefix" || repliesToMe(ctx, this.#roomNicks))) return next();
       // Let later handlers (e.g. core `bot.command`) have it; answer only if none replied.
       let replied = false;
       interceptSend(ctx, (el, send) => {
@@ -316,7 +316,7 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
 
   async #help(ctx: CommandCtx<C, Params>): Promise<void> {
     const p = this.#prefixes(ctx)[0] ?? "!";
-    const wanted = ctx.args[0]?.replace(new RegExp(`^${escapeRe(p)}`), "");
+    const wanted = ctx.args[0]?.replace(new RegExp(`^${escapeRegExp(p)}`), "");
     if (wanted) {
       const e = this.#byName.get(normalise(wanted));
       if (!e || (await this.#check(ctx, e.info)) !== true) {
@@ -362,8 +362,4 @@ function clip(s: string): string {
 
 function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -7,8 +7,8 @@
  * occupant (XEP-0045 §7.5, `room/nick`), and only when the dropped message was addressed to the
  * bot (a command prefix, or a mention of its room nick); chatter among others gets no warning.
  */
-import { jid, NS, xml, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
-import { mentions, RoomNicks } from "../util/room-talk.ts";
+import { jid, NS, RoomNicks, xml, type Context, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { mentions } from "../util/room-talk.ts";
 import { LruMap } from "../util/lru.ts";
 import { TokenBucket } from "./token-bucket.ts";
 

@@ -8,8 +8,6 @@
 import { message, NS, xml, type Context, type MiddlewareFn, type Plugin, type SendTransformer } from "@botrun/core";
 import { LruMap } from "../util/lru.ts";
 
-export { chatStates, type ChatStatesOptions } from "./chat-states.ts";
-
 /** Options of `receipts()`. */
 export interface ReceiptsOptions {
   /** Answer receipt requests (default true). */

@@ -21,10 +21,10 @@
  * Removed from a room: after a kick (status 307) or a room shut down by the service (332) it
  * rejoins with a growing delay; after a ban (301) or losing membership (321, 322) it stays out.
  */
-import { jid, NS, type Context, type MiddlewareFn, type PluginHost } from "@botrun/core";
+import { backoffCeiling, jid, mucStatusCodes, NS, type Context, type MiddlewareFn, type PluginHost } from "@botrun/core";
 import { policyAllows } from "../util/jid-pattern.ts";
 import { mentions, repliesTo } from "../util/room-talk.ts";
-import { declineInvite, joinPresence, leavePresence, NS_CONFERENCE, readInvite, statusCodes, type Invite } from "./stanzas.ts";
+import { declineInvite, joinPresence, leavePresence, NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
 import type { RemovedHow, Rooms, RoomsOptions } from "./types.ts";
 import { implausibleRoom, isMucService } from "./verify.ts";
 
@@ -148,7 +148,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       states.delete(st.room);
     } else {
       if (st.joinedAt && Date.now() - st.joinedAt >= kickPolicy.maxDelayMs) st.kicks = 0;
-      const delay = Math.min(kickPolicy.delayMs * 2 ** st.kicks, kickPolicy.maxDelayMs);
+      const delay = backoffCeiling(st.kicks + 1, { baseMs: kickPolicy.delayMs, maxMs: kickPolicy.maxDelayMs });
       st.kicks++;
       ctx.log.warn("kicked from room; rejoining later", { room: st.room, delayMs: delay, ...detail });
       cancelRejoin(st);
@@ -180,7 +180,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       return false;
     }
     if (!nick) return true;
-    const codes = statusCodes(ctx.stanza);
+    const codes = mucStatusCodes(ctx.stanza);
     const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
     const ours = st.joining || st.joined; // XEP-0045 §7.2.3: a self-presence answers a join we sent
     if ((codes.includes("110") && ours) || (ctx.type === "unavailable" && st.joined && nick === st.nick)) {

@@ -60,8 +60,3 @@ export function readInvite(stanza: Element): Invite | undefined {
   }
   return undefined;
 }
-
-/** MUC status codes of a presence. */
-export function statusCodes(stanza: Element): string[] {
-  return stanza.getChild("x", NS.mucUser)?.getChildren("status").map((s) => String(s.attrs.code)) ?? [];
-}

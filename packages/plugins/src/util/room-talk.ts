@@ -1,6 +1,6 @@
 /**
- * Who is talking to whom in a room: the bot's own nick per room (from XEP-0045 self-presence,
- * status 110), XEP-0461 reply markers, and whether a room message addresses the bot. Shared by
+ * Who is talking to whom in a room: XEP-0461 reply markers, and whether a room message addresses
+ * the bot (its nick per room: core's `RoomNicks`, from XEP-0045 self-presence). Shared by
  * the rooms plugin, the commands router and the rate limiter, so they agree on "addressed".
  *
  * Loop rule (issue 9.9): a bot's answer to a mention carries a XEP-0461 `<reply/>` to the
@@ -8,7 +8,7 @@
  * as a mention, and gets no "Unknown command". Two botrun bots greeting each other stop after
  * one answer each.
  */
-import { NS, xml, type Context, type Element } from "@botrun/core";
+import { escapeRegExp, NS, xml, type Context, type Element, type RoomNicks } from "@botrun/core";
 
 /** XEP-0461 message replies. */
 export const NS_REPLY = "urn:xmpp:reply:0";
@@ -29,34 +29,15 @@ export function repliesTo(stanza: Element): string | undefined {
   return to ? String(to) : undefined;
 }
 
-/** The bot's nick in each room it is in, learned from self-presence. */
-export class RoomNicks {
-  readonly #nicks = new Map<string, string>();
-
-  /** Look at any stanza; remembers or forgets the bot's nick on self-presence. */
-  track(ctx: Context): void {
-    if (ctx.kind !== "presence" || !ctx.room || !ctx.nick) return;
-    const self = ctx.stanza.getChild("x", NS.mucUser)?.getChildren("status").some((s) => s.attrs.code === "110");
-    if (!self) return;
-    if (ctx.type === "unavailable") this.#nicks.delete(ctx.room);
-    else this.#nicks.set(ctx.room, ctx.nick);
-  }
-
-  /** The bot's nick in `room`. */
-  get(room: string | undefined): string | undefined {
-    return room ? this.#nicks.get(room) : undefined;
-  }
-
-  /** True when `ctx` (a room message) is a XEP-0461 reply to one of the bot's own messages. */
-  repliesToMe(ctx: Context): boolean {
-    const nick = this.get(ctx.room);
-    const to = repliesTo(ctx.stanza);
-    return nick !== undefined && to !== undefined && to.toLowerCase() === `${ctx.room}/${nick}`.toLowerCase();
-  }
+/** True when `ctx` (a room message) is a XEP-0461 reply to one of the bot's own messages (its nick from `nicks`). */
+export function repliesToMe(ctx: Context, nicks: RoomNicks): boolean {
+  const nick = nicks.get(ctx.room);
+  const to = repliesTo(ctx.stanza);
+  return nick !== undefined && to !== undefined && to.toLowerCase() === `${ctx.room}/${nick}`.toLowerCase();
 }
 
 /** True when `text` names `nick` as a word (`nick:`, `@nick`, `hey nick!`), case-insensitively. */
 export function mentions(text: string, nick: string): boolean {
-  const esc = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const esc = escapeRegExp(nick);
   return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${esc}($|[^\\p{L}\\p{N}_])`, "iu").test(text);
 }

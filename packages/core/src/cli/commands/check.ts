@@ -15,6 +15,7 @@ import type { TokenProvider } from "../../auth/types.ts";
 import { ConfigError, loadConfig, type BotConfig } from "../../config/index.ts";
 import { ExitCode } from "../../exit-codes.ts";
 import { redactString, type Logger } from "../../logger.ts";
+import { escapeRegExp } from "../../regexp.ts";
 import { createXmppTransport } from "../../xmpp/index.ts";
 import { resolveServices } from "../../xmpp/srv.ts";
 import { parse } from "../../xmpp/sockets.ts";
@@ -150,7 +151,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   } catch (error) {
     const step = (error as { step?: string }).step;
     const label = failedStep(step ? (STEP_LABEL[step] ?? step) : "connect");
-    const msg = oneLine(error).replace(/^botrun: /, "").replace(new RegExp(`^${escape(step ?? "")}: `), "");
+    const msg = oneLine(error).replace(/^botrun: /, "").replace(new RegExp(`^${escapeRegExp(step ?? "")}: `), "");
     say(`${label} failed: ${msg}`);
     await transport.stop().catch(() => {});
     await tokenProvider?.close?.();
@@ -160,8 +161,4 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   await tokenProvider?.close?.();
   say("disconnected");
   return ExitCode.OK;
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -4,8 +4,8 @@
  * group-chat messages are echoed back from its nick, as a real XEP-0045 room does.
  */
 import type { Element } from "@xmpp/xml";
-import { bare } from "./jid.ts";
-import { NS, xml } from "./stanza.ts";
+import { bare } from "../jid.ts";
+import { NS, xml } from "../stanza.ts";
 
 /** Simulates rooms for a transport with no server. */
 export class MucSimulator {
