@@ -150,6 +150,20 @@ describe("Outbox", () => {
     expect(written).toEqual(["1", "2", "3", "2", "3", "4"]);
   });
 
+  it("a late failure on an old wire puts its stanza back but leaves the new session's wire attached", async () => {
+    const old = fakeSocket();
+    const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger });
+    ob.attach(old);
+    await ob.push(msg(1)); // on its way over the old connection
+    const fresh = { written: [] as string[], write: async (el: Element) => void fresh.written.push(String(el.attrs.id)) };
+    ob.attach(fresh); // the session was replaced before the old write settled
+    old.settleAll(false); // the old socket fails the write
+    await tick();
+    await ob.push(msg(2));
+    expect(await ob.drain(1000)).toBe(true);
+    expect(fresh.written).toEqual(["1", "2"]); // 1 written again first, in order, on the new wire
+  });
+
   it("clear() reports how many stanzas it dropped; close() refuses new ones", async () => {
     const ob = new Outbox({ limit: 10, overflow: "reject", logger: silentLogger });
     const wire = { write: async () => {} };

@@ -188,6 +188,7 @@ export class Outbox implements Returns {
         if (this.#wire === wire) this.#wire = undefined;
         this.#o.logger.debug("write failed, stanza kept for the next connection", { error: (err as Error)?.message });
         this.#insert(el);
+        this.#pump(); // a newer wire (if one is attached) takes it
         this.#notify();
       },
     );
