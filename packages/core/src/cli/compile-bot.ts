@@ -7,7 +7,7 @@
  * `import.meta`, `require`, `__dirname`, or does not bundle) gets undefined: the caller uses tsx.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { BotLoadError, codeFrame } from "./bot-load-error.ts";
 
@@ -27,6 +27,21 @@ export function cacheDirFor(file: string): string | undefined {
   for (let d = path.dirname(file); ; d = path.dirname(d)) {
     if (path.basename(d) !== "node_modules" && existsSync(path.join(d, "node_modules"))) return path.join(d, "node_modules", ".cache", "botrun");
     if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** True when `dir`, or the nearest folder above it that exists, may be written. */
+function writable(dir: string): boolean {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(d)) {
+      try {
+        accessSync(d, constants.W_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(d) === d) return false;
   }
 }
 
@@ -58,6 +73,7 @@ export async function compileBot(file: string, version: string): Promise<string 
   } catch {
     /* no cache yet */
   }
+  if (!writable(dir)) return undefined; // a read-only install (a service user under /opt): tsx, without a build that could not be kept
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
@@ -104,7 +120,7 @@ export async function compileBot(file: string, version: string): Promise<string 
     writeFileSync(manifestFile + tmp, JSON.stringify(manifest));
     renameSync(manifestFile + tmp, manifestFile);
   } catch {
-    return undefined; // a read-only install: tsx
+    return undefined; // could not be written after all: tsx
   }
   return manifest.tsx ? undefined : out;
 }
