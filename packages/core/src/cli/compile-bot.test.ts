@@ -41,6 +41,14 @@ describe("compileBot", () => {
     expect(await compileBot(path.join(dir, "bot.ts"), "1.0.0")).toBe(out);
     expect(readFileSync(out!, "utf8")).toContain("hello there ${n}"); // an imported file changed: rebuilt
 
+    writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { useDefineForClassFields: false } }));
+    writeFileSync(path.join(dir, "greet.ts"), "export class G { n = 1 }\nexport const greeting = (n: string): string => `hi ${n} ${new G().n}`;\n");
+    await compileBot(path.join(dir, "bot.ts"), "1.0.0");
+    const before = readFileSync(out!, "utf8");
+    writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { useDefineForClassFields: true } }));
+    await compileBot(path.join(dir, "bot.ts"), "1.0.0");
+    expect(readFileSync(out!, "utf8")).not.toBe(before); // the tsconfig.json changed how fields compile: rebuilt
+
     expect(await compileBot(path.join(dir, "bot.ts"), "2.0.0")).not.toBe(out); // another botrun version: another cache file
   });
 
