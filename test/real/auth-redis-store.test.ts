@@ -1,7 +1,7 @@
 // The Redis token store on a real redis-server: what two workers of a fleet see, a rotated
 // refresh token that one worker stores being used (not the stale one) by the other, and close()
 // really closing the connection (also when Redis is gone), so that the process can exit.
-import { OAuth2TokenEndpoint, RedisTokenStore, RefreshingTokenProvider } from "@botrun/core";
+import { ConfigError, OAuth2TokenEndpoint, RedisTokenStore, RefreshingTokenProvider } from "@botrun/core";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTokenServer, type TestTokenServer } from "../../packages/core/test-support/token-server.ts";
@@ -49,6 +49,18 @@ describe("RedisTokenStore", () => {
     expect(await b.load("echo")).toEqual({ accessToken: "x", refreshToken: "y", expiresAt: 123 });
     await b.delete("echo");
     expect(await a.load("echo")).toBeUndefined();
+  });
+
+  it("an entry that is not a token set (bad JSON, or JSON of the wrong shape) is a configuration error naming the store, never its content", async () => {
+    const s = store("t5:");
+    const set = (value: string) => execFileSync("redis-cli", ["-p", String(redis.port), "SET", "t5:echo", value], { encoding: "utf8" });
+    for (const bad of ["{not json", JSON.stringify({ accessToken: 12345, refreshToken: "secret-rt" }), "[]"]) {
+      set(bad);
+      const err = await s.load("echo").then(() => undefined, (e: unknown) => e as Error);
+      expect(err, bad).toBeInstanceOf(ConfigError); // botrun exits 2 with this one line
+      expect(err?.message).toMatch(/BOTRUN_TOKEN_STORE: the entry for "echo" in Redis is not a valid token set/);
+      expect(err?.message).not.toMatch(/secret-rt|12345/);
+    }
   });
 
   it("two workers share one account: a rotated refresh token stored by one is the one the other uses", async () => {

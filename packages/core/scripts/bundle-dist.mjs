@@ -18,10 +18,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const BUNDLED = ["pino", "dotenv", "p-queue"];
 const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
 const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.includes(d));
-rmSync(`${root}dist/chunks`, { recursive: true, force: true });
 // The commands are entries too: dev.ts and new.ts find the package from their own import.meta.url.
 const commands = readdirSync(`${root}src/cli/commands`).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).map((f) => `src/cli/commands/${f}`);
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: ["src/index.ts", "src/testing/index.ts", "src/cli/main.ts", ...commands],
   outdir: "dist",
@@ -39,5 +38,10 @@ await build({
   target: "node20",
   sourcemap: true,
   sourcesContent: true,
+  metafile: true,
   logLevel: "warning",
 });
+// Chunk names carry a content hash: the old ones go once the new ones are written (a process
+// loading dist/ meanwhile finds either set whole).
+const fresh = new Set(Object.keys(result.metafile.outputs).map((f) => f.replace(/^dist\/chunks\//, "")));
+for (const f of readdirSync(`${root}dist/chunks`)) if (!fresh.has(f)) rmSync(`${root}dist/chunks/${f}`);

@@ -3,7 +3,7 @@
  * default export is a `Bot`; `botrun` attaches it to a transport and runs it.
  */
 import { Composer } from "./composer.ts";
-import type { Context } from "./context.ts";
+import { Context, type ContextConstructor } from "./context.ts";
 import type { Plugin, SendTransformer } from "./plugin.ts";
 
 /** Options of a bot definition. */
@@ -18,6 +18,12 @@ export interface BotOptions<C extends Context = Context> {
   plugins?: ReadonlyArray<Plugin<C>>;
   /** XEP-0030 features (namespaces) the bot's own handlers implement, e.g. those of its `iq()` handlers. */
   features?: readonly string[];
+  /**
+   * The bot's context class: a subclass of `Context` with the bot's own fields, set in its
+   * constructor (`class MyContext extends Context { readonly lang = … }`). Default `Context`; a
+   * bot typed with another `C` must give one.
+   */
+  ContextConstructor?: ContextConstructor<C>;
 }
 
 /** An error thrown by a handler, with the context it was handling. */
@@ -44,6 +50,8 @@ export class Bot<C extends Context = Context> extends Composer<C> {
   readonly features: readonly string[];
   /** Outgoing-stanza transformers, outermost first. */
   readonly sendTransformers: SendTransformer[] = [];
+  /** What builds this bot's contexts (see `BotOptions.ContextConstructor`). */
+  readonly ContextConstructor: ContextConstructor<C>;
   #onError: BotErrorHandler<C> | undefined;
 
   constructor(options: BotOptions<C>) {
@@ -56,6 +64,8 @@ export class Bot<C extends Context = Context> extends Composer<C> {
     const p = options.commandPrefix ?? "!";
     this.commandPrefixes = typeof p === "string" ? [p] : [...p];
     this.features = [...(options.features ?? [])];
+    // Without one, C is Context (or a type that only adds optional flavor fields plugins fill in).
+    this.ContextConstructor = options.ContextConstructor ?? (Context as unknown as ContextConstructor<C>);
     for (const plugin of options.plugins ?? []) this.install(plugin);
   }
 

@@ -144,13 +144,12 @@ export class Composer<C extends Context = Context> implements MiddlewareObj<C> {
     });
   }
 
-  /** Choose middleware per stanza at run time (e.g. per-chat feature flags). */
-  lazy(factory: (ctx: C) => Middleware<C> | Middleware<C>[] | Promise<Middleware<C> | Middleware<C>[]>): Composer<C> {
-    return this.use(async (ctx, next) => {
-      const got = await factory(ctx);
-      const list = Array.isArray(got) ? got : [got];
-      await compose(list.map(toFn))(ctx, next);
-    });
+  /**
+   * Choose middleware per stanza at run time (e.g. per-chat feature flags). What the factory
+   * returns is compiled with the same options as the rest (development-mode checks included).
+   */
+  lazy(factory: LazyFactory<C>): Composer<C> {
+    return this.use(new LazyComposer<C>(factory));
   }
 
   /**
@@ -203,6 +202,27 @@ class BranchComposer<C extends Context> extends Composer<C> {
       if (r instanceof Promise) return r.then((ok) => (ok ? yes(ctx, next) : no(ctx, next)));
       // Truthiness, not `=== true`: JS predicates such as `ctx => ctx.text && …` return strings or undefined.
       return r ? yes(ctx, next) : no(ctx, next);
+    };
+  }
+}
+
+/** What `lazy` calls per stanza. */
+export type LazyFactory<C> = (ctx: C) => Middleware<C> | Middleware<C>[] | Promise<Middleware<C> | Middleware<C>[]>;
+
+/** `lazy` node: compiles the factory's middleware per stanza with the options of the tree it is in. */
+class LazyComposer<C extends Context> extends Composer<C> {
+  constructor(private readonly factory: LazyFactory<C>) {
+    super();
+  }
+  protected override compile(opts: CompileOptions): MiddlewareFn<C> {
+    const factory = this.factory;
+    return async (ctx, next) => {
+      const got = await factory(ctx);
+      const list = Array.isArray(got) ? got : [got];
+      await compose(
+        list.map((mw) => compileItem(mw, opts)),
+        opts,
+      )(ctx, next);
     };
   }
 }

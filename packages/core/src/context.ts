@@ -46,7 +46,37 @@ export interface SendOptions {
   children?: Element[];
 }
 
-/** The context handed to every middleware. Plugins may add fields by declaration merging or intersection. */
+/** Options of the `Context` constructor, set by the runtime. */
+export interface ContextOptions {
+  /** The stanza comes from an archive (`ctx.caughtUp`). */
+  caughtUp?: boolean;
+  /**
+   * True for the bare JID of a room the bot is in. A `chat` or `normal` message from one of its
+   * occupants (`room@service/nick`) is a private message (XEP-0045 §7.5): `chat` is the
+   * occupant's full JID, also when the service adds no `<x xmlns='…muc#user'/>`.
+   */
+  inRoom?: (room: string) => boolean;
+}
+
+/**
+ * What builds a bot's contexts: `Context` itself or a subclass with the bot's own fields, given as
+ * `new Bot({ name, ContextConstructor: MyContext })` (as grammY's `ContextConstructor`). The
+ * runtime derives the bot's context class from it once, adding the members plugins declare
+ * (`Plugin.context`), and constructs every context with it: fields are typed and set once.
+ */
+export type ContextConstructor<C extends Context = Context> = new (stanza: Element, bot: BotApi, log?: Logger, opts?: ContextOptions) => C;
+
+/**
+ * Routes one outgoing stanza of a context: call `send` to pass it on (possibly changed, possibly
+ * later), or do not. See `Context.interceptSend`.
+ */
+export type SendInterceptor = (stanza: Element, send: (stanza: Element) => Promise<void>) => Promise<void>;
+
+/**
+ * The context handed to every middleware. A bot adds fields with its own subclass
+ * (`ContextConstructor`), a plugin with members on the bot's context class (`Plugin.context`);
+ * type them with an intersection (`Context & ReactionsFlavor`). Readonly fields are final.
+ */
 export class Context {
   /** The raw stanza. */
   readonly stanza: Element;
@@ -100,7 +130,7 @@ export class Context {
   /** Free per-stanza scratch space for middlewares. */
   readonly locals: Record<string, unknown> = {};
 
-  constructor(stanza: Element, bot: BotApi, log?: Logger, opts: { caughtUp?: boolean } = {}) {
+  constructor(stanza: Element, bot: BotApi, log?: Logger, opts: ContextOptions = {}) {
     this.stanza = stanza;
     this.caughtUp = opts.caughtUp === true;
     this.bot = bot;
@@ -141,7 +171,10 @@ export class Context {
       this.room = undefined;
       this.nick = undefined;
     }
-    const mucPrivate = this.type === "chat" && mucUser;
+    // XEP-0045 §7.5: a private message from an occupant, marked by the service or from a room we are in.
+    const mucPrivate =
+      (this.type === "chat" && mucUser) ||
+      (this.kind === "message" && (this.type === "chat" || this.type === "normal") && slash !== -1 && opts.inRoom?.(this.from.slice(0, slash)) === true);
     this.chat = this.room ?? (mucPrivate ? this.from : bare(this.from));
     this.delayed = delayed;
     this.error = this.type === "error" ? readStanzaError(stanza) : undefined;
@@ -173,19 +206,39 @@ export class Context {
     }
     const type = opts.type ?? (this.room && this.kind === "message" ? "groupchat" : "chat");
     const to = type === "groupchat" ? (this.room ?? this.chat) : this.kind === "message" && this.from ? this.from : this.chat;
-    return this.bot.send(message({ to, type, body: text, children: opts.children }));
+    return this.sendStanza(message({ to, type, body: text, children: opts.children }));
   }
 
   /** Send a text message to any JID (a bare JID for a person, a room JID with `type: "groupchat"`). */
   send(to: string, text: string, opts: SendOptions = {}): Promise<void> {
-    return this.bot.send(message({ to, type: opts.type ?? "chat", body: text, children: opts.children }));
+    return this.sendStanza(message({ to, type: opts.type ?? "chat", body: text, children: opts.children }));
   }
 
   /** Send any stanza. */
   sendStanza(stanza: Element): Promise<void> {
-    return this.bot.send(stanza);
+    // An own property only: a context derived with Object.create(ctx, …) (the ad-hoc plugin's) sends
+    // through its own `bot` and interceptors, not through those of the context it derives from.
+    const send = Object.hasOwn(this, SEND) ? (this as Intercepted)[SEND] : undefined;
+    return send ? send(stanza) : this.bot.send(stanza);
+  }
+
+  /**
+   * Route what this context sends (`reply`, `send`, `sendStanza`, and plugins' context methods,
+   * which send through them) through `interceptor`, e.g. to see whether a later handler replied.
+   * Interceptors stack, the latest outermost. To shape every stanza the bot sends, declare a
+   * plugin's `transformSend` instead.
+   */
+  interceptSend(interceptor: SendInterceptor): void {
+    const self = this as Intercepted;
+    const own = Object.hasOwn(this, SEND) ? self[SEND] : undefined;
+    const inner = own ?? ((el: Element) => this.bot.send(el));
+    Object.defineProperty(this, SEND, { value: (el: Element) => interceptor(el, inner), configurable: true, writable: true });
   }
 }
+
+/** Where a context's `sendStanza` goes once `interceptSend` was called on it (not enumerable, not a field). */
+const SEND = Symbol("botrun.send");
+type Intercepted = Context & { [SEND]?: (stanza: Element) => Promise<void> };
 
 function optString(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;

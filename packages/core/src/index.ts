@@ -29,7 +29,17 @@ export type { Filter, FilterQuery, FilterShapes } from "./filters.ts";
 export { splitArgs } from "./args.ts";
 
 // The per-stanza context.
-export { Context, type BotApi, type SendOptions, type Show, type StanzaKind } from "./context.ts";
+export {
+  Context,
+  type BotApi,
+  type ContextConstructor,
+  type ContextOptions,
+  type SendInterceptor,
+  type SendOptions,
+  type Show,
+  type StanzaKind,
+} from "./context.ts";
+export type { ContextExtension } from "./runtime/context-class.ts";
 
 // Stanzas, namespaces and JIDs.
 export {

@@ -9,6 +9,7 @@ import type { BotApi, Context } from "./context.ts";
 import type { DiscoIdentity, DiscoProvider } from "./iq/disco-info.ts";
 import type { RequestOptions } from "./iq/requests.ts";
 import type { Logger } from "./logger.ts";
+import type { ContextExtension } from "./runtime/context-class.ts";
 
 /** What a plugin receives from the runtime. */
 export interface PluginHost {
@@ -51,6 +52,12 @@ export interface Plugin<C extends Context = Context> {
   readonly middleware?: Middleware<C>;
   /** Wraps every stanza the bot sends (see `SendTransformer`). */
   readonly transformSend?: SendTransformer;
+  /**
+   * Methods and getters the plugin adds to the bot's context class (`this` is the context),
+   * defined once on its prototype when the runtime starts; a name already taken (by the context
+   * or another plugin) stops the start. Type them for handlers with a flavor: `Context & UploadFlavor`.
+   */
+  readonly context?: ContextExtension;
   /** XEP-0030 features (namespaces) the plugin implements: listed in disco#info and the XEP-0115 caps hash. */
   readonly features?: readonly string[];
   /** XEP-0030 identities beside the bot's own `client/bot`. */

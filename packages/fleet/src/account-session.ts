@@ -14,7 +14,7 @@ import {
 import type { AccountCredentials } from "./accounts.ts";
 import "./account-of.ts"; // ctx.account for the handlers of every account run here
 import { FleetTokenStore } from "./token-store.ts";
-import { SingleFlightEndpoint } from "./single-flight.ts";
+import { SingleFlightEndpoint, type RefreshCounter } from "./single-flight.ts";
 import { SpendGate } from "./spend-gate.ts";
 import { SeenFilterTransport } from "./seen-filter.ts";
 import type { FleetKeys } from "./keys.ts";
@@ -53,6 +53,8 @@ export interface AccountSessionOptions {
   lease?: () => { value: string; trusted: boolean } | undefined;
   /** See `SingleFlightOptions.abandonMs`. */
   refreshAbandonMs?: number;
+  /** The worker's refresh counters (metrics). */
+  refreshCounters?: Record<RefreshCounter, number>;
 }
 
 /** The environment of one account: shared settings, its overrides, its JID and credentials. */
@@ -114,6 +116,7 @@ export class AccountSession {
         inner: endpointFromEnv(env, this.jid, gate),
         ...(o.lease && { lease: o.lease }),
         ...(o.refreshAbandonMs !== undefined && { abandonMs: o.refreshAbandonMs }),
+        ...(o.refreshCounters && { counters: o.refreshCounters }),
       });
       this.#provider = new RefreshingTokenProvider({ endpoint: this.endpoint, store, accountKey: this.jid, botName: o.bot.name, logger: log });
     }

@@ -1,5 +1,6 @@
 // The worker's health and metrics endpoint (--http-port / BOTRUN_HTTP_PORT): /healthz, /readyz and /metrics in the Prometheus text format, with the fleet's own numbers.
 import { createServer } from "node:http";
+import type { RefreshCounter } from "./single-flight.ts";
 import type { AddressInfo } from "node:net";
 
 /** What the endpoint reads from the worker. */
@@ -12,7 +13,7 @@ export interface FleetStatus {
   /** Round trip of the last lease renewal, ms. */
   renewLatencyMs: number;
   redisUp: boolean;
-  counters: Readonly<Record<"takeovers" | "handoffs" | "fenced" | "lost" | "conflicts" | "consent" | "handled" | "sent", number>>;
+  counters: Readonly<Record<"takeovers" | "handoffs" | "fenced" | "lost" | "conflicts" | "consent" | "handled" | "sent" | RefreshCounter, number>>;
 }
 
 /** A listening endpoint. */
@@ -30,6 +31,10 @@ const HELP: Record<keyof FleetStatus["counters"], string> = {
   consent: "Accounts stopped because their consent is gone (invalid_grant) or their password was rejected.",
   handled: "Inbound stanzas handled by this worker's accounts.",
   sent: "Stanzas sent by this worker's accounts.",
+  refreshes: "Token refresh requests sent (each spends one stored refresh token).",
+  refresh_waits: "Refreshes that found another worker's spend of the same refresh token in flight and waited.",
+  refresh_takeovers: "In-flight marks taken over: their holder's process was gone, or the mark was abandoned.",
+  refresh_unsent: "Refreshes not sent at the last check (lease no longer trusted, or the mark too old).",
 };
 
 /** The Prometheus text exposition of `s`. */

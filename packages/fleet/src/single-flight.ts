@@ -28,7 +28,12 @@ export interface SingleFlightOptions {
   waitMs?: number;
   /** Epoch clock (token expiry); default `Date.now`. */
   now?: () => number;
+  /** Counters shared by every account of a worker (its metrics), incremented beside `stats`. */
+  counters?: Record<RefreshCounter, number>;
 }
+
+/** The refresh counters a worker exposes. */
+export type RefreshCounter = "refreshes" | "refresh_waits" | "refresh_takeovers" | "refresh_unsent";
 
 /** An access token still this far from expiry may be adopted from a sibling instead of refreshing. */
 const ADOPT_MIN_VALIDITY_MS = 5000;
@@ -100,12 +105,14 @@ export class SingleFlightEndpoint implements TokenEndpoint {
           continue;
         }
         this.stats.waited++;
+        this.#count("refresh_waits");
         if (performance.now() > waitUntil) throw new TransientAuthError(`another worker's refresh of ${jid} is in flight (${Math.round((age ?? 0) / 1000)} s); waiting for its outcome`, "in_flight");
         await sleep(200);
         continue;
       }
       if (res === 2) this.stats.abandoned++;
       if (res === 3) this.stats.deadHolder++;
+      if (res === 2 || res === 3) this.#count("refresh_takeovers");
       return this.#spend(current, version, markId, markedAt, opts);
     }
   }
@@ -124,11 +131,15 @@ export class SingleFlightEndpoint implements TokenEndpoint {
     let got: TokenSet;
     try {
       this.stats.calls++;
+      this.#count("refreshes");
       got = await this.#o.inner.refresh(current, opts);
     } catch (err) {
       const phase = gate?.phase;
       const answered = err instanceof PermanentAuthError || (err instanceof TransientAuthError && err.details.status !== undefined);
-      if (phase === "refused") this.stats.refused++;
+      if (phase === "refused") {
+        this.stats.refused++;
+        this.#count("refresh_unsent");
+      }
       // Unknown outcome (written, no answer): the mark stays; nobody sends this token before it is abandoned.
       if (!(answered || phase === "refused" || phase === "idle")) {
         throw new TransientAuthError(`refresh of ${jid} got no answer; its refresh token is not sent again for ${Math.round(this.#abandonMs() / 1000)} s`, "outcome_unknown");
@@ -152,6 +163,10 @@ export class SingleFlightEndpoint implements TokenEndpoint {
       // mark stays until then, so nobody sends the old token meanwhile).
     }
     return next;
+  }
+
+  #count(c: RefreshCounter): void {
+    if (this.#o.counters) this.#o.counters[c]++;
   }
 
   #abandonMs(): number {

@@ -54,6 +54,8 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   readonly #limit: LoginLimit;
   readonly #sessions = new Map<string, AccountSession>();
   readonly #starting = new Set<string>();
+  /** Hand-offs under way (session closing, lease released after). */
+  readonly #handingOff = new Map<string, Promise<void>>();
   /** Account → monotonic time before which it is not started here again. */
   readonly #cool = new Map<string, number>();
   /** Accounts this worker stopped for consent: started again as soon as they are runnable (`botrun auth --account`), cool-down or not. */
@@ -67,7 +69,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
   #noTakeoverUntil = 0;
   #redisDown = false;
   /** Counters for logs, metrics and tests. */
-  readonly stats = { takeovers: 0, handoffs: 0, fenced: 0, lost: 0, conflicts: 0, consent: 0, handled: 0, sent: 0 };
+  readonly stats = { takeovers: 0, handoffs: 0, fenced: 0, lost: 0, conflicts: 0, consent: 0, handled: 0, sent: 0, refreshes: 0, refresh_waits: 0, refresh_takeovers: 0, refresh_unsent: 0 };
 
   constructor(o: FleetWorkerOptions) {
     super();
@@ -167,7 +169,9 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     const mine = new Set((await this.#accounts.runnable()).filter((j) => ownerOf(j, live) === this.id));
     // Revoke before assign: what is no longer ours is handed off; the new owner takes it once the lease is gone.
     const revoke = [...new Set([...this.#leases.jids(), ...this.#sessions.keys()])].filter((j) => !mine.has(j));
-    await Promise.all(revoke.map((j) => this.#handoff(j, "assigned to another worker")));
+    // Not awaited: a round must not hold up the next renewal while sessions close (the leases being
+    // handed off are renewed meanwhile; waiting here could let every other lease self-fence).
+    for (const j of revoke) void this.#handoff(j, "assigned to another worker");
     const now = performance.now();
     for (const [jid, until] of this.#cool) if (until <= now) this.#cool.delete(jid);
     for (const [jid, seen] of this.#awaitingConsent) {
@@ -180,7 +184,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     const max = this.#o.maxStarting ?? 50;
     for (const jid of mine) {
       if (this.#starting.size >= max) break;
-      if (this.#sessions.has(jid) || this.#starting.has(jid) || (this.#cool.get(jid) ?? 0) > now) continue;
+      if (this.#sessions.has(jid) || this.#starting.has(jid) || this.#handingOff.has(jid) || (this.#cool.get(jid) ?? 0) > now) continue;
       if (!this.#leases.get(jid) && now < this.#noTakeoverUntil) continue;
       void this.#takeover(jid);
     }
@@ -208,6 +212,7 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
           return l && { value: l.value, trusted: this.#leases.trusted(jid) };
         },
         ...(this.#o.refreshAbandonMs !== undefined && { refreshAbandonMs: this.#o.refreshAbandonMs }),
+        refreshCounters: this.stats,
         beforeLogin: (): Promise<boolean> => this.#beforeLogin(jid, session),
         onEnd: (end) => void this.#ended(jid, session, end),
       });
@@ -270,15 +275,21 @@ export class FleetWorker extends TypedEmitter<FleetWorkerEvents> {
     this.emit("released", { jid, why: end.kind });
   }
 
-  /** Stop the session, then release the lease (renewals keep it ours while the session closes). */
-  async #handoff(jid: string, why: string): Promise<void> {
-    const s = this.#sessions.get(jid);
-    this.#sessions.delete(jid);
-    await s?.stop();
-    await this.#leases.release(jid);
-    this.stats.handoffs++;
-    this.#log.info("account handed off", { account: jid, why });
-    this.emit("released", { jid, why });
+  /** Stop the session, then release the lease (renewals keep it ours while the session closes). One at a time per account. */
+  #handoff(jid: string, why: string): Promise<void> {
+    const running = this.#handingOff.get(jid);
+    if (running) return running;
+    const done = (async () => {
+      const s = this.#sessions.get(jid);
+      this.#sessions.delete(jid);
+      await s?.stop();
+      await this.#leases.release(jid);
+      this.stats.handoffs++;
+      this.#log.info("account handed off", { account: jid, why });
+      this.emit("released", { jid, why });
+    })().finally(() => this.#handingOff.delete(jid));
+    this.#handingOff.set(jid, done);
+    return done;
   }
 
   /** Lost or untrusted lease: forget it and stop the session at once, without releasing. */

@@ -6,6 +6,7 @@
  */
 import type { TokenSet, TokenStore } from "./types.ts";
 import { AuthConfigError } from "./errors.ts";
+import { toTokenSet } from "./token-set.ts";
 
 /** The few Redis commands the store needs (an ioredis client fits). */
 export interface RedisLike {
@@ -46,10 +47,13 @@ export class RedisTokenStore implements TokenStore {
     const raw = await (await this.#redis()).get(this.#prefix + key);
     if (raw === null) return undefined;
     try {
-      return JSON.parse(raw) as TokenSet;
-    } catch {
+      return toTokenSet(JSON.parse(raw));
+    } catch (err) {
       // Never echo the value: it holds tokens.
-      throw new AuthConfigError(`BOTRUN_TOKEN_STORE: the entry for "${key}" in Redis is not valid JSON; run \`botrun auth ${key}\``, "BOTRUN_TOKEN_STORE");
+      throw new AuthConfigError(
+        `BOTRUN_TOKEN_STORE: the entry for "${key}" in Redis is not a valid token set (${(err as Error).name === "SyntaxError" ? "not JSON" : (err as Error).message}); run \`botrun auth ${key}\``,
+        "BOTRUN_TOKEN_STORE",
+      );
     }
   }
 

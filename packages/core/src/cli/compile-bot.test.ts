@@ -1,7 +1,7 @@
 // compile-bot.ts: a TypeScript bot compiled by esbuild into node_modules/.cache/botrun, reused
 // until an input changes, tsx for what a bundle cannot serve, syntax errors with a code frame,
 // and loadBot's stack traces source-mapped to the .ts lines.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,6 +41,14 @@ describe("compileBot", () => {
     expect(await compileBot(path.join(dir, "bot.ts"), "1.0.0")).toBe(out);
     expect(readFileSync(out!, "utf8")).toContain("hello there ${n}"); // an imported file changed: rebuilt
 
+    writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { useDefineForClassFields: false } }));
+    writeFileSync(path.join(dir, "greet.ts"), "export class G { n = 1 }\nexport const greeting = (n: string): string => `hi ${n} ${new G().n}`;\n");
+    await compileBot(path.join(dir, "bot.ts"), "1.0.0");
+    const before = readFileSync(out!, "utf8");
+    writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { useDefineForClassFields: true } }));
+    await compileBot(path.join(dir, "bot.ts"), "1.0.0");
+    expect(readFileSync(out!, "utf8")).not.toBe(before); // the tsconfig.json changed how fields compile: rebuilt
+
     expect(await compileBot(path.join(dir, "bot.ts"), "2.0.0")).not.toBe(out); // another botrun version: another cache file
   });
 
@@ -53,6 +61,18 @@ describe("compileBot", () => {
   it("no node_modules above the bot (its imports could not resolve from a cache): tsx", async () => {
     expect(cacheDirFor("/bot.ts")).toBeUndefined();
     expect(cacheDirFor(path.join(tmp, "cache", "bot.ts"))).toBe(path.join(tmp, "cache", "node_modules", ".cache", "botrun"));
+  });
+
+  it("a cache folder it may not write (a read-only install): tsx, with no build", async () => {
+    const dir = project("readonly", { "bot.ts": "export const n: number = 1;\n" });
+    chmodSync(path.join(dir, "node_modules"), 0o555);
+    try {
+      // root may write anyway: the case only exists for other users.
+      if (process.getuid?.() !== 0) expect(await compileBot(path.join(dir, "bot.ts"), "1.0.0")).toBeUndefined();
+      else expect(await compileBot(path.join(dir, "bot.ts"), "1.0.0")).toMatch(/\.mjs$/);
+    } finally {
+      chmodSync(path.join(dir, "node_modules"), 0o755);
+    }
   });
 
   it("a syntax error: file:line:column, esbuild's message and a code frame, exit 2", async () => {

@@ -3,11 +3,11 @@
  * run a loader thread: start-up time): the bot's own files are bundled into one ES module with an
  * inline source map, its packages left as imports, and the result cached beside its packages
  * (`node_modules/.cache/botrun/<hash>.mjs`, where the bot's bare imports resolve the same) until one
- * of its inputs changes (mtime or size). A bot the bundle cannot serve faithfully (it uses
+ * of its inputs (its files, its tsconfig.json) changes size or mtime. A bot the bundle cannot serve faithfully (it uses
  * `import.meta`, `require`, `__dirname`, or does not bundle) gets undefined: the caller uses tsx.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { BotLoadError, codeFrame } from "./bot-load-error.ts";
 
@@ -27,6 +27,29 @@ export function cacheDirFor(file: string): string | undefined {
   for (let d = path.dirname(file); ; d = path.dirname(d)) {
     if (path.basename(d) !== "node_modules" && existsSync(path.join(d, "node_modules"))) return path.join(d, "node_modules", ".cache", "botrun");
     if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** `name` in `dir` or the nearest folder above it that has one. */
+function nearest(dir: string, name: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, name))) return path.join(d, name);
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** True when `dir`, or the nearest folder above it that exists, may be written. */
+function writable(dir: string): boolean {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(d)) {
+      try {
+        accessSync(d, constants.W_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(d) === d) return false;
   }
 }
 
@@ -58,6 +81,7 @@ export async function compileBot(file: string, version: string): Promise<string 
   } catch {
     /* no cache yet */
   }
+  if (!writable(dir)) return undefined; // a read-only install (a service user under /opt): tsx, without a build that could not be kept
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
@@ -87,11 +111,14 @@ export async function compileBot(file: string, version: string): Promise<string 
     return undefined; // e.g. an import esbuild cannot bundle: tsx loads it as Node would
   }
   const code = result.outputFiles[0]?.text ?? "";
-  const inputs = Object.keys(result.metafile.inputs).map((f): Manifest["inputs"][number] => {
-    const abs = path.resolve(path.dirname(file), f);
-    const s = statSync(abs);
-    return [abs, s.size, s.mtimeMs];
-  });
+  // The bundled files, and the tsconfig.json esbuild read its settings from (decorators, JSX…).
+  const tsconfig = nearest(path.dirname(file), "tsconfig.json");
+  const inputs = [...Object.keys(result.metafile.inputs).map((f) => path.resolve(path.dirname(file), f)), ...(tsconfig ? [tsconfig] : [])].map(
+    (abs): Manifest["inputs"][number] => {
+      const s = statSync(abs);
+      return [abs, s.size, s.mtimeMs];
+    },
+  );
   const manifest: Manifest = { inputs, tsx: NEEDS_TSX.test(code) };
   try {
     mkdirSync(dir, { recursive: true });
@@ -104,7 +131,7 @@ export async function compileBot(file: string, version: string): Promise<string 
     writeFileSync(manifestFile + tmp, JSON.stringify(manifest));
     renameSync(manifestFile + tmp, manifestFile);
   } catch {
-    return undefined; // a read-only install: tsx
+    return undefined; // could not be written after all: tsx
   }
   return manifest.tsx ? undefined : out;
 }

@@ -11,6 +11,7 @@ import { isBot, type Bot } from "../bot.ts";
 import type { Context } from "../context.ts";
 import { BOTRUN_VERSION } from "../iq/version.ts";
 import { describeLoadError } from "./bot-load-error.ts";
+import { compileBot } from "./compile-bot.ts";
 
 /** A bot that could not be found or loaded; the message is one line for the user. */
 export class BotNotFoundError extends Error {
@@ -156,7 +157,6 @@ export async function loadBot(spec: string, cwd = process.cwd()): Promise<Loaded
  */
 async function typeScriptTarget(file: string): Promise<string> {
   if (!(globalThis as { [TSX_REGISTERED]?: Set<string> })[TSX_REGISTERED]?.has("esm")) {
-    const { compileBot } = await import("./compile-bot.ts");
     const compiled = await compileBot(file, BOTRUN_VERSION);
     // What a bot imports (@botrun/core's index, with the XMPP transport) loads first: before the
     // loader's hooks thread, which every later module goes through, or before source maps are on,

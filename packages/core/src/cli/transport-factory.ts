@@ -10,6 +10,10 @@ import type { Logger } from "../logger.ts";
 import type { Transport } from "../transport.ts";
 import type { TokenProvider } from "../auth/types.ts";
 import type { Env } from "./env.ts";
+// Static: every bot's `@botrun/core` import loads these anyway, and each dynamic import would be
+// one more split point in the bundled dist (more, smaller files to load at start-up).
+import { createTokenProvider, tokenConfigFromEnv } from "../auth/create-provider.ts";
+import { createXmppTransport } from "../xmpp/transport.ts";
 
 /** True when stdin is closed or a character device that is not a terminal (/dev/null). */
 function noInput(): boolean {
@@ -55,7 +59,6 @@ export async function buildTransport(opts: {
   }
   let tokenProvider: TokenProvider | undefined;
   if (config.mechanism === "X-MESSENGER-OAUTH2") {
-    const { tokenConfigFromEnv, createTokenProvider } = await import("../auth/create-provider.ts");
     tokenProvider = createTokenProvider({ ...tokenConfigFromEnv(opts.env, opts.botName), logger: opts.logger });
   }
   // An unusable token store (another user's file, a world-writable directory) is a setting to fix: say so before connecting.
@@ -65,7 +68,6 @@ export async function buildTransport(opts: {
     await tokenProvider?.close?.(); // a Redis store's connection must not keep the process alive
     throw error;
   }
-  const { createXmppTransport } = await import("../xmpp/index.ts");
   const transport = createXmppTransport({ config, tokenProvider, logger: opts.logger, debug: opts.debug });
   tokenProvider?.start?.();
   return { transport, config, tokenProvider };

@@ -2,6 +2,7 @@
 import type { Element } from "@xmpp/xml";
 import type { Context } from "../context.ts";
 import type { Logger } from "../logger.ts";
+import type { ContextExtension } from "./context-class.ts";
 
 /** Options of `BotRuntime`. */
 export interface RuntimeOptions {
@@ -40,6 +41,11 @@ export interface RuntimeOptions {
   maxBacklog?: number;
   /** The operating system reported in XEP-0092 software-version replies; not reported by default. */
   versionOs?: string;
+  /**
+   * Members the host running the bot adds to every context, beside the plugins' (`Plugin.context`):
+   * e.g. the fleet's `ctx.account`. Keys name who declares them (in the error on a name clash).
+   */
+  context?: Readonly<Record<string, ContextExtension>>;
 }
 
 /** Events of the runtime, for metrics and tests. */

@@ -5,7 +5,7 @@
 import type { Element } from "@xmpp/xml";
 import { BotError, type Bot } from "../bot.ts";
 import { compose, toFn, type MiddlewareFn } from "../compose.ts";
-import { Context, type BotApi } from "../context.ts";
+import type { BotApi, Context, ContextConstructor, ContextOptions, StanzaKind } from "../context.ts";
 import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
 import { addCaps, capsVer } from "../iq/caps.ts";
@@ -18,6 +18,8 @@ import type { DispatchOptions, Plugin, PluginHost } from "../plugin.ts";
 import { iqError, presence, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
 import { BUILTINS } from "./builtins.ts";
+import { HandlerWatchdog } from "./handler-watchdog.ts";
+import { buildContextClass } from "./context-class.ts";
 import { Backlog } from "./backlog.ts";
 import { KeyedSequencer } from "./keyed-sequencer.ts";
 import { OwnEchoFilter } from "./own-echo.ts";
@@ -39,15 +41,29 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   readonly #handlerTimeoutMs: number;
   readonly #sequencer: KeyedSequencer | undefined;
   readonly #sequenceKey: (ctx: Context) => string;
-  readonly #inflight = new Set<Promise<void>>();
+  /** Work in progress (stanzas, online hooks), and who waits for it to be none (`idle()`). */
+  #busy = 0;
+  #idleWaiters: (() => void)[] = [];
+  readonly #untrack = (): void => {
+    if (--this.#busy === 0) for (const w of this.#idleWaiters.splice(0)) w();
+  };
+  readonly #watchdog: HandlerWatchdog | undefined;
   readonly #backlog: Backlog;
   readonly #echoes = new OwnEchoFilter();
-  #handler: MiddlewareFn<C> | undefined;
+  /** The bot's context class with the plugins' and the host's members (built at start). */
+  #Ctx: ContextConstructor<C>;
+  readonly #hostContext: RuntimeOptions["context"];
+  readonly #liveInit: ContextOptions = { inRoom: (room) => this.#echoes.inRoom(room) };
+  readonly #caughtUpInit: ContextOptions = { ...this.#liveInit, caughtUp: true };
+  /** The compiled pipeline per stanza kind: the built-ins that handle that kind, then the bot's. */
+  #pipelines: Record<StanzaKind, MiddlewareFn<C>> | undefined;
   #send: (stanza: Element) => Promise<void>;
   #hosts = new Map<string, PluginHost>();
   readonly #requests: IqRequests;
   readonly #answers: IqAnswers;
   readonly #builtins: readonly Plugin[];
+  /** Plugins with a `queued()` count (the backlog's pressure), fixed at start. */
+  #holders: readonly Plugin<C>[] = [];
   #info: DiscoInfo = { identities: [], features: [] };
   #ver = "";
   #lastMessageAt: number | undefined;
@@ -67,6 +83,9 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#dev = opts.dev ?? process.env.NODE_ENV !== "production";
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.#handlerTimeoutMs = opts.handlerTimeoutMs ?? 60_000;
+    this.#Ctx = bot.ContextConstructor;
+    this.#hostContext = opts.context;
+    this.#watchdog = this.#handlerTimeoutMs > 0 ? new HandlerWatchdog(this.#handlerTimeoutMs) : undefined;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
     this.#sequenceKey = opts.sequenceKey ?? chatKey;
     const maxBacklog = Math.max(1, opts.maxBacklog ?? 1000);
@@ -75,7 +94,11 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       low: Math.floor(maxBacklog / 2),
       hardCap: maxBacklog * 10,
       // Replies plugins hold back (the throttle) count too: intake pauses before they overflow.
-      held: () => this.#plugins().reduce((n, p) => n + (p.queued?.() ?? 0), 0),
+      held: () => {
+        let n = 0;
+        for (const p of this.#holders) n += p.queued!();
+        return n;
+      },
       setPressure: transport.setInboundPressure ? (paused) => transport.setInboundPressure!(paused) : undefined,
       logger: this.log,
     });
@@ -92,7 +115,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       startedAt: Date.now(),
       lastMessageAt: () => this.#lastMessageAt,
     };
-    this.#builtins = BUILTINS.map((make) => make(env));
+    this.#builtins = BUILTINS.map((b) => b.make(env));
     this.api = {
       name: bot.name,
       get jid() {
@@ -113,7 +136,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   /** Number of stanzas being handled now. */
   get inflight(): number {
-    return this.#inflight.size;
+    return this.#busy;
   }
 
   /** Stanzas received and not yet finished (see `RuntimeOptions.maxBacklog`). */
@@ -128,8 +151,16 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     const own = this.bot.compileWith(
       this.#dev ? { onUnawaitedNext: (e) => this.log.warn(e.message, { hint: "add `await` before next()" }) } : {},
     );
-    const builtinMw = this.#builtins.flatMap((p) => (p.middleware ? [toFn(p.middleware) as MiddlewareFn<C>] : []));
-    this.#handler = builtinMw.length ? compose([...builtinMw, own]) : own;
+    const pipeline = (kind: StanzaKind): MiddlewareFn<C> => {
+      const mw = this.#builtins.flatMap((p, i) => (p.middleware && BUILTINS[i]!.kinds.includes(kind) ? [toFn(p.middleware) as MiddlewareFn<C>] : []));
+      return mw.length ? compose([...mw, own]) : own;
+    };
+    this.#pipelines = { message: pipeline("message"), presence: pipeline("presence"), iq: pipeline("iq") };
+    this.#holders = this.#plugins().filter((p) => p.queued !== undefined);
+    this.#Ctx = buildContextClass(this.bot.ContextConstructor, [
+      ...this.#plugins().flatMap((p) => (p.context ? [{ owner: `plugin "${p.name}"`, members: p.context }] : [])),
+      ...Object.entries(this.#hostContext ?? {}).map(([owner, members]) => ({ owner, members })),
+    ]);
     const builtinTx = this.#builtins.flatMap((p) => (p.transformSend ? [p.transformSend] : []));
     this.#send = composeSend([...this.bot.sendTransformers, ...builtinTx], (stanza) => this.#toTransport(stanza));
     this.#info = collectInfo(this.bot.name, [...this.#plugins(), { features: this.bot.features }]);
@@ -164,7 +195,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   #toTransport(stanza: Element): Promise<void> {
     this.stats.sent++;
     if (stanza.name === "message") this.#lastMessageAt = Date.now();
-    this.emit("sent", stanza);
+    if (this.listenerCount("sent") > 0) this.emit("sent", stanza);
     return this.transport.send(stanza);
   }
 
@@ -188,7 +219,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     if (stanza.name === "iq" && !this.#answers.wellFormed(stanza)) return this.#drop("malformed-iq", stanza);
     let ctx: C;
     try {
-      ctx = new Context(stanza, this.api, this.log, opts) as C;
+      ctx = new this.#Ctx(stanza, this.api, this.log, opts.caughtUp ? this.#caughtUpInit : this.#liveInit);
     } catch (error) {
       this.log.warn("malformed stanza dropped", { error, stanza: stanza.toString().slice(0, 500) });
       return this.#drop("malformed", stanza);
@@ -209,13 +240,14 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   /** Count `p` as work in progress (for `idle()` and the stop drain). */
   #track(p: Promise<void>): void {
-    this.#inflight.add(p);
-    void p.finally(() => this.#inflight.delete(p));
+    this.#busy++;
+    p.then(this.#untrack, this.#untrack);
   }
 
   /** Resolves once no stanza is being handled. */
-  async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  idle(): Promise<void> {
+    if (this.#busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**
@@ -242,7 +274,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#requests.close("the bot is stopping");
     const deadline = Date.now() + this.#drainTimeoutMs;
     const drained = await settlesWithin(this.idle(), this.#drainTimeoutMs);
-    if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#inflight.size });
+    if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#busy });
     // Each plugin's stop gets what is left of the budget (at least PLUGIN_STOP_MIN_MS): a stuck one cannot keep the transport open.
     for (const plugin of [...this.#plugins()].reverse()) {
       if (!plugin.stop) continue;
@@ -260,44 +292,42 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#requests.close();
     this.#refusals.flush();
     this.#backlog.close();
+    this.#watchdog?.close();
     this.#state = "stopped";
     this.emit("stopped", { exitCode });
   }
 
   #run(ctx: C): Promise<void> {
     // Counted in the backlog until the pipeline really finished, also past the handler timeout.
-    const work = this.#runPipeline(ctx).finally(() => this.#backlog.done());
-    if (this.#handlerTimeoutMs <= 0) return work;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.log.warn("handler still running; handling the chat's next stanzas meanwhile", {
-          afterMs: this.#handlerTimeoutMs,
-          chat: ctx.chat,
-        });
-        resolve();
-      }, this.#handlerTimeoutMs);
-      timer.unref?.();
-      void work.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const work = this.#runPipeline(ctx);
+    return this.#watchdog ? this.#watchdog.watch(work, () => this.#timedOut(ctx)) : work;
   }
 
+  #timedOut(ctx: C): void {
+    this.log.warn("handler still running; handling the chat's next stanzas meanwhile", { afterMs: this.#handlerTimeoutMs, chat: ctx.chat });
+  }
+
+  /** Runs the pipeline of `ctx`'s kind; never rejects. */
   async #runPipeline(ctx: C): Promise<void> {
     const t0 = performance.now();
-    const iqKey = this.#answers.open(ctx);
     let failure: unknown;
     try {
-      await this.#handler!(ctx, done);
+      const iqKey = this.#answers.open(ctx);
+      try {
+        await this.#pipelines![ctx.kind](ctx, done);
+      } catch (error) {
+        failure = error ?? new Error("handler rejected with no reason");
+        // A StanzaError thrown while answering an iq is the answer, not a failure.
+        if (!(iqKey !== undefined && error instanceof StanzaError)) this.#report(error, ctx);
+      }
+      if (iqKey !== undefined) await this.#answers.finish(ctx, iqKey, failure);
+      this.stats.handled++;
+      if (this.listenerCount("handled") > 0) this.emit("handled", { ctx, durationMs: performance.now() - t0, error: failure });
     } catch (error) {
-      failure = error ?? new Error("handler rejected with no reason");
-      // A StanzaError thrown while answering an iq is the answer, not a failure.
-      if (!(iqKey !== undefined && error instanceof StanzaError)) this.#report(error, ctx);
+      this.log.error("a \"handled\" listener failed", { error });
+    } finally {
+      this.#backlog.done();
     }
-    if (iqKey !== undefined) await this.#answers.finish(ctx, iqKey, failure);
-    this.stats.handled++;
-    this.emit("handled", { ctx, durationMs: performance.now() - t0, error: failure });
   }
 
   #report(error: unknown, ctx: C): void {

@@ -73,7 +73,7 @@ export function reactions<C extends Context = Context>(): Plugin<C> {
 function methods(ctx: Context): ReactionsFlavor {
   const { to, type } = replyAddress(ctx);
   const send = async (el: Element): Promise<SentMessage> => {
-    await ctx.bot.send(el);
+    await ctx.sendStanza(el);
     return sentOf(el);
   };
   const target = (): string => {
@@ -83,7 +83,7 @@ function methods(ctx: Context): ReactionsFlavor {
   };
   return {
     react: async (emoji) => {
-      await ctx.bot.send(reactionsStanza(to, type, target(), typeof emoji === "string" ? [emoji] : emoji));
+      await ctx.sendStanza(reactionsStanza(to, type, target(), typeof emoji === "string" ? [emoji] : emoji));
     },
     replyQuoting: (text) => send(replyStanza(to, type, text, { id: target(), author: ctx.from || undefined, body: ctx.text })),
     replyEditable: (text) => send(message({ to, type, body: text })),

@@ -267,10 +267,7 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
       return next();
     }
     if (ctx.type === "chat" || ctx.type === "normal") {
-      // A private message from an occupant: replies must go to room/nick, not to the room.
-      if (ctx.from.includes("/") && ctx.chat !== ctx.from) {
-        Object.defineProperty(ctx, "chat", { value: ctx.from, enumerable: true });
-      }
+      // A private message from an occupant: the core already made `ctx.chat` room/nick (a room the bot is in).
       ctx.locals.occupant = true;
       const nick = jid.resource(ctx.from);
       const real = nick ? trusted?.get(nick) : undefined;

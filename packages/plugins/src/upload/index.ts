@@ -96,7 +96,7 @@ export function upload<C extends Context = Context>(opts: UploadOptions = {}): P
     });
     const { to, type: mtype } = replyAddress(ctx);
     const el = message({ to, type: mtype, body: slot.get, children: [xml("x", { xmlns: NS_OOB }, xml("url", {}, slot.get))] });
-    await ctx.bot.send(el);
+    await ctx.sendStanza(el);
     return { ...sentOf(el), url: slot.get };
   };
 
