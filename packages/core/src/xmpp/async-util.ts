@@ -21,9 +21,6 @@ export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean>
   });
 }
 
-/** Old names, kept until xmpp/transport.ts (being rewritten) imports the ones above. */
-export { errorText as oneLine, settlesWithin as withTimeout };
-
 /** Polls `cond` every 20 ms until it holds or `ms` pass (the transport's stop sequence). */
 export async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;

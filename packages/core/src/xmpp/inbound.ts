@@ -5,7 +5,7 @@
  * Each one also lets the intake gate pause reading again if the outbox is still over its mark.
  */
 import type { Element } from "@xmpp/xml";
-import { oneLine } from "./async-util.ts";
+import { errorText } from "./async-util.ts";
 import type { XmppClientParts } from "./client.ts";
 import type { IntakeGate } from "./intake.ts";
 import { RedeliveryFilter } from "./redelivery.ts";
@@ -40,7 +40,7 @@ export function deliverInbound(d: InboundDeps): void {
     try {
       d.deliver(el);
     } catch (err) {
-      link.log.error("stanza listener threw", { error: oneLine(err) });
+      link.log.error("stanza listener threw", { error: errorText(err) });
     }
     return next();
   });

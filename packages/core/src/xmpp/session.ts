@@ -8,7 +8,7 @@
 import xml, { type Element } from "@xmpp/xml";
 import type { BotConfig } from "../config/config.ts";
 import type { TransportEvents } from "../transport.ts";
-import { oneLine } from "./async-util.ts";
+import { errorText } from "./async-util.ts";
 import type { XmppClientParts } from "./client.ts";
 import { markInternal } from "./internal-stanzas.ts";
 import type { IntakeGate } from "./intake.ts";
@@ -99,9 +99,9 @@ export function createSession(d: SessionDeps): Session {
 
   entity.on("error", (err: Error) => {
     if (d.connector.pending || link.phase === "stopping" || link.phase === "stopped") return;
-    link.log.warn("connection error", { error: oneLine(err) });
+    link.log.warn("connection error", { error: errorText(err) });
     // The stream is over (xmpp.js now waits for the server's close): go offline at once.
-    if (err.name === "StreamError") dead(oneLine(err));
+    if (err.name === "StreamError") dead(errorText(err));
     // Unparsable input: xmpp.js answers with a stream error and closes our side; once both are
     // written ("closing"), drop the socket rather than wait for a hostile server's close.
     else if (err.name === "XMLError" && link.phase === "online") {
@@ -116,7 +116,7 @@ export function createSession(d: SessionDeps): Session {
   entity.on("disconnect", (info: { reason?: unknown } | undefined) => {
     clearTimeout(enableTimer);
     if (d.connector.pending || link.phase !== "online") return;
-    wentOffline(info?.reason ? oneLine(info.reason) : "connection closed");
+    wentOffline(info?.reason ? errorText(info.reason) : "connection closed");
   });
   entity.on("element", () => keepalive?.touch());
   entity.on("nonza", (el: Element) => {

@@ -6,7 +6,7 @@
  */
 import xml from "@xmpp/xml";
 import type { TransportEvents } from "../transport.ts";
-import { oneLine, until, withTimeout } from "./async-util.ts";
+import { errorText, until, settlesWithin } from "./async-util.ts";
 import type { XmppClientParts } from "./client.ts";
 import { TransportStoppedError } from "./errors.ts";
 import { setSocketReading, type IntakeGate } from "./intake.ts";
@@ -60,7 +60,7 @@ export function createShutdown(d: ShutdownDeps): Shutdown {
       if (!d.session.settled) log.warn("stop: XEP-0198 <enable/> unanswered; outbox not flushed", { left: outbox.depth });
       else if (!(await outbox.drain(left()))) log.warn("stop: outbox not flushed in time", { left: outbox.depth });
       outbox.detach(); // XMPP_STOP_TIMEOUT is up or everything is out: no further writes start
-      await withTimeout(entity.send(xml("presence", { type: "unavailable" })), left());
+      await settlesWithin(entity.send(xml("presence", { type: "unavailable" })), left());
       if (sm.enabled && sm.unacked > 0) {
         sm.requestAck();
         await until(() => sm.unacked === 0, left());
@@ -68,14 +68,14 @@ export function createShutdown(d: ShutdownDeps): Shutdown {
       }
       d.session.dispose();
       // The closing handshake gets what is left, at least 0.5 s: past XMPP_STOP_TIMEOUT the socket is dropped.
-      await withTimeout(entity.stop(), Math.max(left(), 500));
+      await settlesWithin(entity.stop(), Math.max(left(), 500));
     }
     const stopped = new TransportStoppedError();
     d.connector.fail(stopped);
     d.connector.abortDns();
     d.session.dispose();
     // A connect attempt under way ends at its next step; wait for it so no socket outlives stop().
-    await withTimeout(d.reconnect.attemptDone, left() + 2000);
+    await settlesWithin(d.reconnect.attemptDone, left() + 2000);
     await d.teardown();
     d.intake.flush();
     const dropped = outbox.clear();
@@ -98,7 +98,7 @@ export function createShutdown(d: ShutdownDeps): Shutdown {
       d.reconnect.dispose();
       d.session.dispose();
       outbox.detach();
-      link.log.error(oneLine(error), { exitCode });
+      link.log.error(errorText(error), { exitCode });
       void d.teardown();
       if (link.start) settleStart(link, Object.assign(error, { exitCode }));
       else d.emit("fatal", { error, exitCode });

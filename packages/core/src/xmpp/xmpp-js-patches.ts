@@ -25,7 +25,7 @@ import type { Element } from "@xmpp/xml";
 import { decodeInboundAsStream, type DecodingEntity } from "./stream-decoder.ts";
 import { specificStreamErrors } from "./parser.ts";
 import { destroySocket } from "./sockets.ts";
-import { withTimeout } from "./async-util.ts";
+import { settlesWithin } from "./async-util.ts";
 import type { XmppEntity } from "./client.ts";
 
 /** Patches 1 and 2: install before the first `connect()`. */
@@ -88,7 +88,7 @@ export async function teardown(entity: XmppEntity, base: Baseline, close: { clos
     // disconnect() may be waiting for the peer's </stream:stream>: the socket is gone, so end that
     // wait now; it then finds no socket and finishes without touching the next one.
     (entity.parser as { emit?: (e: string) => void } | null)?.emit?.("end");
-    await withTimeout(closing, entity.timeout + 1000);
+    await settlesWithin(closing, entity.timeout + 1000);
   }
   entity._detachParser();
 }
