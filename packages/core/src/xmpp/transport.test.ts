@@ -296,6 +296,23 @@ describe("XMPP transport against a scripted server", () => {
     expect(transport.jid).toBe("bot@localhost/r2");
   });
 
+  it("a conflict stream error: `offline` names it (the fleet stops there) and the reconnect waits its backoff, never at once", async () => {
+    server = await startFakeServer({ mechanisms: ["PLAIN"], streamErrorOnMessage: (n) => n === 1 });
+    transport = createXmppTransport({
+      config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", XMPP_RECONNECT_BASE_DELAY: "0.5" }),
+      logger: silentLogger,
+      random: () => 1,
+    });
+    const events: string[] = [];
+    transport.on("offline", (p) => events.push(`offline ${p.reason}`));
+    transport.on("reconnecting", (p) => events.push(`reconnecting ${p.delayMs}`));
+    await transport.start();
+    await transport.send(xml("message", { to: "peer@localhost", id: "kick" }, xml("body", {}, "x")));
+    expect(await within(() => events.length >= 2, 3000)).toBe(true);
+    expect(events[0]).toMatch(/^offline .*\bconflict\b/);
+    expect(events[1]).toBe("reconnecting 500");
+  });
+
   it("a reply to the server's ping is not sent again after a failed resumption", async () => {
     server = await startFakeServer({ mechanisms: ["PLAIN"], sm: () => "enabled", serverPing: (n) => n === 1 });
     transport = createXmppTransport({ config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN" }), logger: silentLogger });
