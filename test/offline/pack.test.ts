@@ -76,6 +76,9 @@ describe.concurrent("the packed packages", () => {
     expect(list).toContain("package/bin/botrun.mjs");
     expect(list.filter((f) => /^package\/(src|test-support)\/|^package\/dist\/.*(\.test\.|test-support|fake-|token-server)|tsbuildinfo/.test(f))).toEqual([]);
     expect(list).toContain("package/templates/new/bot.test.ts"); // botrun new's template
+    const pluginFiles = (await ok("tar", ["tzf", plugins], { cwd: tmp })).stdout.split("\n");
+    expect(pluginFiles).toContain("package/dist/index.js");
+    expect(pluginFiles.filter((f) => /^package\/(src|test-support)\/|\.test\.|test-util|tsbuildinfo/.test(f))).toEqual([]);
     const manifest = JSON.parse((await ok("tar", ["xzf", plugins, "-O", "package/package.json"], { cwd: tmp })).stdout) as { dependencies: Record<string, string> };
     expect(manifest.dependencies["@botrun/core"]).toMatch(/^\d+\.\d+\.\d+/); // workspace:* replaced by the version
   });
