@@ -229,7 +229,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
     if (this.#ledger.size === 0) return [];
     const { ours, presences } = this.#ledger.takeAll(this.#o.entity.jid?.toString() ?? "");
     if (ours.length > 0 && this.#o.returns) {
-      this.#o.logger?.info("unacknowledged stanzas go back to the outbox, to be sent again", { count: ours.length });
+      this.#o.logger?.info("stanzas the server did not confirm (XEP-0198) go back to the outbox, to be sent again", { count: ours.length });
       this.#o.returns.takeBack(ours);
     }
     return presences;
