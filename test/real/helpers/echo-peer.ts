@@ -40,6 +40,8 @@ export class EchoPeer {
   #waiters = new Set<() => void>();
   #steady: NodeJS.Timeout | undefined;
   #sessions = 0;
+  /** Ids not written because the peer was not online (written on its next session, new or resumed). */
+  #held = new Set<string>();
   /** Ids the peer re-sent after its own session was lost. */
   resent = 0;
 
@@ -50,8 +52,16 @@ export class EchoPeer {
   ) {
     raw.xmpp.on("stanza", (el: Element) => this.#onStanza(el));
     raw.xmpp.on("online", () => {
+      this.#held.clear(); // covered by the re-send below (every id not echoed yet)
       // A new session (not a resumption): what the old one had in flight may be gone; re-send it.
       if (++this.#sessions > 1) this.resendOutstanding();
+    });
+    // A resumption keeps what was in flight (XEP-0198); what was held goes out now.
+    const sm = (raw.xmpp as unknown as { streamManagement?: { on(e: "resumed", f: () => void): void } }).streamManagement;
+    sm?.on("resumed", () => {
+      const held = [...this.#held];
+      this.#held.clear();
+      for (const id of held) this.#send(id);
     });
   }
 
@@ -95,6 +105,14 @@ export class EchoPeer {
   }
 
   #write(id: string): void {
+    // Only while online: xmpp.js 0.14's send() refuses only while closing, so a stanza sent while it
+    // reconnects goes out before the stream header; Prosody then closes the stream (invalid-namespace,
+    // mod_c2s "no-stream") and xmpp.js's reconnect may stall for good (its status bookkeeping).
+    if (this.raw.xmpp.status !== "online") return void this.#held.add(id);
+    this.#send(id);
+  }
+
+  #send(id: string): void {
     this.raw.xmpp
       .send(xml("message", { to: this.bot, type: "chat", id }, xml("body", {}, id)))
       .catch(() => {
