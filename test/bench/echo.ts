@@ -177,6 +177,12 @@ try {
     for (const s of subjects) console.log(`  ${s.name.padEnd(34)}: ${fmt(summarise(s.results, best))}`);
     for (const s of subjects.slice(1)) console.log(`  ratios ${s.name} / raw: ${ratios(summarise(s.results, best), raw)}`);
   }
+  console.log("median of the per-round ratios (each round's figures side by side, least sensitive to load that changes between rounds):");
+  for (const s of subjects.slice(1)) {
+    const per = Object.fromEntries(KEYS.map((k) => [k, median(s.results.map((r, i) => r[k] / subjects[0]!.results[i]![k]))])) as unknown as Result;
+    const unit = { rate1: 1, p50: 1, p99: 1, rate20: 1, p50_20: 1, p99_20: 1, cpu: 1 };
+    console.log(`  ratios ${s.name} / raw: ${ratios(per, unit)}`);
+  }
   console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
 } finally {
   for (const s of subjects) await s.peer?.stop();
