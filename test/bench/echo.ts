@@ -12,7 +12,8 @@
  * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
  * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the
- * server-restart figure). Prints medians over rounds and each metric's best round, with the ratios
+ * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
+ * botrun's do: the same bytes for the server and the peer). Prints medians over rounds and each metric's best round, with the ratios
  * to the raw bot; CPU per echo is the bot process's user + system time over the round's round trips.
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
@@ -218,6 +219,7 @@ function rawEnv(user: string, pw: string): Record<string, string> {
     RAW_USERNAME: user,
     RAW_PASSWORD: pw,
     RAW_CA_FILE: prosody.caFile,
+    ...(process.env.BENCH_RAW_ORIGIN_ID === "1" ? { RAW_ORIGIN_ID: "1" } : {}),
     NODE_ENV: "production",
   };
 }
