@@ -12,7 +12,8 @@
  * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
  * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the
- * server-restart figure). Prints medians over rounds and each metric's best round, with the ratios
+ * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
+ * botrun's do: the same bytes for the server and the peer). Prints medians over rounds and each metric's best round, with the ratios
  * to the raw bot; CPU per echo is the bot process's user + system time over the round's round trips.
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
@@ -177,6 +178,12 @@ try {
     for (const s of subjects) console.log(`  ${s.name.padEnd(34)}: ${fmt(summarise(s.results, best))}`);
     for (const s of subjects.slice(1)) console.log(`  ratios ${s.name} / raw: ${ratios(summarise(s.results, best), raw)}`);
   }
+  console.log("median of the per-round ratios (each round's figures side by side, least sensitive to load that changes between rounds):");
+  for (const s of subjects.slice(1)) {
+    const per = Object.fromEntries(KEYS.map((k) => [k, median(s.results.map((r, i) => r[k] / subjects[0]!.results[i]![k]))])) as unknown as Result;
+    const unit = { rate1: 1, p50: 1, p99: 1, rate20: 1, p50_20: 1, p99_20: 1, cpu: 1 };
+    console.log(`  ratios ${s.name} / raw: ${ratios(per, unit)}`);
+  }
   console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
 } finally {
   for (const s of subjects) await s.peer?.stop();
@@ -212,6 +219,7 @@ function rawEnv(user: string, pw: string): Record<string, string> {
     RAW_USERNAME: user,
     RAW_PASSWORD: pw,
     RAW_CA_FILE: prosody.caFile,
+    ...(process.env.BENCH_RAW_ORIGIN_ID === "1" ? { RAW_ORIGIN_ID: "1" } : {}),
     NODE_ENV: "production",
   };
 }

@@ -5,9 +5,9 @@
 // Sizes: BENCH_FLEET_ACCOUNTS (default 200), BENCH_FLEET_WORKERS (default 4), BENCH_FLEET_LOGIN_RATE
 // (fleet-wide logins/s, default 100), BENCH_FLEET_TTL (lease TTL in seconds, default 8 as in production). Accounts are written into Prosody's storage as files (a
 // plaintext password Prosody hashes at first login) instead of ~90 ms of prosodyctl each.
-//   node --import tsx test/bench/fleet.ts                                  # 200 accounts, 4 workers
-//   BENCH_FLEET_ACCOUNTS=2000 node --import tsx test/bench/fleet.ts
-//   BENCH_FLEET_ACCOUNTS=10000 BENCH_FLEET_WORKERS=1 node --import tsx test/bench/fleet.ts
+//   node --conditions=@botrun/source --import tsx test/bench/fleet.ts       # 200 accounts, 4 workers
+//   BENCH_FLEET_ACCOUNTS=2000 node --conditions=@botrun/source --import tsx test/bench/fleet.ts
+//   BENCH_FLEET_ACCOUNTS=10000 BENCH_FLEET_WORKERS=1 node --conditions=@botrun/source --import tsx test/bench/fleet.ts
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -42,7 +42,7 @@ try {
     ...fleetEnv({ prosody, redisUrl: redis.url, secret: "fleet-bench-secret-0123456789", ttlS: TTL_S }),
     BOTRUN_FLEET_LOGIN_RATE: String(RATE),
     BOTRUN_LOG_LEVEL: "warn",
-    NODE_OPTIONS: "--max-old-space-size=8192",
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --max-old-space-size=8192`.trim(),
   };
   const imp = spawnBotrun(["accounts", "import", "echo", path.join(dir, "a.jsonl")], env);
   if ((await imp.exited) !== 0) throw new Error(imp.output());
@@ -122,6 +122,8 @@ try {
   console.log(`duplicate answers over the run: ${probe.duplicates().length}`);
   await peer.stop();
 } finally {
+  // BENCH_FLEET_LOG=<file>: every live worker's output, for a run that went wrong.
+  if (process.env.BENCH_FLEET_LOG) writeFileSync(process.env.BENCH_FLEET_LOG, [...workers.values()].map((w) => `--- ${w.id}\n${w.output()}`).join("\n"));
   await Promise.all([...workers.values()].map((w) => w.stop(30_000)));
   await closeRedis(r);
   await prosody.stop();

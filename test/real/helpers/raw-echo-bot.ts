@@ -1,7 +1,8 @@
 /**
  * A minimal raw @xmpp/client echo bot as its own process (the benchmark's reference): logs in over
  * direct TLS (TCP_NODELAY), answers every chat body with the same body, prints `online` on stdout
- * once its session is up, and stops on SIGTERM. Settings come from RAW_* environment variables.
+ * once its session is up, and stops on SIGTERM. Settings come from RAW_* environment variables
+ * (RAW_ORIGIN_ID=1: replies shaped as botrun's, with an id and an origin-id).
  * Run: `node --conditions=@botrun/source --import tsx test/real/helpers/raw-echo-bot.ts` (the workspace's sources).
  */
 import { xml, type Element } from "@botrun/core";
@@ -22,10 +23,17 @@ const raw = await startRawClient({
   caFile: env("RAW_CA_FILE"),
   resource: "echo",
 });
+// RAW_ORIGIN_ID=1: replies carry an id and a XEP-0359 origin-id as botrun's do (the same bytes on the wire).
+let seq = 0;
+const withOriginId = process.env.RAW_ORIGIN_ID === "1";
 raw.xmpp.on("stanza", (el: Element) => {
   if (!el.is("message") || el.attrs.type === "error") return;
   const body = el.getChildText("body");
-  if (body) raw.xmpp.send(xml("message", { to: el.attrs.from, type: "chat" }, xml("body", {}, body))).catch(() => {});
+  if (!body) return;
+  const reply = withOriginId
+    ? xml("message", { to: el.attrs.from, type: "chat", id: `raw-${++seq}` }, xml("body", {}, body), xml("origin-id", { xmlns: "urn:xmpp:sid:0", id: `raw-${seq}` }))
+    : xml("message", { to: el.attrs.from, type: "chat" }, xml("body", {}, body));
+  raw.xmpp.send(reply).catch(() => {});
 });
 process.stdout.write("online\n");
 process.once("SIGTERM", () => {

@@ -157,11 +157,14 @@ export async function loadBot(spec: string, cwd = process.cwd()): Promise<Loaded
  */
 async function typeScriptTarget(file: string): Promise<string> {
   if (!(globalThis as { [TSX_REGISTERED]?: Set<string> })[TSX_REGISTERED]?.has("esm")) {
-    const compiled = await compileBot(file, BOTRUN_VERSION);
+    // A first start's esbuild build runs in esbuild's own process meanwhile.
+    const compiling = compileBot(file, BOTRUN_VERSION);
+    compiling.catch(() => {}); // awaited below, after the import
     // What a bot imports (@botrun/core's index, with the XMPP transport) loads first: before the
     // loader's hooks thread, which every later module goes through, or before source maps are on,
     // which makes Node read the map of every later module (start-up time).
     await import("../index.ts");
+    const compiled = await compiling;
     if (compiled) {
       process.setSourceMapsEnabled(true);
       return compiled;

@@ -10,15 +10,17 @@ export class KeyedSequencer {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const prev = this.#tails.get(key);
     const run = prev ? prev.then(task) : task();
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
+    // One derived promise per task: it settles after the task and forgets the key if no later task queued.
+    const tail: Promise<void> = run.then(
+      () => this.#settled(key, tail),
+      () => this.#settled(key, tail),
     );
     this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
     return run;
+  }
+
+  #settled(key: string, tail: Promise<void>): void {
+    if (this.#tails.get(key) === tail) this.#tails.delete(key);
   }
 
   /** Number of keys with queued or running tasks. */

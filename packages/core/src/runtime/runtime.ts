@@ -5,7 +5,7 @@
 import type { Element } from "@xmpp/xml";
 import { BotError, type Bot } from "../bot.ts";
 import { compose, toFn, type MiddlewareFn } from "../compose.ts";
-import type { BotApi, Context, ContextConstructor, ContextOptions, StanzaKind } from "../context.ts";
+import { Context, type BotApi, type ContextConstructor, type ContextOptions, type StanzaKind } from "../context.ts";
 import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
 import { addCaps, capsVer } from "../iq/caps.ts";
@@ -83,7 +83,8 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#dev = opts.dev ?? process.env.NODE_ENV !== "production";
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 10_000;
     this.#handlerTimeoutMs = opts.handlerTimeoutMs ?? 60_000;
-    this.#Ctx = bot.ContextConstructor;
+    // A Bot from another copy of @botrun/core (isBot accepts one) may predate ContextConstructor.
+    this.#Ctx = bot.ContextConstructor ?? (Context as unknown as ContextConstructor<C>);
     this.#hostContext = opts.context;
     this.#watchdog = this.#handlerTimeoutMs > 0 ? new HandlerWatchdog(this.#handlerTimeoutMs) : undefined;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
@@ -157,7 +158,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     };
     this.#pipelines = { message: pipeline("message"), presence: pipeline("presence"), iq: pipeline("iq") };
     this.#holders = this.#plugins().filter((p) => p.queued !== undefined);
-    this.#Ctx = buildContextClass(this.bot.ContextConstructor, [
+    this.#Ctx = buildContextClass(this.#Ctx, [
       ...this.#plugins().flatMap((p) => (p.context ? [{ owner: `plugin "${p.name}"`, members: p.context }] : [])),
       ...Object.entries(this.#hostContext ?? {}).map(([owner, members]) => ({ owner, members })),
     ]);

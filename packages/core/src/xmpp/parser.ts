@@ -71,6 +71,21 @@ export class WireParser extends Parser {
   /** End of the previous write that `#restricted` could not decide yet ("<", "<![CD", "]]"). */
   #carry = "";
 
+  constructor() {
+    super();
+    // ltx hands each tag and text to @xmpp/xml's Parser through an EventEmitter and bound
+    // listeners (onStartElement, onEndElement, onText); here it calls the same three directly.
+    const sax = this.parser as unknown as { emit(event: string | symbol, ...args: unknown[]): boolean };
+    const emit = sax.emit;
+    sax.emit = (event, a, b) => {
+      if (event === "startElement") this.onStartElement(a as string, b as Record<string, string>);
+      else if (event === "endElement") this.onEndElement(a as string);
+      else if (event === "text") this.onText(a as string);
+      else return emit.call(sax, event, a, b);
+      return true;
+    };
+  }
+
   override write(data: string): void {
     if (this.failure) return;
     if (!this.root) {
