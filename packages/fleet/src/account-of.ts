@@ -1,15 +1,11 @@
-// Which fleet account a stanza came to: `ctx.account` for handlers (a getter the fleet adds to core's Context, typed by module augmentation) and per-account session keys.
-import { Context, jid } from "@botrun/core";
+// Which fleet account a stanza came to: `ctx.account` for handlers (a member the fleet declares on each account runtime's context class) and per-account session keys.
+import type { Context, ContextExtension } from "@botrun/core";
+import { jid } from "@botrun/core";
 
-declare module "@botrun/core" {
-  interface Context {
-    /**
-     * The bare JID of the account this stanza came to (in a fleet, each account has its own
-     * runtime; outside one, the bot's own JID). Defined once `@botrun/fleet` is loaded, as it is
-     * in every `botrun fleet` worker; for the type, `import type {} from "@botrun/fleet"`.
-     */
-    readonly account: string;
-  }
+/** The fleet's member on every context of a fleet worker's bots: type handlers with `Context & AccountFlavor`. */
+export interface AccountFlavor {
+  /** The bare JID of the account this stanza came to (each account has its own runtime). */
+  readonly account: string;
 }
 
 /** The bare JID of the account `ctx` belongs to: the bot's own JID while online, else the stanza's `to`. */
@@ -17,20 +13,23 @@ export function accountOf(ctx: Pick<Context, "to"> & { bot: { jid: string | unde
   return jid.bare(ctx.bot.jid ?? ctx.to);
 }
 
-// A getter, not a field: nothing is computed for stanzas whose handlers never ask.
-if (!Object.getOwnPropertyDescriptor(Context.prototype, "account")) {
-  Object.defineProperty(Context.prototype, "account", {
-    configurable: true,
-    get(this: Context): string {
-      return accountOf(this);
-    },
-  });
-}
+/**
+ * `ctx.account` as a getter on the context class of every runtime the fleet runs
+ * (`RuntimeOptions.context`): nothing is computed for stanzas whose handlers never ask.
+ */
+export const accountContext: ContextExtension<AccountFlavor> = {
+  get account(): string {
+    return accountOf(this);
+  },
+};
+
+/** What a fleet runtime's `RuntimeOptions.context` carries (the key names the owner in a clash error). */
+export const fleetContext = { "@botrun/fleet": accountContext } as const;
 
 /**
  * A session key per account and chat, for `session({ key: perAccountChat, storage: redisStorage(…) })`
- * from @botrun/plugins: two accounts talking to the same person keep separate state, and the worker
- * that takes an account over finds its state in Redis.
+ * from @botrun/plugins. The session plugin's default keys already carry the account in a fleet
+ * worker (where contexts have `ctx.account`); this is the same key, for code outside one.
  */
 export function perAccountChat(ctx: Pick<Context, "to" | "chat"> & { bot: { jid: string | undefined } }): string | undefined {
   return ctx.chat ? `acct:${accountOf(ctx)}:chat:${ctx.chat}` : undefined;

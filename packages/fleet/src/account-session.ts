@@ -12,7 +12,7 @@ import {
   type TokenEndpoint,
 } from "@botrun/core";
 import type { AccountCredentials } from "./accounts.ts";
-import "./account-of.ts"; // ctx.account for the handlers of every account run here
+import { fleetContext } from "./account-of.ts";
 import { FleetTokenStore } from "./token-store.ts";
 import { SingleFlightEndpoint, type RefreshCounter } from "./single-flight.ts";
 import { SpendGate } from "./spend-gate.ts";
@@ -147,7 +147,7 @@ export class AccountSession {
       prefix: o.keys.seen(this.jid),
       onDuplicate: (el) => log.info("dropped a message another session of this account took already", { from: el.attrs.from, id: el.attrs.id }),
     });
-    this.runtime = new BotRuntime(o.bot, filtered, { logger: log, ...(o.drainTimeoutMs !== undefined && { drainTimeoutMs: o.drainTimeoutMs }) });
+    this.runtime = new BotRuntime(o.bot, filtered, { logger: log, context: fleetContext, ...(o.drainTimeoutMs !== undefined && { drainTimeoutMs: o.drainTimeoutMs }) });
   }
 
   /** Connect; resolves once online (or rejects if the start failed or the session was stopped first). */

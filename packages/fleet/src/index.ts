@@ -1,6 +1,6 @@
 /** @botrun/fleet: accounts as data in Redis and a fleet of workers sharing them (leases, fencing, rendezvous assignment, fleet-wide token refresh). */
 export { AccountStore, parseAccountLines, parseLease, type AccountCredentials, type AccountInfo, type AccountInput, type AccountState } from "./accounts.ts";
-export { accountOf, perAccountChat } from "./account-of.ts";
+export { accountContext, accountOf, fleetContext, perAccountChat, type AccountFlavor } from "./account-of.ts";
 export { FleetConsentStore, openFleetConsent, type FleetConsentOptions, type FleetConsentTarget } from "./consent.ts";
 export { AccountSession, accountEnv, FLEET_RESOURCE, type AccountSessionOptions, type SessionEnd } from "./account-session.ts";
 export { fleetMain, leaseTtlFrom, loginRateFrom, refreshAbandonFrom, workerIdFrom, REDIS_SETTING, type FleetCliDeps } from "./cli.ts";

@@ -32,7 +32,10 @@ export interface SessionOptions<S> {
   initial: () => S;
   /** Default: memory. */
   storage?: StorageAdapter<S>;
-  /** `chat` (default: one per chat/room), `user` (one per sender, across chats), or a function. */
+  /**
+   * `chat` (default: one per chat/room), `user` (one per sender, across chats), or a function. In a
+   * fleet worker (contexts with `ctx.account`) both are per account: `acct:<account>:chat:<chat>`.
+   */
   key?: SessionKey;
   /** Where the value goes on the context (default `session`). */
   property?: string;
@@ -57,10 +60,15 @@ const saveKey = (prop: string) => `session:save:${prop}`;
 export function sessionKeyOf(ctx: Context, key: SessionKey = "chat"): string | undefined {
   if (typeof key === "function") return key(ctx);
   if (!ctx.from) return undefined;
-  if (key === "chat") return ctx.chat ? `chat:${ctx.chat}` : undefined;
+  // In a fleet worker every context carries the account it came to (`ctx.account`, declared by
+  // @botrun/fleet): one bot serves many accounts over one storage, so the account leads the key
+  // (`acct:<account>:chat:<chat>`) and two accounts talking to one person keep apart.
+  const account: unknown = Reflect.get(ctx, "account");
+  const scope = typeof account === "string" && account ? `acct:${account}:` : "";
+  if (key === "chat") return ctx.chat ? `${scope}chat:${ctx.chat}` : undefined;
   const real = ctx.locals.realJid;
-  if (typeof real === "string" && real) return `user:${jid.bare(real)}`;
-  return `user:${ctx.room || ctx.chat.includes("/") ? ctx.from : jid.bare(ctx.from)}`;
+  if (typeof real === "string" && real) return `${scope}user:${jid.bare(real)}`;
+  return `${scope}user:${ctx.room || ctx.chat.includes("/") ? ctx.from : jid.bare(ctx.from)}`;
 }
 
 /** Create a session plugin. */
