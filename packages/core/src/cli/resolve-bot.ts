@@ -156,7 +156,10 @@ export async function loadBot(spec: string, cwd = process.cwd()): Promise<Loaded
  * needs it — the bot itself, through tsx's loader hooks.
  */
 async function typeScriptTarget(file: string): Promise<string> {
-  if (!(globalThis as { [TSX_REGISTERED]?: Set<string> })[TSX_REGISTERED]?.has("esm")) {
+  // From the sources (the botrun workspace, e.g. under vitest) @botrun/* must resolve to their
+  // sources too, which plain Node importing a compiled bundle would not do (it would load dist/).
+  const fromSources = import.meta.url.endsWith(".ts");
+  if (!fromSources && !(globalThis as { [TSX_REGISTERED]?: Set<string> })[TSX_REGISTERED]?.has("esm")) {
     // A first start's esbuild build runs in esbuild's own process meanwhile.
     const compiling = compileBot(file, BOTRUN_VERSION);
     compiling.catch(() => {}); // awaited below, after the import
