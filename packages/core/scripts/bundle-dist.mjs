@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
  * 29) whose classes nobody else needs to share. Every other package stays an import (the @xmpp
  * packages' classes are shared with plugins; yargs, prom-client, ioredis and tsx load lazily).
  */
-const BUNDLED = ["pino", "dotenv", "p-queue"];
+const BUNDLED = ["pino", "dotenv"];
 const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
 const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.includes(d));
 // The commands are entries too: dev.ts and new.ts find the package from their own import.meta.url.
