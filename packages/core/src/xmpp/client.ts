@@ -85,6 +85,8 @@ export interface DroppedElement {
 }
 
 type Factory = (...args: unknown[]) => unknown;
+/** A settled send's result, ignored (no reply element for the chain). */
+const nothing = (): undefined => undefined;
 
 /** Build the client. Nothing connects until the transport calls `entity.connect()`. */
 export function assembleClient(opts: AssembleOptions): XmppClientParts {
@@ -101,13 +103,14 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   // instead would meet the same stanza again on every reconnect). An iq get/set must be answered
   // (RFC 6120 §8.2.3): <policy-violation/>, "violated some local service policy" (§8.3.3.12).
   const onDropped = opts.onDropped ?? ((d: DroppedElement) => console.warn(`botrun: dropped an inbound ${d.name}: ${d.reason}`, d));
-  middleware.use(async ({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
+  // Plain functions, not async ones: passing a stanza on costs no promise (middleware.ts).
+  middleware.use(({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
     if (!isTruncated(stanza)) return next();
     const { type, id, from } = stanza.attrs as Record<string, string | undefined>;
     onDropped({ name: stanza.name, type, id, from, reason: `nested deeper than ${MAX_STANZA_DEPTH} levels` });
     if (stanza.name === "iq" && (type === "get" || type === "set")) {
       const error = xml("error", { type: "modify" }, xml("policy-violation", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }));
-      await entity.send(markInternal(xml("iq", { type: "error", id, ...(from ? { to: from } : {}) }, error))).catch(() => {});
+      return entity.send(markInternal(xml("iq", { type: "error", id, ...(from ? { to: from } : {}) }, error))).then(nothing, nothing);
     }
     return undefined;
   });
@@ -129,12 +132,11 @@ export function assembleClient(opts: AssembleOptions): XmppClientParts {
   // responder answers it (once: an iq is answered in one place).
   const fromServer = (from: unknown): boolean =>
     !from || from === opts.domain || (entity.jid !== null && from === entity.jid.bare().toString());
-  middleware.use(async ({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
-    if (stanza.is("iq") && stanza.attrs.type === "get" && stanza.getChild("ping", "urn:xmpp:ping") && fromServer(stanza.attrs.from)) {
-      await entity
+  middleware.use(({ stanza }: { stanza: Element }, next: () => Promise<unknown>) => {
+    if (stanza.name === "iq" && stanza.attrs.type === "get" && stanza.getChild("ping", "urn:xmpp:ping") && fromServer(stanza.attrs.from)) {
+      return entity
         .send(markInternal(xml("iq", { type: "result", id: stanza.attrs.id, ...(stanza.attrs.from ? { to: stanza.attrs.from } : {}) })))
-        .catch(() => {});
-      return undefined;
+        .then(nothing, nothing);
     }
     return next();
   });

@@ -30,22 +30,31 @@ export interface MiddlewareEntity {
 /** Register the chain on `entity`; `use()` appends (order is priority, as in @xmpp/middleware). */
 export function middleware({ entity }: { entity: MiddlewareEntity }): { use(fn: Middleware): Middleware } {
   const chain: Middleware[] = [];
-  const run = (ctx: MiddlewareContext, i: number): Promise<unknown> => {
-    const fn = chain[i];
-    if (!fn) return Promise.resolve();
-    try {
-      return Promise.resolve(fn(ctx, () => run(ctx, i + 1)));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  // Per element: one context and one `next` (no promise per step). A middleware that returns
+  // `next()` hands on what the rest returned; the end of the chain is the shared `DONE`, so a
+  // stanza that every middleware passes on costs no promise at all.
+  const step = (ctx: Step): Promise<unknown> => {
+    const fn = chain[ctx.i++];
+    if (!fn) return DONE;
+    const r = fn(ctx, ctx.next);
+    return r === undefined || r === null ? DONE : typeof (r as Promise<unknown>).then === "function" ? (r as Promise<unknown>) : Promise.resolve(r);
   };
+  const fail = (err: unknown): unknown => entity.emit("error", err);
+  const reply = (r: unknown): unknown => (r && typeof (r as Element).write === "function" ? entity.send(r as Element) : undefined);
   entity.on("element", (stanza) => {
     const { name, attrs } = stanza;
     const type = (attrs.type as string | undefined) ?? (name === "message" ? "normal" : name === "presence" ? "available" : "");
-    const ctx: MiddlewareContext = { stanza, entity, name, id: (attrs.id as string | undefined) ?? "", type };
-    run(ctx, 0)
-      .then((reply) => (reply && typeof (reply as Element).write === "function" ? entity.send(reply as Element) : undefined))
-      .catch((err: unknown) => entity.emit("error", err));
+    const ctx: Step = { stanza, entity, name, id: (attrs.id as string | undefined) ?? "", type, i: 0, next: unset };
+    // Assigned to a member, not named in the literal: tsx (esbuild keepNames) would wrap a named closure in a defineProperty call per element.
+    ctx.next = () => step(ctx);
+    let r: Promise<unknown>;
+    try {
+      r = step(ctx);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (r !== DONE) r.then(reply).catch(fail);
   });
   return {
     use(fn) {
@@ -53,4 +62,14 @@ export function middleware({ entity }: { entity: MiddlewareEntity }): { use(fn: 
       return fn;
     },
   };
+}
+
+const unset = (): Promise<unknown> => DONE;
+/** What the chain ends in: no reply. */
+const DONE: Promise<unknown> = Promise.resolve(undefined);
+
+/** A context as the chain walks it: the next middleware's index and the one `next` of this element. */
+interface Step extends MiddlewareContext {
+  i: number;
+  next: () => Promise<unknown>;
 }
