@@ -10,7 +10,7 @@
  * A new message that reuses an old id (clients restarting their id counters) has another body, no
  * delay, or another delay stamp, and is handled: a server stamps a stanza once, when it first takes
  * it for later delivery (XEP-0203 §4), and a redelivered stanza keeps that stamp, so two stamps from
- * the same sender mean two messages (a client resending `!help` with id `1` while the bot was offline). Memory is bounded: the most recent `limit` keys of each kind, each under ~450 characters.
+ * the same sender mean two messages (a client resending `!help` with id `1` while the bot was offline). Memory is bounded: the most recent `limit` keys of each kind, each under ~550 characters.
  */
 import type { Element } from "@xmpp/xml";
 
@@ -66,13 +66,17 @@ export class RedeliveryFilter {
   }
 }
 
-/** A key of bounded size: ids and bodies are the sender's choice (and may be huge); long parts are hashed. */
+/**
+ * A key of bounded size: ids and bodies are the sender's choice (and may be huge); long parts are
+ * hashed, short ones (most bodies) kept as they are, so the common message costs no hashing.
+ */
 function digest(kind: string, sender: string, id: string, body: string, stamp = ""): string {
-  return `${kind}\u0000${short(sender)}\u0000${short(id)}\u0000${hash(body)}\u0000${short(stamp)}`;
+  return `${kind}\u0000${short(sender)}\u0000${short(id)}\u0000${short(body)}\u0000${short(stamp)}`;
 }
 
+/** Up to 128 characters as is; a longer one as U+0001 (never in XML text, so never in a short part) and its hash. */
 function short(s: string): string {
-  return s.length <= 128 ? s : `#${hash(s)}`;
+  return s.length <= 128 ? s : `\u0001${hash(s)}`;
 }
 
 /** Two 32-bit FNV-1a hashes (different offsets) and the length: collisions need all three to agree. */
