@@ -9,8 +9,10 @@
 /** One watched pipeline. */
 interface Entry {
   readonly deadline: number;
-  readonly release: () => void;
-  readonly onTimeout: () => void;
+  release: () => void;
+  readonly onTimeout: (arg: unknown) => void;
+  /** What `onTimeout` is called with (no closure per pipeline). */
+  readonly arg: unknown;
   prev: Entry | undefined;
   next: Entry | undefined;
   /** False once finished or timed out (unlinked). */
@@ -34,19 +36,22 @@ export class HandlerWatchdog {
    * A promise that settles when `work` settles or `timeoutMs` after now, whichever is first;
    * `onTimeout` runs in the second case (once). `work` keeps running either way.
    */
-  watch(work: Promise<unknown>, onTimeout: () => void): Promise<void> {
+  watch<A>(work: Promise<unknown>, onTimeout: (arg: A) => void, arg?: A): Promise<void> {
     // No named closures here (tsx's keepNames would wrap each in a defineProperty call per stanza).
-    return new Promise<void>((resolve) => {
-      const entry: Entry = { deadline: performance.now() + this.#timeoutMs, release: resolve, onTimeout, prev: this.#tail, next: undefined, linked: true };
-      if (this.#tail) this.#tail.next = entry;
-      else this.#head = entry;
-      this.#tail = entry;
-      if (this.#timer === undefined) this.#arm(entry.deadline);
-      work.then(
-        () => this.#finish(entry),
-        () => this.#finish(entry),
-      );
-    });
+    const entry: Entry = { deadline: performance.now() + this.#timeoutMs, release: noop, onTimeout: onTimeout as (arg: unknown) => void, arg, prev: this.#tail, next: undefined, linked: true };
+    const released = new Promise<void>((resolve) => (entry.release = resolve));
+    if (this.#tail) this.#tail.next = entry;
+    else this.#head = entry;
+    this.#tail = entry;
+    if (this.#timer === undefined) this.#arm(entry.deadline);
+    const finish = this.#finishing(entry);
+    work.then(finish, finish);
+    return released;
+  }
+
+  /** One settle handler for both outcomes of a watched pipeline. */
+  #finishing(entry: Entry): () => void {
+    return () => this.#finish(entry);
   }
 
   #finish(entry: Entry): void {
@@ -84,7 +89,7 @@ export class HandlerWatchdog {
       this.#unlink(e);
       e.release();
       try {
-        e.onTimeout();
+        e.onTimeout(e.arg);
       } catch {
         // The runtime's callback only logs; a failing logger must not stop the others' release.
       }
@@ -101,3 +106,5 @@ export class HandlerWatchdog {
     e.prev = e.next = undefined;
   }
 }
+
+const noop = (): void => {};

@@ -4,23 +4,29 @@
  * by itself: the runtime's backlog (backlog.ts, `RuntimeOptions.maxBacklog`) bounds what waits here.
  */
 export class KeyedSequencer {
-  readonly #tails = new Map<string, Promise<void>>();
+  readonly #tails = new Map<string, Promise<unknown>>();
 
-  /** Run `task` after every earlier task of `key`; the returned promise settles with it. */
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  /**
+   * Run `task` after every earlier task of `key` has settled; the returned promise settles with it.
+   * `settled` (optional) is called once the task has settled, either way (the caller's own
+   * bookkeeping, on the one derived promise the sequencer makes anyway).
+   */
+  run<T>(key: string, task: () => Promise<T>, settled?: () => void): Promise<T> {
     const prev = this.#tails.get(key);
-    const run = prev ? prev.then(task) : task();
+    const run = prev ? prev.then(task, task) : task();
+    this.#tails.set(key, run);
     // One derived promise per task: it settles after the task and forgets the key if no later task queued.
-    const tail: Promise<void> = run.then(
-      () => this.#settled(key, tail),
-      () => this.#settled(key, tail),
-    );
-    this.#tails.set(key, tail);
+    const done = this.#forget(key, run, settled);
+    run.then(done, done);
     return run;
   }
 
-  #settled(key: string, tail: Promise<void>): void {
-    if (this.#tails.get(key) === tail) this.#tails.delete(key);
+  /** The settle handler of one task (a returned closure: tsx names no anonymous function). */
+  #forget(key: string, run: Promise<unknown>, settled: (() => void) | undefined): () => void {
+    return () => {
+      if (this.#tails.get(key) === run) this.#tails.delete(key);
+      settled?.();
+    };
   }
 
   /** Number of keys with queued or running tasks. */

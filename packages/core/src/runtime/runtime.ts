@@ -234,9 +234,13 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       return this.#drop("backlog-full", stanza);
     }
     // No named closures on this path: tsx's keepNames would wrap each one in defineProperty.
-    const p = this.#sequencer ? this.#sequencer.run(this.#sequenceKey(ctx), () => this.#run(ctx)) : this.#run(ctx);
-    this.#track(p);
-    return p;
+    if (!this.#sequencer) {
+      const p = this.#run(ctx);
+      this.#track(p);
+      return p;
+    }
+    this.#busy++; // untracked by the sequencer's own settle handler: no promise of ours per stanza
+    return this.#sequencer.run(this.#sequenceKey(ctx), () => this.#run(ctx), this.#untrack);
   }
 
   /** Count `p` as work in progress (for `idle()` and the stop drain). */
@@ -301,12 +305,12 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   #run(ctx: C): Promise<void> {
     // Counted in the backlog until the pipeline really finished, also past the handler timeout.
     const work = this.#runPipeline(ctx);
-    return this.#watchdog ? this.#watchdog.watch(work, () => this.#timedOut(ctx)) : work;
+    return this.#watchdog ? this.#watchdog.watch(work, this.#timedOut, ctx) : work;
   }
 
-  #timedOut(ctx: C): void {
+  readonly #timedOut = (ctx: C): void => {
     this.log.warn("handler still running; handling the chat's next stanzas meanwhile", { afterMs: this.#handlerTimeoutMs, chat: ctx.chat });
-  }
+  };
 
   /** Runs the pipeline of `ctx`'s kind; never rejects. */
   async #runPipeline(ctx: C): Promise<void> {
