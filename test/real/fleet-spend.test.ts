@@ -101,6 +101,24 @@ describe("the in-flight mark of a refresh token", () => {
     expect(counts.reuses).toBe(0);
   });
 
+  it("a save that moves the record's version during the spend (a sibling saving the token being spent) does not cost the rotated token", async () => {
+    const { rt0, workers: [a, b] } = await account("s5@x", 2);
+    let release!: () => void;
+    mode = { kind: "hold", until: new Promise<void>((res) => (release = res)) };
+    const before = counts.requests;
+    const first = a!.endpoint.refresh(rt0);
+    await expect.poll(() => counts.requests).toBe(before + 1);
+    const stored = await b!.store.load(); // what a sibling's provider saves as it adopts: the token being spent
+    await b!.store.save("k", stored!);
+    mode = { kind: "answer" };
+    release();
+    const got = await first; // before: "the token record was changed by another writer", and the new token lost
+    expect(got.refreshToken).not.toBe(rt0);
+    expect((await new FleetTokenStore(r, keys, box, "s5@x").load())?.refreshToken).toBe(got.refreshToken);
+    expect(await r.hget(keys.account("s5@x"), "spend")).toBeNull();
+    expect(counts.reuses).toBe(0);
+  });
+
   it("a request the gate refuses at the last moment (lease no longer trusted) sends nothing and frees the token", async () => {
     let checks = 0;
     const { rt0, workers: [a] } = await account("s2@x", 1, { trusted: () => ++checks < 2 }); // trusted at SPEND, not at the write

@@ -96,6 +96,22 @@ if mark and string.sub(mark, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then return redi
 return 0`;
 
 /**
+ * Store the tokens a spend got (KEYS: account hash. ARGV: our mark id, sealed token record, refreshed
+ * at ms): only while the in-flight mark is still ours, whatever the version (a sibling's save of the
+ * same or an older token may have moved it meanwhile; ours is the newest, and the only copy). Clears
+ * the mark. Returns the new version, -2 (the mark is not ours: a consent replaced the grant, or the
+ * mark was abandoned and taken over) or -3 (the account is gone).
+ */
+export const SAVE_SPENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -3 end
+local mark = redis.call('HGET', KEYS[1], 'spend')
+if not mark or string.sub(mark, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return -2 end
+local v = tonumber(redis.call('HGET', KEYS[1], 'tokv') or '0')
+redis.call('HSET', KEYS[1], 'tok', ARGV[2], 'tokv', v + 1, 'refreshedAt', ARGV[3])
+redis.call('HDEL', KEYS[1], 'spend')
+return v + 1`;
+
+/**
  * A consent given with `botrun auth <bot> --account <jid>`. KEYS: account hash, consent set. ARGV:
  * expected version, sealed token record, JID. Compare-and-set like SAVE_TOKENS, and in the same step
  * the account is `ready` again and leaves the consent set (the set every worker reads each round);

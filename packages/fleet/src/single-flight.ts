@@ -53,8 +53,8 @@ export const DEFAULT_ABANDON_MS = 300_000;
  * 3. Right before the request bytes are written (`SpendGate`, after connect and TLS), the holder
  *    checks on its monotonic clock that its mark is younger than `abandonMs − requestTimeout − 1 s`
  *    and that its lease is still trusted; otherwise nothing is sent and the mark is cleared.
- * 4. A rotated token is stored by compare-and-set on the version read in 1, lease or no lease (the
- *    holder has the only copy), which clears the mark. An answer without a new token (an error
+ * 4. A rotated token is stored while the mark is still ours (not on the version: a sibling may have
+ *    saved the token we spent meanwhile), lease or no lease (the holder has the only copy), which clears the mark. An answer without a new token (an error
  *    status) or a request never written clears the mark; no answer (timeout, reset) leaves it.
  *
  * If the holder never comes back (kill -9 mid-request, a host gone), the next owner spends the same
@@ -113,11 +113,11 @@ export class SingleFlightEndpoint implements TokenEndpoint {
       if (res === 2) this.stats.abandoned++;
       if (res === 3) this.stats.deadHolder++;
       if (res === 2 || res === 3) this.#count("refresh_takeovers");
-      return this.#spend(current, version, markId, markedAt, opts);
+      return this.#spend(current, markId, markedAt, opts);
     }
   }
 
-  async #spend(current: string, version: number, markId: string, markedAt: number, opts: EndpointRequestOptions): Promise<TokenSet> {
+  async #spend(current: string, markId: string, markedAt: number, opts: EndpointRequestOptions): Promise<TokenSet> {
     const { redis, keys, jid, store, gate } = this.#o;
     const budget = this.#abandonMs() - (this.#o.requestTimeoutMs ?? 15_000) - SEND_SLACK_MS;
     const leaseValue = this.#o.lease?.()?.value;
@@ -154,10 +154,11 @@ export class SingleFlightEndpoint implements TokenEndpoint {
     }
     const next: TokenSet = { ...got, refreshToken: got.refreshToken ?? current };
     try {
-      await store.write(next, true, version); // clears the mark when the token rotated
-      if (next.refreshToken === current) await unspend();
+      // While our mark stands, ours are the newest tokens, whatever else moved the record's version
+      // meanwhile (a sibling saving the token we spent, as it adopted it): stored, mark cleared.
+      await store.writeSpent(next, markId);
     } catch (err) {
-      // Someone stored other tokens meanwhile (a new consent): theirs win, the caller re-reads.
+      // Our mark is gone (a new consent replaced the grant, or it was abandoned and taken over): theirs win, the caller re-reads.
       if (err instanceof TransientAuthError && (err.code === "conflict" || err.code === "account_removed")) throw err;
       // Redis unreachable: the provider keeps the new tokens in memory and saves them again (the
       // mark stays until then, so nobody sends the old token meanwhile).

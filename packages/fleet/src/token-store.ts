@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { TransientAuthError, type TokenSet, type TokenStore } from "@botrun/core";
 import type { FleetKeys } from "./keys.ts";
 import type { FleetRedis } from "./redis.ts";
-import { SAVE_TOKENS } from "./scripts.ts";
+import { SAVE_SPENT, SAVE_TOKENS } from "./scripts.ts";
 import type { SecretBox } from "./secret-box.ts";
 
 /** A refresh token's fingerprint in the in-flight mark (never the token: a Redis dump must not give it away). */
@@ -54,6 +54,19 @@ export class FleetTokenStore implements TokenStore {
       if (stored?.refreshToken !== tokens.refreshToken) break;
     }
     throw new TransientAuthError("the token record was changed by another writer; re-reading it", "conflict");
+  }
+
+  /**
+   * Store what the spend marked `markId` got, while that mark is still ours (not compare-and-set on
+   * the version: a sibling's save of the same token may have moved it, and these tokens are the only
+   * copy of the rotated refresh token). Clears the mark. A mark no longer ours: `conflict`.
+   */
+  async writeSpent(tokens: TokenSet, markId: string): Promise<void> {
+    const sealed = this.box.seal(JSON.stringify(tokens), `${this.jid}#tok`);
+    const res = Number(await this.redis.eval(SAVE_SPENT, 1, this.keys.account(this.jid), markId, sealed, String(Date.now())));
+    if (res === -3) throw new TransientAuthError(`account ${this.jid} was removed from the fleet`, "account_removed");
+    if (res < 0) throw new TransientAuthError("the token record was changed by another writer; re-reading it", "conflict");
+    this.#version = res;
   }
 
   /** Tokens are never deleted through the provider: `botrun accounts remove` deletes the account. */
