@@ -44,6 +44,8 @@ export interface OutboxOptions {
 }
 
 const SEQ = Symbol("botrun.outbox.seq");
+/** What `push()` returns once a stanza is queued: one settled promise for all (callers only wait on it). */
+const QUEUED: Promise<void> = Promise.resolve();
 type Tagged = Element & { [SEQ]?: number };
 
 /** A bounded, order-keeping send queue that owns writing to the wire. */
@@ -87,7 +89,7 @@ export class Outbox implements Returns {
     if (wire && this.#head === this.#waiting.length && this.#inFlight < this.#window) this.#write(t, wire);
     else this.#waiting.push(t);
     this.#o.onDepth?.(this.depth);
-    return Promise.resolve();
+    return QUEUED;
   }
 
   /** Stanzas written but never acknowledged (a lost XEP-0198 session): written again before the rest. */
@@ -177,21 +179,26 @@ export class Outbox implements Returns {
     } catch (err) {
       p = Promise.reject(err);
     }
-    p.then(
-      () => {
-        this.#inFlight--;
-        this.#pump();
-        this.#notify();
-      },
-      (err: unknown) => {
-        this.#inFlight--;
-        if (this.#wire === wire) this.#wire = undefined;
-        this.#o.logger.debug("write failed, stanza kept for the next connection", { error: (err as Error)?.message });
-        this.#insert(el);
-        this.#pump(); // a newer wire (if one is attached) takes it
-        this.#notify();
-      },
-    );
+    p.then(this.#written, this.#failed(el, wire));
+  }
+
+  /** A write completed (one handler for all writes). */
+  readonly #written = (): void => {
+    this.#inFlight--;
+    this.#pump();
+    this.#notify();
+  };
+
+  /** The handler of one write's failure (a returned closure: tsx names no anonymous function). */
+  #failed(el: Tagged, wire: Wire): (err: unknown) => void {
+    return (err: unknown) => {
+      this.#inFlight--;
+      if (this.#wire === wire) this.#wire = undefined;
+      this.#o.logger.debug("write failed, stanza kept for the next connection", { error: (err as Error)?.message });
+      this.#insert(el);
+      this.#pump(); // a newer wire (if one is attached) takes it
+      this.#notify();
+    };
   }
 
   /** Put `el` back at its place by sequence number. */
