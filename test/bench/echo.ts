@@ -11,14 +11,17 @@
  * Environment: BENCH_ROUNDS (default 5), BENCH_N1 / BENCH_N20 (round trips per round, default
  * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
- * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_RESTART=0 (skip the
+ * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_GC=1 or a directory (every bot
+ * runs with --trace-gc: scavenges, mark-compacts and their pause time per 1000 echoes, counted inside
+ * the rounds; a directory also gets each bot's GC lines as gc-<n>.log), BENCH_RESTART=0 (skip the
  * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
  * botrun's do: the same bytes for the server and the peer). Prints medians over rounds and each metric's best round, with the ratios
  * to the raw bot; CPU per echo is the bot process's user + system time over the round's round trips.
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
 import { EchoPeer } from "../real/helpers/echo-peer.ts";
@@ -29,6 +32,10 @@ const N1 = Number(process.env.BENCH_N1 ?? 400);
 const N20 = Number(process.env.BENCH_N20 ?? 2000);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** BENCH_GC=1, or a directory where each bot's --trace-gc lines of the rounds are also written (gc-<n>.log). */
+const GC = process.env.BENCH_GC !== undefined && process.env.BENCH_GC !== "0";
+const GC_DIR = GC && process.env.BENCH_GC !== "1" ? process.env.BENCH_GC : undefined;
+const GC_ARGS = GC ? ["--trace-gc"] : [];
 const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
 /** The raw bot imports xml from @botrun/core: from its sources, as the workspace does. */
 const SOURCE_CONDITION = "--conditions=@botrun/source";
@@ -119,6 +126,23 @@ interface Subject {
   proc: BotrunProcess;
   peer?: EchoPeer;
   results: Result[];
+  /** BENCH_GC: the process's --trace-gc lines written during the rounds. */
+  gcLines: string[];
+}
+
+/** Scavenges, mark-compacts and GC pause ms per 1000 echoes, from --trace-gc lines ("…: Scavenge 5.1 (6.2) -> 4.3 (7.2) MB, 0.85 / 0.00 ms …"). */
+function gcSummary(lines: readonly string[], echoes: number): string {
+  let scavenges = 0;
+  let marks = 0;
+  let pause = 0;
+  for (const l of lines) {
+    if (/Scavenge/.test(l)) scavenges++;
+    else if (/Mark-Compact|Mark-sweep/i.test(l)) marks++;
+    else continue;
+    pause += Number(/MB, ([\d.]+) \//.exec(l)?.[1] ?? 0);
+  }
+  const k = 1000 / echoes;
+  return `${(scavenges * k).toFixed(2)} scavenges, ${(marks * k).toFixed(3)} mark-compacts, ${(pause * k).toFixed(2)} ms GC pause per 1000 echoes`;
 }
 
 const prosody = await startProsody();
@@ -130,23 +154,23 @@ try {
   const online = /"component":"xmpp".*"msg":"online"/;
 
   await prosody.register("rawbot", "bench-raw-pw");
-  const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [])] });
-  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [] });
+  const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...GC_ARGS, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [])] });
+  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [], gcLines: [] });
   await rawProc.waitLine(/^online$/, 30_000);
 
   await prosody.register("bot", "bench-bot-pw");
   const spawnedAt = Date.now();
-  const nodeArgs = CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/botrun`] : [];
+  const nodeArgs = [...GC_ARGS, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/botrun`] : [])];
   const botProc = startBotrun(["echo"], botEnv("bot", "bench-bot-pw"), { nodeArgs });
-  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [] };
+  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [], gcLines: [] };
   subjects.push(bot);
   await botProc.waitLine(online, 30_000);
   const startToOnline = Date.now() - spawnedAt;
 
   if (BASELINE) {
     await prosody.register("basebot", "bench-base-pw");
-    const baseProc = startBotrun(["echo"], botEnv("basebot", "bench-base-pw"), { root: BASELINE });
-    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [] });
+    const baseProc = startBotrun(["echo"], botEnv("basebot", "bench-base-pw"), { root: BASELINE, nodeArgs: GC_ARGS });
+    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [], gcLines: [] });
     await baseProc.waitLine(online, 30_000);
   }
 
@@ -158,7 +182,11 @@ try {
 
   for (let round = 0; round < ROUNDS; round++) {
     const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
-    for (const s of order) s.results.push(await measure(s.peer!, s.proc.pid));
+    for (const s of order) {
+      const mark = s.proc.lines.length;
+      s.results.push(await measure(s.peer!, s.proc.pid));
+      if (GC) s.gcLines.push(...s.proc.lines.slice(mark));
+    }
   }
 
   let backOnline = NaN;
@@ -184,6 +212,8 @@ try {
     const unit = { rate1: 1, p50: 1, p99: 1, rate20: 1, p50_20: 1, p99_20: 1, cpu: 1 };
     console.log(`  ratios ${s.name} / raw: ${ratios(per, unit)}`);
   }
+  if (GC) for (const s of subjects) console.log(`  GC ${s.name.padEnd(31)}: ${gcSummary(s.gcLines, ROUNDS * (N1 + N20))}`);
+  if (GC_DIR) for (const [i, s] of subjects.entries()) writeFileSync(join(GC_DIR, `gc-${i}.log`), s.gcLines.join("\n") + "\n");
   console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
 } finally {
   for (const s of subjects) await s.peer?.stop();
