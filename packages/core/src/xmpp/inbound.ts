@@ -25,6 +25,16 @@ export interface InboundDeps {
 export function deliverInbound(d: InboundDeps): void {
   const redeliveries = new RedeliveryFilter();
   const { link } = d;
+  // Our bare JID, derived once per JID instead of once per stanza.
+  let full = "";
+  let own = "";
+  const ownBare = (): string => {
+    if (link.jid !== full) {
+      full = link.jid;
+      own = bareJid(link);
+    }
+    return own;
+  };
   d.parts.use((ctx, next) => {
     const el = ctx.stanza;
     const name = el.name;
@@ -32,7 +42,7 @@ export function deliverInbound(d: InboundDeps): void {
     // Paused: not counted for XEP-0198 either (frozen in the same tick, stream-management.ts), so the server keeps it.
     if (d.paused()) return next();
     if (link.phase === "online") d.intake.inbound();
-    const redelivery = redeliveries.check(el, bareJid(link));
+    const redelivery = redeliveries.check(el, ownBare());
     if (redelivery) {
       link.log.info("dropped a redelivered message (handled before)", { from: el.attrs.from, id: el.attrs.id, by: redelivery });
       return next();
