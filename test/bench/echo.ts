@@ -13,7 +13,8 @@
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
  * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_GC=1 or a directory (every bot
  * runs with --trace-gc: scavenges, mark-compacts and their pause time per 1000 echoes, counted inside
- * the rounds; a directory also gets each bot's GC lines as gc-<n>.log), BENCH_RESTART=0 (skip the
+ * the rounds; a directory also gets each bot's GC lines as gc-<n>.log), BENCH_NODE_ARGS (extra node options
+ * for every bot, space-separated), BENCH_RESTART=0 (skip the
  * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
  * botrun's do: the same bytes for the server and the peer). Prints medians over rounds and each metric's best round, with the ratios
  * to the raw bot; CPU per echo is the bot process's user + system time over the round's round trips.
@@ -35,7 +36,8 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** BENCH_GC=1, or a directory where each bot's --trace-gc lines of the rounds are also written (gc-<n>.log). */
 const GC = process.env.BENCH_GC !== undefined && process.env.BENCH_GC !== "0";
 const GC_DIR = GC && process.env.BENCH_GC !== "1" ? process.env.BENCH_GC : undefined;
-const GC_ARGS = GC ? ["--trace-gc"] : [];
+/** BENCH_NODE_ARGS: extra `node` options for every bot (space-separated), e.g. an `--import` of a profiling hook. */
+const GC_ARGS = [...(GC ? ["--trace-gc"] : []), ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
 const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
 /** The raw bot imports xml from @botrun/core: from its sources, as the workspace does. */
 const SOURCE_CONDITION = "--conditions=@botrun/source";
