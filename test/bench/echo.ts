@@ -216,7 +216,7 @@ try {
   }
   if (GC) for (const s of subjects) console.log(`  GC ${s.name.padEnd(31)}: ${gcSummary(s.gcLines, ROUNDS * (N1 + N20))}`);
   if (GC_DIR) for (const [i, s] of subjects.entries()) writeFileSync(join(GC_DIR, `gc-${i}.log`), s.gcLines.join("\n") + "\n");
-  console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${backOnline} ms`);
+  console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${Number.isNaN(backOnline) ? "not measured (BENCH_RESTART=0)" : `${backOnline} ms`}`);
 } finally {
   for (const s of subjects) await s.peer?.stop();
   for (const s of subjects) {
