@@ -21,12 +21,13 @@
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
 import { EchoPeer } from "../real/helpers/echo-peer.ts";
 import { startBotrun, type BotrunProcess } from "../real/helpers/botrun-process.ts";
+import { cpuMs, median, pct } from "./stats.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const N1 = Number(process.env.BENCH_N1 ?? 400);
@@ -56,21 +57,6 @@ interface Result {
 const HIGHER: Record<keyof Result, boolean> = { rate1: true, p50: false, p99: false, rate20: true, p50_20: false, p99_20: false, cpu: false };
 const KEYS = Object.keys(HIGHER) as (keyof Result)[];
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const median = (xs: number[]) => pct(xs, 50);
-
-/** CPU time (user + system, ms) a process has used so far (Linux /proc; NaN elsewhere). */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return NaN;
-  }
-}
 
 /**
  * Run `n` round trips with `window` in flight; returns rate and latencies. Uses the peer's O(1)

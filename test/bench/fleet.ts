@@ -16,12 +16,12 @@ import { startProsody } from "../env/prosody.ts";
 import { startRedis } from "../env/redis.ts";
 import { AccountProbe, fleetEnv, leaseOwners, spawnFleetWorker, startFleetPeer, writeProsodyAccounts, type WorkerProcess } from "../env/fleet.ts";
 import { spawnBotrun, waitUntil } from "../soak/botrun-process.ts";
+import { pct } from "./stats.ts";
 
 const N = Number(process.env.BENCH_FLEET_ACCOUNTS ?? 200);
 const W = Number(process.env.BENCH_FLEET_WORKERS ?? 4);
 const RATE = Number(process.env.BENCH_FLEET_LOGIN_RATE ?? 100);
 const TTL_S = Number(process.env.BENCH_FLEET_TTL ?? 8);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const bound = Math.max(300_000, N * 150, (N / RATE) * 4000); // generous limits for large runs on a busy machine

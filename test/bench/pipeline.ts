@@ -7,6 +7,7 @@
 // rounds, and the median of the per-round ratios. Not a pass/fail test. Run: npm run bench.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.ts";
 
 const SLICE_MS = Number(process.env.BENCH_MS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -51,7 +52,6 @@ export async function prepare(impl: Impl, n: number): Promise<(ms: number) => Pr
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number) => Math.round(x).toLocaleString("en-US").padStart(11);
 const ratio = (x: number) => `${x.toFixed(2)}×`.padStart(12);
 

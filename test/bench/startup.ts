@@ -16,11 +16,12 @@
  * BENCH_START_RUNS (default 9) sets the number of runs. Stops everything it started.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startOAuthServer } from "../env/oauth-server.ts";
 import { startProsody } from "../env/prosody.ts";
 import { REPO_ROOT, startBotrun, type BotrunProcess } from "../real/helpers/botrun-process.ts";
+import { cpuMs, median } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 9);
 const RAW_START = fileURLToPath(new URL("./raw-start.mjs", import.meta.url));
@@ -29,16 +30,10 @@ const JS_BOT = fileURLToPath(new URL("./echo-bot.mjs", import.meta.url));
 const ECHO_CACHE = `${REPO_ROOT}bots/echo/node_modules/.cache/botrun`;
 const ONLINE = /"component":"xmpp".*"msg":"online"/;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const best = (xs: number[]) => Math.min(...xs);
 
 // The compiled packages, as a published install runs them.
-execFileSync(process.execPath, [`${REPO_ROOT}node_modules/typescript/bin/tsc`, "-b", `${REPO_ROOT}packages/core/tsconfig.build.json`], { cwd: REPO_ROOT });
-execFileSync(process.execPath, [`${REPO_ROOT}packages/core/scripts/bundle-dist.mjs`], { cwd: REPO_ROOT });
+execFileSync("npm", ["run", "--silent", "build"], { cwd: `${REPO_ROOT}packages/core`, stdio: ["ignore", "ignore", "inherit"] }); // its own build script: tsc, then the bundle
 
 const oauth = await startOAuthServer();
 const prosody = await startProsody({
@@ -110,16 +105,6 @@ try {
 } finally {
   await prosody.stop();
   await oauth.stop();
-}
-
-/** CPU time (user + system, ms) process `pid` has used so far (Linux /proc; NaN elsewhere). */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return NaN;
-  }
 }
 
 /** Wall time of `printf 'hi\n' | botrun echo` (compiled packages, no server configured); rejects unless it answers and exits 0. */
