@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Bot } from "../bot.ts";
 import { Context } from "../context.ts";
+import { buildContextClass } from "./context-class.ts";
 import { bare } from "../jid.ts";
 import { createHarness } from "../testing/harness.ts";
 import { presence, xml, NS } from "../stanza.ts";
@@ -19,6 +20,14 @@ interface AccountFlavor {
 }
 
 describe("the bot's context class", () => {
+  it("is built once per base class and set of declarations (a fleet's runtimes of one bot share it)", () => {
+    const members = { get account(): string { return "a@h"; } };
+    const one = buildContextClass(Context, [{ owner: "host", members }]);
+    expect(buildContextClass(Context, [{ owner: "host", members }])).toBe(one);
+    expect(buildContextClass(Context, [{ owner: "host", members: { ...members } }])).not.toBe(one);
+    expect(buildContextClass(LangContext, [{ owner: "host", members }])).not.toBe(one);
+  });
+
   it("is built from the bot's ContextConstructor: handlers get its fields, typed and set in its constructor", async () => {
     const bot = new Bot<LangContext>({ name: "t", ContextConstructor: LangContext });
     bot.on("message:body", (ctx) => ctx.reply(`${ctx instanceof LangContext} ${ctx.lang}`));

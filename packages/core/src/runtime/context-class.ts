@@ -32,6 +32,11 @@ export class ContextMemberClashError extends Error {
  */
 export function buildContextClass<C extends Context>(base: ContextConstructor<C>, extensions: readonly DeclaredExtension[]): ContextConstructor<C> {
   if (extensions.length === 0) return base;
+  // One class per bot and set of declarations: a fleet runs one runtime per account of the same bot,
+  // and every context of its handlers should share one shape (one class, not one per account).
+  const built = BUILT.get(base) ?? [];
+  const same = built.find((b) => b.extensions.length === extensions.length && b.extensions.every((e, i) => e.members === extensions[i]!.members && e.owner === extensions[i]!.owner));
+  if (same) return same.cls as ContextConstructor<C>;
   const taken = new Map<string, string>();
   for (const name of ownMembers(base)) taken.set(name, "the context");
   const BotContext = class extends (base as ContextConstructor<Context>) {} as unknown as ContextConstructor<C>;
@@ -43,8 +48,13 @@ export function buildContextClass<C extends Context>(base: ContextConstructor<C>
       Object.defineProperty(BotContext.prototype, name, { ...descriptor, enumerable: false });
     }
   }
+  built.push({ extensions: [...extensions], cls: BotContext });
+  BUILT.set(base, built);
   return BotContext;
 }
+
+/** The classes built so far, per base class (the declarations they were built from). */
+const BUILT = new WeakMap<object, { extensions: readonly DeclaredExtension[]; cls: object }[]>();
 
 /** Names of `base`'s instance fields (from a probe context) and of every method and getter up its prototype chain. */
 function ownMembers(base: ContextConstructor<Context>): Set<string> {
