@@ -19,82 +19,19 @@
  * bot.install(cmds);
  * ```
  */
-import { compose, escapeRegExp, jid, NS, RoomNicks, splitArgs, toFn, type CommandContext, type Context, type Middleware, type MiddlewareFn, type Plugin } from "@botrun/core";
+import { compose, RoomNicks, splitArgs, toFn, type Context, type Middleware, type MiddlewareFn, type Plugin } from "@botrun/core";
 import { ArgumentError, parseParams, usageOf, validateSpecs, type ArgSpec, type Params, type ParamsOf } from "./args.ts";
+import { helpText } from "./help.ts";
+import { normalise, parseInvocation } from "./invocation.ts";
 import { closest } from "./suggest.ts";
+import type { CommandCtx, CommandGuard, CommandInfo, CommandSpec, CommandsOptions } from "./types.ts";
 import { interceptSend } from "../util/intercept-send.ts";
 import { LruMap } from "../util/lru.ts";
 import { repliesToMe } from "../util/room-talk.ts";
 
 export { ArgumentError, usageOf, type ArgSpec, type ArgType, type Params, type ParamsOf } from "./args.ts";
 export { closest, editDistance } from "./suggest.ts";
-
-/** How a command was invoked. */
-export interface Invocation {
-  /** The name as typed (lower-cased), possibly an alias. */
-  readonly typed: string;
-  /** `prefix` (`!x`), `address` (`bot: x`, `@bot x`) or `bare` (`x` in a one-to-one chat). */
-  readonly via: "prefix" | "address" | "bare";
-}
-
-/** The context inside a command handler (`command` is the canonical name, never an alias). */
-export type CommandCtx<C extends Context = Context, P = Params> = CommandContext<C> & {
-  /** Typed parameters from the command's `args` spec (empty without a spec). */
-  params: P;
-  invocation: Invocation;
-};
-
-/** Options of one command. */
-export interface CommandSpec<A extends readonly ArgSpec[] = readonly ArgSpec[]> {
-  /** One line for the command list. */
-  description?: string;
-  /** Longer help shown by `help <command>`. */
-  help?: string;
-  /** Usage after the command name; generated from `args` when absent. */
-  usage?: string;
-  aliases?: readonly string[];
-  /** Typed positional arguments; without it, arguments are not checked. */
-  args?: A;
-  /** Leave out of the `help` list. */
-  hidden?: boolean;
-  /** Where the command may be used (default `any`). */
-  where?: "any" | "chat" | "room";
-  /** Free tags for guards (e.g. `admin`). */
-  tags?: readonly string[];
-  /**
-   * A XEP-0308 correction of a message that ran this command: `ignore` it (default: the
-   * handler ran already) or `run` the handler again with the corrected text.
-   */
-  corrections?: "ignore" | "run";
-}
-
-/** A registered command, as guards and help see it. */
-export interface CommandInfo {
-  readonly name: string;
-  readonly spec: CommandSpec;
-}
-
-/**
- * Decides whether `ctx` may run `cmd`: `true` runs it, a string is the refusal sent to the
- * user, `false` refuses with a generic text. Used by the access-control plugin.
- */
-export type CommandGuard<C extends Context = Context> = (ctx: C, cmd: CommandInfo) => boolean | string | Promise<boolean | string>;
-
-/** Options of `commands()`. */
-export interface CommandsOptions {
-  /** Prefixes; default: the bot's `commandPrefix`. */
-  prefix?: string | readonly string[];
-  /** Names the bot answers to when addressed (`name: cmd`, `@name cmd`); default: bot name, JID local part and room nick. */
-  names?: readonly string[];
-  /** Accept known command words without prefix in one-to-one chats (default true). */
-  bareInChat?: boolean;
-  /** Add a `help` command (default true). */
-  help?: boolean;
-  /** Unknown addressed command: `reply` with a suggestion when no later handler replied (default), or `pass` silently. */
-  unknown?: "reply" | "pass";
-  /** Plugin name (default `commands`); change it to install two routers. */
-  name?: string;
-}
+export type { CommandCtx, CommandGuard, CommandInfo, CommandSpec, CommandsOptions, Invocation } from "./types.ts";
 
 interface Entry<C extends Context> {
   info: CommandInfo;
@@ -178,7 +115,7 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
   async #route(ctx: C, next: () => Promise<void>): Promise<void> {
     this.#roomNicks.track(ctx);
     if (ctx.kind !== "message" || ctx.text === undefined || ctx.type === "error" || ctx.delayed) return next();
-    const parsed = this.#parse(ctx);
+    const parsed = parseInvocation(ctx, this.#prefixes(ctx), this.#opts, this.#roomNicks.get(ctx.room));
     if (!parsed) return next();
     const entry = this.#byName.get(parsed.name);
     const corrects = ctx.correction;
@@ -251,57 +188,6 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
     return true;
   }
 
-  #parse(ctx: C): { name: string; argsText: string; via: Invocation["via"] } | undefined {
-    const text = ctx.text!.trim();
-    let rest: string | undefined;
-    let via: Invocation["via"] = "prefix";
-    for (const p of this.#prefixes(ctx)) {
-      if (p && text.startsWith(p)) {
-        rest = text.slice(p.length);
-        break;
-      }
-    }
-    if (rest === undefined) {
-      rest = this.#stripAddress(ctx, text);
-      via = "address";
-    }
-    if (rest === undefined && !ctx.room && this.#opts.bareInChat !== false) {
-      rest = text;
-      via = "bare";
-    }
-    if (rest === undefined) return undefined;
-    const m = /^(\S+)\s*([\s\S]*)$/.exec(rest);
-    if (!m) return undefined;
-    return { name: normalise(m[1]!), argsText: m[2]!.trim(), via };
-  }
-
-  /** `bot: x`, `bot, x`, `@bot x`, `@bot: x` → `x`. */
-  #stripAddress(ctx: C, text: string): string | undefined {
-    const lower = text.toLowerCase();
-    for (const name of this.#names(ctx)) {
-      const n = name.toLowerCase();
-      for (const lead of [`@${n}`, n]) {
-        if (!lower.startsWith(lead)) continue;
-        const after = text.slice(lead.length);
-        const m = lead.startsWith("@") ? /^[:,]?\s+(\S[\s\S]*)$/.exec(after) : /^[:,]\s*(\S[\s\S]*)$/.exec(after);
-        if (m) return m[1]!;
-      }
-    }
-    return undefined;
-  }
-
-  #names(ctx: C): string[] {
-    const out = new Set<string>(this.#opts.names ?? []);
-    if (!this.#opts.names) {
-      out.add(ctx.bot.name);
-      const l = ctx.bot.jid ? jid.local(ctx.bot.jid) : undefined;
-      if (l) out.add(l);
-    }
-    const nick = this.#roomNicks.get(ctx.room);
-    if (nick) out.add(nick);
-    return [...out].sort((a, b) => b.length - a.length);
-  }
-
   #prefixes(ctx: C | undefined): readonly string[] {
     const p = this.#opts.prefix;
     if (p !== undefined) return typeof p === "string" ? [p] : p;
@@ -315,29 +201,14 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
   }
 
   async #help(ctx: CommandCtx<C, Params>): Promise<void> {
-    const p = this.#prefixes(ctx)[0] ?? "!";
-    const wanted = ctx.args[0]?.replace(new RegExp(`^${escapeRegExp(p)}`), "");
-    if (wanted) {
-      const e = this.#byName.get(normalise(wanted));
-      if (!e || (await this.#check(ctx, e.info)) !== true) {
-        const guess = closest(normalise(wanted), this.#visibleNames());
-        await ctx.reply(`No command \`${wanted}\`.${guess ? ` Did you mean \`${p}${guess}\`?` : ""}`);
-        return;
-      }
-      const s = e.info.spec;
-      const lines = [this.usage(e.info.name, p)];
-      if (s.description) lines.push(s.description);
-      if (s.help) lines.push(s.help);
-      if (s.aliases?.length) lines.push(`Aliases: ${s.aliases.join(", ")}`);
-      await ctx.reply(lines.join("\n"));
-      return;
-    }
-    const lines: string[] = [];
-    for (const e of this.#canonical.values()) {
-      if (e.info.spec.hidden || (await this.#check(ctx, e.info)) !== true) continue;
-      lines.push(`${this.usage(e.info.name, p)}${e.info.spec.description ? ` — ${e.info.spec.description}` : ""}`);
-    }
-    await ctx.reply(`Commands:\n${lines.join("\n")}\nSay \`${p}help <command>\` for details.`);
+    const source = {
+      list: () => this.list(),
+      find: (name: string) => this.find(name),
+      usage: (name: string, prefix: string) => this.usage(name, prefix),
+      allowed: async (info: CommandInfo) => (await this.#check(ctx, info)) === true,
+      visibleNames: () => this.#visibleNames(),
+    };
+    await ctx.reply(await helpText(source, ctx.args[0], this.#prefixes(ctx)[0] ?? "!"));
   }
 
   #remove(key: string): void {
@@ -349,10 +220,6 @@ export class Commands<C extends Context = Context> implements Plugin<C> {
 /** Create a commands router. */
 export function commands<C extends Context = Context>(opts: CommandsOptions = {}): Commands<C> {
   return new Commands<C>(opts);
-}
-
-function normalise(name: string): string {
-  return name.trim().toLowerCase();
 }
 
 /** At most 40 characters of what a user typed, for echoing it back. */
