@@ -1,10 +1,12 @@
 /**
  * The runtime: attaches a bot to a transport, builds a context per inbound stanza,
  * runs the pipeline (per-chat in order), contains handler errors, and stops gracefully.
+ * This file holds the per-stanza path; the cold parts are beside it: assembly.ts (backlog,
+ * pipelines, context members), plugin-hosts.ts, bot-api.ts, stop-sequence.ts, handler-failure.ts.
  */
 import type { Element } from "@xmpp/xml";
-import { BotError, type Bot } from "../bot.ts";
-import { compose, toFn, type MiddlewareFn } from "../compose.ts";
+import type { Bot } from "../bot.ts";
+import type { MiddlewareFn } from "../compose.ts";
 import { Context, type BotApi, type ContextConstructor, type ContextOptions, type StanzaKind } from "../context.ts";
 import { TypedEmitter } from "../emitter.ts";
 import { bare } from "../jid.ts";
@@ -13,20 +15,24 @@ import { collectInfo, type DiscoInfo } from "../iq/disco-info.ts";
 import { IqAnswers } from "../iq/answer.ts";
 import { IqRequests, type RequestOptions } from "../iq/requests.ts";
 import type { BuiltinEnv } from "../iq/responder.ts";
-import { createConsoleLogger, redactString, type Logger } from "../logger.ts";
-import type { DispatchOptions, Plugin, PluginHost } from "../plugin.ts";
+import { createConsoleLogger, type Logger } from "../logger.ts";
+import type { DispatchOptions, Plugin } from "../plugin.ts";
 import { iqError, presence, StanzaError } from "../stanza.ts";
 import type { Transport } from "../transport.ts";
+import { compilePipelines, declaredExtensions, intakeBacklog } from "./assembly.ts";
+import { botApi } from "./bot-api.ts";
 import { BUILTINS } from "./builtins.ts";
+import { callErrorHook, logHandlerFailure } from "./handler-failure.ts";
 import { HandlerWatchdog } from "./handler-watchdog.ts";
 import { buildContextClass } from "./context-class.ts";
-import { Backlog } from "./backlog.ts";
+import type { Backlog } from "./backlog.ts";
 import { KeyedSequencer } from "./keyed-sequencer.ts";
 import { OwnEchoFilter } from "./own-echo.ts";
 import type { RuntimeEvents, RuntimeOptions } from "./options.ts";
+import { PluginHosts } from "./plugin-hosts.ts";
 import { composeSend } from "./send-chain.ts";
-import { settlesWithin } from "../xmpp/async-util.ts";
 import { SendRefusals } from "./send-refusals.ts";
+import { stopSequence } from "./stop-sequence.ts";
 
 export type { RuntimeEvents, RuntimeOptions } from "./options.ts";
 
@@ -58,7 +64,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
   /** The compiled pipeline per stanza kind: the built-ins that handle that kind, then the bot's. */
   #pipelines: Record<StanzaKind, MiddlewareFn<C>> | undefined;
   #send: (stanza: Element) => Promise<void>;
-  #hosts = new Map<string, PluginHost>();
+  readonly #hosts: PluginHosts = new PluginHosts(this);
   readonly #requests: IqRequests;
   readonly #answers: IqAnswers;
   readonly #builtins: readonly Plugin[];
@@ -89,23 +95,15 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     this.#watchdog = this.#handlerTimeoutMs > 0 ? new HandlerWatchdog(this.#handlerTimeoutMs) : undefined;
     this.#sequencer = opts.sequential === false ? undefined : new KeyedSequencer();
     this.#sequenceKey = opts.sequenceKey ?? chatKey;
-    const maxBacklog = Math.max(1, opts.maxBacklog ?? 1000);
-    this.#backlog = new Backlog({
-      high: maxBacklog,
-      low: Math.floor(maxBacklog / 2),
-      hardCap: maxBacklog * 10,
-      // Replies plugins hold back (the throttle) count too: intake pauses before they overflow.
-      held: () => {
-        // Twice per stanza (admit, done): an indexed loop allocates no iterator.
-        const holders = this.#holders;
-        let n = 0;
-        for (let i = 0; i < holders.length; i++) n += holders[i]!.queued!();
-        return n;
-      },
-      setPressure: transport.setInboundPressure ? (paused) => transport.setInboundPressure!(paused) : undefined,
-      logger: this.log,
-    });
-    const runtime = this;
+    // Replies plugins hold back (the throttle) count too: intake pauses before they overflow.
+    const held = (): number => {
+      // Twice per stanza (admit, done): an indexed loop allocates no iterator.
+      const holders = this.#holders;
+      let n = 0;
+      for (let i = 0; i < holders.length; i++) n += holders[i]!.queued!();
+      return n;
+    };
+    this.#backlog = intakeBacklog(opts.maxBacklog, transport, held, this.log);
     this.#send = (stanza) => this.#toTransport(stanza);
     this.#requests = new IqRequests({ send: (stanza) => this.send(stanza), self: () => this.transport.jid });
     this.#answers = new IqAnswers((stanza) => this.send(stanza), this.log);
@@ -119,17 +117,7 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
       lastMessageAt: () => this.#lastMessageAt,
     };
     this.#builtins = BUILTINS.map((b) => b.make(env));
-    this.api = {
-      name: bot.name,
-      get jid() {
-        return runtime.transport.jid;
-      },
-      commandPrefixes: bot.commandPrefixes,
-      transport: transport.kind,
-      send: (stanza) => runtime.send(stanza),
-      request: (iq, o) => runtime.request(iq, o),
-      log: this.log,
-    };
+    this.api = botApi(this, bot.name, bot.commandPrefixes, this.log);
   }
 
   /** True while running (started and not stopping). */
@@ -154,25 +142,18 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
     const own = this.bot.compileWith(
       this.#dev ? { onUnawaitedNext: (e) => this.log.warn(e.message, { hint: "add `await` before next()" }) } : {},
     );
-    const pipeline = (kind: StanzaKind): MiddlewareFn<C> => {
-      const mw = this.#builtins.flatMap((p, i) => (p.middleware && BUILTINS[i]!.kinds.includes(kind) ? [toFn(p.middleware) as MiddlewareFn<C>] : []));
-      return mw.length ? compose([...mw, own]) : own;
-    };
-    this.#pipelines = { message: pipeline("message"), presence: pipeline("presence"), iq: pipeline("iq") };
+    this.#pipelines = compilePipelines(this.#builtins, own);
     this.#holders = this.#plugins().filter((p) => p.queued !== undefined);
-    this.#Ctx = buildContextClass(this.#Ctx, [
-      ...this.#plugins().flatMap((p) => (p.context ? [{ owner: `plugin "${p.name}"`, members: p.context }] : [])),
-      ...Object.entries(this.#hostContext ?? {}).map(([owner, members]) => ({ owner, members })),
-    ]);
+    this.#Ctx = buildContextClass(this.#Ctx, declaredExtensions(this.#plugins(), this.#hostContext));
     const builtinTx = this.#builtins.flatMap((p) => (p.transformSend ? [p.transformSend] : []));
     this.#send = composeSend([...this.bot.sendTransformers, ...builtinTx], (stanza) => this.#toTransport(stanza));
     this.#info = collectInfo(this.bot.name, [...this.#plugins(), { features: this.bot.features }]);
     this.#ver = capsVer(this.#info);
     this.transport.initialPresence = () => addCaps(presence(), this.#ver);
-    this.transport.beforeInitialPresence = () => this.#builtinsOnline;
+    this.transport.beforeInitialPresence = () => this.#hosts.builtinsOnline;
     this.transport.on("stanza", (el) => void this.handle(el));
     this.transport.on("online", ({ jid, rosterVersioning }) => this.#track(this.#onOnline(jid, rosterVersioning)));
-    for (const plugin of this.#plugins()) await plugin.start?.(this.#host(plugin.name));
+    for (const plugin of this.#plugins()) await plugin.start?.(this.#hosts.of(plugin.name));
     this.#state = "running";
     await this.transport.start();
   }
@@ -271,32 +252,8 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   async #stop(exitCode: number): Promise<void> {
     this.#state = "stopping";
-    try {
-      this.transport.pauseInbound?.();
-    } catch (error) {
-      this.log.error("transport pauseInbound failed", { error });
-    }
-    // Inbound is paused: a reply to a pending iq request would not be delivered, so a handler or
-    // online hook awaiting one (the roster get) would hold the drain until the request's timeout.
-    this.#requests.close("the bot is stopping");
-    const deadline = Date.now() + this.#drainTimeoutMs;
-    const drained = await settlesWithin(this.idle(), this.#drainTimeoutMs);
-    if (!drained) this.log.warn("stop: handlers still running after drain timeout", { inflight: this.#busy });
-    // Each plugin's stop gets what is left of the budget (at least PLUGIN_STOP_MIN_MS): a stuck one cannot keep the transport open.
-    for (const plugin of [...this.#plugins()].reverse()) {
-      if (!plugin.stop) continue;
-      const ms = Math.max(deadline - Date.now(), PLUGIN_STOP_MIN_MS);
-      const stopped = Promise.resolve()
-        .then(() => plugin.stop!(this.#host(plugin.name)))
-        .catch((error: unknown) => this.log.error("plugin stop failed", { plugin: plugin.name, error }));
-      if (!(await settlesWithin(stopped, ms))) this.log.warn("stop: plugin did not stop in time; going on", { plugin: plugin.name, afterMs: ms });
-    }
-    try {
-      await this.transport.stop();
-    } catch (error) {
-      this.log.error("transport stop failed", { error });
-    }
-    this.#requests.close();
+    this.#hosts.markStopping();
+    await stopSequence(this, { requests: this.#requests, hosts: this.#hosts, drainTimeoutMs: this.#drainTimeoutMs, plugins: () => this.#plugins() });
     this.#refusals.flush();
     this.#backlog.close();
     this.#watchdog?.close();
@@ -339,60 +296,14 @@ export class BotRuntime<C extends Context = Context> extends TypedEmitter<Runtim
 
   #report(error: unknown, ctx: C): void {
     this.stats.errors++;
-    // Overload (outbox/throttle full, stanza too large, stopping): one line per interval with a count.
-    if (!this.#refusals.take(error)) {
-      this.log.error("handler failed", { error, stanza: redactString(ctx.stanza.toString()).slice(0, 2000) });
-    }
+    logHandlerFailure(error, ctx.stanza, this.#refusals, this.log);
     this.emit("handler-error", { error, stanza: ctx.stanza });
-    const hook = this.bot.errorHandler;
-    if (!hook) return;
-    try {
-      const r = hook(new BotError(error, ctx));
-      if (r instanceof Promise) r.catch((e: unknown) => this.log.error("error hook failed", { error: e }));
-    } catch (e) {
-      this.log.error("error hook failed", { error: e });
-    }
+    callErrorHook(this.bot.errorHandler, error, ctx, this.log);
   }
-
-  /** Settles when the built-ins' online hooks (the roster get) are done for the latest session. */
-  #builtinsOnline: Promise<void> = Promise.resolve();
 
   #onOnline(jid: string, rosterVersioning: boolean | undefined): Promise<void> {
     this.log.info("online", { jid: bare(jid) });
-    const session = rosterVersioning === undefined ? { jid } : { jid, rosterVersioning };
-    // Set synchronously: the transport asks for it right after emitting `online`, before it sends
-    // initial presence (RFC 6121 §2.2: a client SHOULD request the roster before it sends presence).
-    this.#builtinsOnline = this.#runOnline(this.#builtins as readonly Plugin<C>[], session);
-    return this.#builtinsOnline.then(() => this.#runOnline(this.bot.plugins, session));
-  }
-
-  async #runOnline(plugins: readonly Plugin<C>[], session: { jid: string; rosterVersioning?: boolean }): Promise<void> {
-    for (const plugin of plugins) {
-      try {
-        await plugin.online?.(this.#host(plugin.name), session);
-      } catch (error) {
-        this.log.error("plugin online hook failed", { plugin: plugin.name, error });
-      }
-    }
-  }
-
-  #host(name: string): PluginHost {
-    let host = this.#hosts.get(name);
-    if (!host) {
-      const runtime = this;
-      host = {
-        bot: this.api,
-        log: this.log.child({ plugin: name }),
-        send: (stanza) => runtime.send(stanza),
-        request: (iq, o) => runtime.request(iq, o),
-        dispatch: (stanza, o) => runtime.handle(stanza, o),
-        get stopping() {
-          return runtime.#state === "stopping" || runtime.#state === "stopped";
-        },
-      };
-      this.#hosts.set(name, host);
-    }
-    return host;
+    return this.#hosts.sessionOnline(this.#builtins, this.bot.plugins, rosterVersioning === undefined ? { jid } : { jid, rosterVersioning });
   }
 
   #drop(reason: string, stanza: Element): Promise<void> {
@@ -408,5 +319,3 @@ const done = (): Promise<void> => Promise.resolve();
  * disco query or a ping is not answered only after the sender's slow command finished.
  */
 const chatKey = (ctx: Context): string => (ctx.kind === "iq" ? `\u0000iq ${ctx.chat}` : ctx.chat || ctx.from);
-/** The least time a plugin's stop gets, even when draining handlers used up the stop budget. */
-const PLUGIN_STOP_MIN_MS = 1000;
