@@ -4,25 +4,20 @@
  * loopback callback server or from a URL/code pasted on the input stream (whichever comes first),
  * checks `state`, exchanges the code and stores the tokens.
  */
-import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { createInterface } from "node:readline";
-import { AuthConfigError } from "./errors.ts";
+import { AuthorizationError, parsePasted, readResponse } from "./authorization-response.ts";
 import { storeObtainedTokens } from "./consent-store.ts";
-import { scrub } from "./http.ts";
+import { consentUrl as buildConsentUrl } from "./consent-url.ts";
+import { AuthConfigError } from "./errors.ts";
+import { openBrowser } from "./open-browser.ts";
 import type { CodeExchanger, TokenSet, TokenStore } from "./types.ts";
-import { LIVE_WRAP_URLS } from "./wrap-endpoint.ts";
 
-/** Live Connect's OAuth 2.0 authorize URL. */
-export const LIVE_OAUTH2_AUTHORIZE_URL = "https://login.live.com/oauth20_authorize.srf";
-/** Default OAuth 2.0 scope: Messenger plus a refresh token. */
-export const DEFAULT_OAUTH2_SCOPE = "wl.messenger wl.offline_access";
-/** Default WRAP scope (UNVERIFIED name of the Messenger Connect sign-in scope; override with OAUTH_SCOPE). */
-export const DEFAULT_WRAP_SCOPE = "WL_Messenger.SignIn";
+// Imported from here by the `botrun auth` command and the device flow.
+export { AuthorizationError } from "./authorization-response.ts";
+export { DEFAULT_OAUTH2_SCOPE } from "./consent-url.ts";
 
 /** Options of `runAuthorizationFlow`. */
 export interface AuthorizationFlowOptions {
@@ -63,17 +58,6 @@ export interface AuthorizationResult {
   redirectUri: string;
 }
 
-/** The user or the server refused, the flow timed out, or `state` did not match. */
-export class AuthorizationError extends Error {
-  override readonly name = "AuthorizationError";
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 interface Received {
   code: string;
   via: "callback" | "paste";
@@ -106,18 +90,7 @@ export async function runAuthorizationFlow(opts: AuthorizationFlowOptions): Prom
   };
   const codeParam = wrap ? "wrap_verification_code" : "code";
 
-  /** Check a callback's parameters; returns the code, or a reason to ignore it. */
-  const inspect = (params: URLSearchParams, requireState: boolean): { code?: string; error?: AuthorizationError; ignore?: string } => {
-    const err = params.get("error") ?? params.get("wrap_error_reason") ?? params.get("error_code");
-    const st = params.get("state") ?? params.get("wrap_client_state");
-    if (st !== null ? st !== state : requireState) return { ignore: "state mismatch" };
-    if (err) {
-      const desc = scrub(params.get("error_description") ?? undefined, [state]);
-      return { error: new AuthorizationError(`authorization refused: ${scrub(err, [])}${desc ? ` (${desc})` : ""}`, scrub(err, []) ?? "error") };
-    }
-    const code = params.get(codeParam) ?? params.get("code");
-    return code ? { code } : { ignore: `no ${codeParam} parameter` };
-  };
+  const readPasted = (params: URLSearchParams) => readResponse(params, false, state, codeParam);
 
   try {
     // 1. Where the redirect lands.
@@ -158,7 +131,7 @@ export async function runAuthorizationFlow(opts: AuthorizationFlowOptions): Prom
         res.writeHead(404, { "content-type": "text/plain" }).end("Not found.\n");
         return;
       }
-      const r = inspect(url.searchParams, true);
+      const r = readResponse(url.searchParams, true, state, codeParam);
       if (r.error) {
         res.writeHead(400, { "content-type": "text/plain" }).end(`Authorization failed: ${r.error.code}\n`);
         fail(r.error);
@@ -171,30 +144,23 @@ export async function runAuthorizationFlow(opts: AuthorizationFlowOptions): Prom
     }
 
     // 2. The consent URL.
-    const consent = new URL(opts.authorizeUrl ?? (wrap ? LIVE_WRAP_URLS.consent : LIVE_OAUTH2_AUTHORIZE_URL));
-    if (wrap) {
-      consent.searchParams.set("wrap_client_id", opts.clientId);
-      consent.searchParams.set("wrap_callback", exchangeRedirect);
-      consent.searchParams.set("wrap_scope", opts.scope ?? DEFAULT_WRAP_SCOPE);
-    } else {
-      consent.searchParams.set("client_id", opts.clientId);
-      consent.searchParams.set("response_type", "code");
-      consent.searchParams.set("redirect_uri", redirectUri);
-      consent.searchParams.set("scope", opts.scope ?? DEFAULT_OAUTH2_SCOPE);
-      consent.searchParams.set("state", state);
-      if (verifier) {
-        consent.searchParams.set("code_challenge", createHash("sha256").update(verifier).digest("base64url"));
-        consent.searchParams.set("code_challenge_method", "S256");
-      }
-    }
-    const consentUrl = consent.toString();
+    const consentUrl = buildConsentUrl({
+      wrap,
+      clientId: opts.clientId,
+      authorizeUrl: opts.authorizeUrl,
+      scope: opts.scope,
+      redirectUri,
+      wrapCallback: exchangeRedirect,
+      state,
+      verifier,
+    });
 
     // 3. Pasted input.
     const input = opts.input === undefined ? process.stdin : opts.input;
     if (input) {
       const rl = createInterface({ input, terminal: false });
       rl.on("line", (line) => {
-        const r = parsePasted(line, inspect);
+        const r = parsePasted(line, readPasted);
         if (r === undefined) return;
         if ("code" in r) finish({ code: r.code, via: "paste" });
         else if ("error" in r) fail(r.error);
@@ -247,34 +213,6 @@ export async function runAuthorizationFlow(opts: AuthorizationFlowOptions): Prom
   }
 }
 
-type Inspect = (params: URLSearchParams, requireState: boolean) => { code?: string; error?: AuthorizationError; ignore?: string };
-
-/** Interpret one pasted line: a redirected URL, a query string, or a bare code. */
-function parsePasted(line: string, inspect: Inspect): { code: string } | { error: AuthorizationError } | { ignore: string } | undefined {
-  const text = line.trim();
-  if (!text) return undefined;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || text.includes("=")) {
-    let params: URLSearchParams;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-      try {
-        const u = new URL(text);
-        params = new URLSearchParams(u.search);
-        for (const [k, v] of new URLSearchParams(u.hash.slice(1))) if (!params.has(k)) params.set(k, v);
-      } catch {
-        return { ignore: "not a URL" };
-      }
-    } else {
-      params = new URLSearchParams(text.replace(/^[?#]/, ""));
-    }
-    const r = inspect(params, false);
-    if (r.code) return { code: r.code };
-    if (r.error) return { error: r.error };
-    return { ignore: r.ignore ?? "no code" };
-  }
-  if (/^[\w.~+/=!*$-]+$/.test(text)) return { code: text };
-  return { ignore: "not a code" };
-}
-
 function listen(port: number, _path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(handler);
@@ -288,37 +226,4 @@ function listen(port: number, _path: string, handler: (req: IncomingMessage, res
 function closeServer(server: Server): void {
   server.close();
   server.closeAllConnections();
-}
-
-/**
- * Open `url` in the user's browser when that can work: `open` on macOS, `xdg-open` on other
- * systems with a DISPLAY/WAYLAND_DISPLAY. Returns whether a browser was launched; never throws.
- */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  let cmd: string | undefined;
-  if (process.platform === "darwin") cmd = "open";
-  else if (process.platform !== "win32" && (env.DISPLAY || env.WAYLAND_DISPLAY)) cmd = findInPath("xdg-open", env.PATH);
-  if (!cmd) return false;
-  try {
-    const child = spawn(cmd, [url], { stdio: "ignore", detached: true });
-    child.on("error", () => undefined);
-    child.unref();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findInPath(bin: string, pathVar: string | undefined): string | undefined {
-  for (const dir of (pathVar ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, bin);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
 }
