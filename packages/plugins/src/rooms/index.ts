@@ -25,32 +25,13 @@ import { backoffCeiling, jid, mucStatusCodes, NS, type Context, type MiddlewareF
 import { policyAllows } from "../util/jid-pattern.ts";
 import { mentions, repliesTo } from "../util/room-talk.ts";
 import { declineInvite, joinPresence, leavePresence, NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
-import type { RemovedHow, Rooms, RoomsOptions } from "./types.ts";
+import { newRoomState, removalDetail, removedHow, type RoomState } from "./room-state.ts";
+import type { Rooms, RoomsOptions } from "./types.ts";
 import { implausibleRoom, isMucService } from "./verify.ts";
 
 export { NS_CONFERENCE, readInvite, type Invite } from "./stanzas.ts";
 export type { RemovedHow, RoomConfig, Rooms, RoomsOptions } from "./types.ts";
 export { mentions, NS_REPLY, repliesTo, replyMarker } from "../util/room-talk.ts";
-
-interface RoomState {
-  room: string;
-  nick: string | undefined;
-  password: string | undefined;
-  attemptNick: string;
-  attempts: number;
-  joined: boolean;
-  /** A join presence went out and no self-presence or error came back yet. */
-  joining: boolean;
-  /** nick → real JID (non-anonymous rooms). */
-  occupants: Map<string, string | undefined>;
-  /** Kicks in a row (for the rejoin backoff), when the last join succeeded, and the pending rejoin. */
-  kicks: number;
-  joinedAt: number;
-  rejoin: ReturnType<typeof setTimeout> | undefined;
-  /** Joined on the program's word (configured, `join()`): its service becomes known once joined. */
-  vouched: boolean;
-}
-
 
 /**
  * True when the stanza is a room message mentioning the bot's nick (set by the rooms plugin).
@@ -71,21 +52,8 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
   let defaultNick = opts.nick;
 
   const add = (room: string, nick?: string, password?: string, vouched = true): RoomState => {
-    const key = jid.bare(room);
-    const st: RoomState = {
-      room: key,
-      nick: undefined,
-      password,
-      attemptNick: nick ?? "",
-      attempts: 0,
-      joined: false,
-      joining: false,
-      occupants: new Map(),
-      kicks: 0,
-      joinedAt: 0,
-      rejoin: undefined,
-      vouched,
-    };
+    const st = newRoomState(room, nick, password, vouched);
+    const key = st.room;
     const prev = states.get(key);
     if (prev) {
       prev.vouched ||= vouched;
@@ -130,18 +98,9 @@ export function rooms(opts: RoomsOptions = {}): Rooms {
 
   /** The bot's own unavailable presence: a kick, ban or removal (by status code), or just our leave. */
   const onRemoved = (ctx: Context, st: RoomState, codes: string[]) => {
-    const how: RemovedHow | undefined = codes.includes("301")
-      ? "banned"
-      : codes.includes("321") || codes.includes("322")
-        ? "removed"
-        : codes.includes("307") || codes.includes("332")
-          ? "kicked"
-          : undefined;
+    const how = removedHow(codes);
     if (!how) return;
-    const item = ctx.stanza.getChild("x", NS.mucUser)?.getChild("item");
-    const actor = item?.getChild("actor")?.attrs.nick as string | undefined;
-    const reason = item?.getChildText("reason") ?? undefined;
-    const detail = { ...(actor ? { actor } : {}), ...(reason ? { reason } : {}) };
+    const detail = removalDetail(ctx.stanza);
     if (how !== "kicked" || !kickPolicy) {
       ctx.log.warn("removed from room; not rejoining", { room: st.room, how, ...detail });
       cancelRejoin(st);
