@@ -3,73 +3,13 @@
  * own prom-client `Registry` (never the global default), so tests can create several. Bots are
  * attached with `watch()`, which listens to their runtime, transport and token provider events.
  */
-import { realpathSync } from "node:fs";
-import { createRequire } from "node:module";
 import type { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type * as PromClient from "prom-client";
-import type { TokenProvider } from "../auth/types.ts";
-import type { RuntimeEvents } from "../runtime/runtime.ts";
-import type { Transport } from "../transport.ts";
+import type { RuntimeEvents } from "../runtime/options.ts";
+import { promClient } from "./prom-client.ts";
+import { counterDeltas, registerDepthGauges, registerTransportCounters } from "./scraped-metrics.ts";
+import { BOT_STATES, type BotState, type BotStatus, type WatchedBot } from "./watched-bot.ts";
 
-/** prom-client (CommonJS), loaded by the first `ServiceMetrics`: importing @botrun/core does not load it (start-up time). */
-let prom: typeof PromClient | undefined;
-/** prom-client, loaded on first use. */
-export function promClient(): typeof PromClient {
-  if (!prom) {
-    // By its real path: required through a symlinked node_modules entry (pnpm), its own
-    // dependencies (tdigest) were sometimes not found from the link's location.
-    const require = createRequire(import.meta.url);
-    prom = require(realpathSync(require.resolve("prom-client"))) as typeof PromClient;
-  }
-  return prom;
-}
-
-/** Connection states a bot can be in. */
-export const BOT_STATES = ["starting", "online", "offline", "reconnecting", "stopped", "failed"] as const;
-export type BotState = (typeof BOT_STATES)[number];
-
-/** What `/readyz` reports per bot. */
-export interface BotStatus {
-  state: BotState;
-  /** Transport kind: xmpp, console, test… */
-  transport: string;
-  /** Bare or full JID while online. */
-  jid?: string;
-  /** Since when (epoch ms) the bot is in `state`. */
-  since: number;
-  /** Exit code once stopped or failed. */
-  exitCode?: number;
-  reconnects: number;
-}
-
-/** The event source of a bot's runtime (a `BotRuntime`). */
-export interface RuntimeLike {
-  /** The bot definition; its plugins' `queued()` feed `botrun_throttle_depth`. */
-  readonly bot?: { readonly plugins: readonly { queued?(): number }[] };
-  /** Stanzas received and not yet finished (`BotRuntime.backlog`): `botrun_backlog`. */
-  readonly backlog?: number;
-  on<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
-  off<K extends keyof RuntimeEvents & string>(event: K, listener: (payload: RuntimeEvents[K]) => void): unknown;
-}
-
-/** Counters a transport may keep (the XMPP transport's `stats`), read when `/metrics` is scraped. */
-export interface TransportStatsLike {
-  readonly droppedTooLarge: number;
-  readonly droppedRefused: number;
-  /** Inbound stanzas nested too deep, dropped before the pipeline (optional: older transports lack it). */
-  readonly droppedTooDeep?: number;
-  readonly outboxRejected: number;
-  readonly intakePauses: number;
-  readonly intakePaused: boolean;
-}
-
-/** A bot to watch. `transport` may expose `outboxDepth`/`unackedCount`/`stats` (the XMPP transport does). */
-export interface WatchedBot {
-  name: string;
-  runtime: RuntimeLike;
-  transport: Transport & { readonly outboxDepth?: number; readonly unackedCount?: number; readonly stats?: TransportStatsLike };
-  tokenProvider?: TokenProvider;
-}
+export { promClient } from "./prom-client.ts"; // imported from here by cli/unhandled-rejections.ts
 
 /** Options of `ServiceMetrics`. */
 export interface ServiceMetricsOptions {
@@ -111,13 +51,7 @@ export class ServiceMetrics {
     this.#out = new Counter({ name: "botrun_stanzas_out_total", help: "Stanzas the bot sent", labelNames: ["bot"], registers });
     const bots = this.#bots;
     // Counters the transport keeps itself: each scrape adds what it counted since the last one.
-    const seen = new Map<string, number>();
-    const addFrom = (c: Counter<"bot" | "reason"> | Counter<"bot">, bot: string, key: string, value: number, labels: Record<string, string>) => {
-      const k = `${bot}\u0000${key}`;
-      const delta = value - (seen.get(k) ?? 0);
-      seen.set(k, value);
-      if (delta > 0) (c as Counter<string>).inc(labels, delta);
-    };
+    const addFrom = counterDeltas();
     this.#dropped = new Counter({
       name: "botrun_stanzas_dropped_total",
       help: "Stanzas dropped: inbound before the pipeline (reason as given), outbound too-large (over the server's size limit, never sent) or refused-by-server (policy-violation, never resent)",
@@ -133,33 +67,7 @@ export class ServiceMetrics {
         }
       },
     });
-    new Counter({
-      name: "botrun_outbox_rejected_total",
-      help: "send() calls rejected because the outbox was full (XMPP_OUTBOX_OVERFLOW=reject)",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) if (bot.transport.stats) addFrom(this, bot.name, "rejected", bot.transport.stats.outboxRejected, { bot: bot.name });
-      },
-    });
-    new Counter({
-      name: "botrun_intake_pauses_total",
-      help: "Times the bot stopped reading from the server because its outbox passed the high-water mark",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) if (bot.transport.stats) addFrom(this, bot.name, "pauses", bot.transport.stats.intakePauses, { bot: bot.name });
-      },
-    });
-    new Gauge({
-      name: "botrun_intake_paused",
-      help: "1 while the bot is not reading from the server (outbox or backlog over its high-water mark)",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) if (bot.transport.stats) this.set({ bot: bot.name }, bot.transport.stats.intakePaused ? 1 : 0);
-      },
-    });
+    registerTransportCounters(registers, bots, addFrom);
     this.#errors = new Counter({ name: "botrun_handler_errors_total", help: "Handlers that threw or rejected", labelNames: ["bot"], registers });
     this.#latency = new Histogram({
       name: "botrun_handler_duration_seconds",
@@ -168,44 +76,7 @@ export class ServiceMetrics {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    new Gauge({
-      name: "botrun_outbox_depth",
-      help: "Stanzas waiting in the outbox",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.transport.outboxDepth ?? 0);
-      },
-    });
-    new Gauge({
-      name: "botrun_throttle_depth",
-      help: "Outgoing stanzas held back by plugins (the outbound throttle's queue), before the outbox",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) {
-          this.set({ bot: bot.name }, (bot.runtime.bot?.plugins ?? []).reduce((n, p) => n + (p.queued?.() ?? 0), 0));
-        }
-      },
-    });
-    new Gauge({
-      name: "botrun_backlog",
-      help: "Inbound stanzas received and not yet handled (queued behind their chat or running); bounded by maxBacklog",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.runtime.backlog ?? 0);
-      },
-    });
-    new Gauge({
-      name: "botrun_unacked_stanzas",
-      help: "Stanzas sent but not yet acknowledged by the server (XEP-0198)",
-      labelNames: ["bot"],
-      registers,
-      collect() {
-        for (const { bot } of bots.values()) this.set({ bot: bot.name }, bot.transport.unackedCount ?? 0);
-      },
-    });
+    registerDepthGauges(registers, bots);
   }
 
   /** Start watching a bot; returns a function that stops watching (its metrics stay). */
