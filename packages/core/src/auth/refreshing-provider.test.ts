@@ -50,6 +50,25 @@ function nextEvent<K extends keyof TokenProviderEvents & string>(p: RefreshingTo
   });
 }
 
+/** A store over `inner` whose saves wait for `release()`; `savingStarted` resolves when the first save begins. */
+function gatedStore(inner: MemoryTokenStore, extra: Partial<TokenStore> = {}): { store: TokenStore; savingStarted: Promise<void>; release: () => void } {
+  let release!: () => void;
+  let saving!: () => void;
+  const savingStarted = new Promise<void>((r) => (saving = r));
+  const gate = new Promise<void>((r) => (release = r));
+  const store: TokenStore = {
+    load: (k) => inner.load(k),
+    delete: (k) => inner.delete(k),
+    save: async (k, t) => {
+      saving();
+      await gate;
+      await inner.save(k, t);
+    },
+    ...extra,
+  };
+  return { store, savingStarted, release };
+}
+
 describe("RefreshingTokenProvider", () => {
   it("env seeds an empty store; the rotated refresh token is on disk when the new access token is returned", async () => {
     server.handler = rotating();
@@ -69,21 +88,9 @@ describe("RefreshingTokenProvider", () => {
 
   it("does not hand out the new access token before the save completes", async () => {
     server.handler = rotating();
-    let release!: () => void;
-    let saving!: () => void;
-    const savingStarted = new Promise<void>((r) => (saving = r));
-    const gate = new Promise<void>((r) => (release = r));
     const inner = new MemoryTokenStore();
     await inner.save("mybot", { refreshToken: "RT-0" });
-    const store: TokenStore = {
-      load: (k) => inner.load(k),
-      delete: (k) => inner.delete(k),
-      save: async (k, t) => {
-        saving();
-        await gate;
-        await inner.save(k, t);
-      },
-    };
+    const { store, savingStarted, release } = gatedStore(inner);
     const p = provider(store);
     let resolved = false;
     const got = p.getAccessToken().then((t) => ((resolved = true), t));
@@ -93,6 +100,29 @@ describe("RefreshingTokenProvider", () => {
     release();
     expect(await got).toBe("AT-1");
     expect((await inner.load("mybot"))?.refreshToken).toBe("RT-1");
+  });
+
+  it("close() waits for an in-flight refresh to be saved, then closes the store", async () => {
+    server.handler = rotating();
+    const inner = new MemoryTokenStore();
+    await inner.save("mybot", { refreshToken: "RT-0" });
+    const order: string[] = [];
+    const saved = inner.save.bind(inner);
+    inner.save = async (k, t) => {
+      await saved(k, t);
+      order.push(`saved ${t.refreshToken}`);
+    };
+    const { store, savingStarted, release } = gatedStore(inner, { close: async () => void order.push("store closed") });
+    const p = provider(store);
+    const got = p.getAccessToken();
+    await savingStarted;
+    const closed = p.close();
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([]); // the store stays open while the rotation is being saved
+    release();
+    await closed;
+    expect(order).toEqual(["saved RT-1", "store closed"]);
+    expect(await got).toBe("AT-1");
   });
 
   it("a failed save withholds the token; the next call saves again without calling the endpoint", async () => {

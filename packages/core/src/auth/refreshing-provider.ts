@@ -7,6 +7,7 @@
  */
 import { TypedEmitter } from "../emitter.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { settlesWithin } from "../xmpp/async-util.ts";
 import { AuthConfigError, TransientAuthError } from "./errors.ts";
 import { asTransient, isDeadGrant, permanentFailureMessage, retryDelay } from "./refresh-failures.ts";
 import { StoredTokens } from "./stored-tokens.ts";
@@ -148,12 +149,7 @@ export class RefreshingTokenProvider implements TokenProvider {
    */
   async close(): Promise<void> {
     this.stop();
-    const inflight = this.#inflight;
-    if (inflight) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([inflight, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
-    }
+    if (this.#inflight) await settlesWithin(this.#inflight, CLOSE_WAIT_MS);
     await this.#held.close();
   }
 
