@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { describe, expect, it, vi } from "vitest";
 import xml, { type Element } from "@xmpp/xml";
 import { markInternal } from "./internal-stanzas.ts";
-import { StreamManagement, NS_SM, type SmEntity } from "./stream-management.ts";
+import { ANSWER_ACK_AFTER, ANSWER_ACK_MS, StreamManagement, NS_SM, type SmEntity } from "./stream-management.ts";
 
 const NS_STREAMS = "http://etherx.jabber.org/streams";
 const msg = (id: string) => xml("message", { to: "peer@localhost", id }, xml("body", {}, id));
@@ -129,16 +129,55 @@ describe("StreamManagement", () => {
     expect(s.returned).toEqual([["m1"]]);
   });
 
-  it("<r/> is answered with our h; a frozen counter no longer acknowledges what arrives", async () => {
-    const s = setup();
-    await s.enable();
-    s.inbound(xml("message", { id: "in1" }));
-    s.inbound(xml("r", { xmlns: NS_SM }));
-    expect(s.written.at(-1)!.attrs.h).toBe("1");
-    s.sm.freezeInbound();
-    s.inbound(xml("message", { id: "in2" }));
-    s.inbound(xml("r", { xmlns: NS_SM }));
-    expect(s.written.at(-1)!.attrs.h).toBe("1");
+  it("<r/> is answered within ANSWER_ACK_MS by one <a/> for all handled meanwhile, at once past ANSWER_ACK_AFTER; a frozen counter no longer acknowledges", async () => {
+    vi.useFakeTimers();
+    try {
+      const s = setup();
+      await s.enable();
+      const acks = () => s.written.filter((el) => el.name === "a").map((el) => el.attrs.h);
+      s.inbound(xml("message", { id: "in1" }));
+      s.inbound(xml("r", { xmlns: NS_SM }));
+      s.inbound(xml("message", { id: "in2" }));
+      s.inbound(xml("r", { xmlns: NS_SM })); // a second request while one answer is due: still one <a/>
+      expect(acks()).toEqual([]);
+      vi.advanceTimersByTime(ANSWER_ACK_MS - 1);
+      expect(acks()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(acks()).toEqual(["2"]); // covers what arrived after the request too
+      // A request, then ANSWER_ACK_AFTER stanzas: answered at once, without waiting for the timer.
+      s.inbound(xml("r", { xmlns: NS_SM }));
+      for (let i = 0; i < ANSWER_ACK_AFTER; i++) s.inbound(xml("message", { id: `b${i}` }));
+      expect(acks()).toEqual(["2", String(2 + ANSWER_ACK_AFTER)]);
+      vi.advanceTimersByTime(ANSWER_ACK_MS);
+      expect(acks()).toHaveLength(2); // the timer went with the answer
+      // A request when that many are already unanswered: at once.
+      for (let i = 0; i < ANSWER_ACK_AFTER; i++) s.inbound(xml("message", { id: `c${i}` }));
+      s.inbound(xml("r", { xmlns: NS_SM }));
+      expect(acks().at(-1)).toBe(String(2 + 2 * ANSWER_ACK_AFTER));
+      s.sm.freezeInbound();
+      s.inbound(xml("message", { id: "in3" }));
+      s.inbound(xml("r", { xmlns: NS_SM }));
+      vi.advanceTimersByTime(ANSWER_ACK_MS);
+      expect(acks().at(-1)).toBe(String(2 + 2 * ANSWER_ACK_AFTER));
+      expect(acks()).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a lost stream drops the answer that was due (the next stream counts anew)", async () => {
+    vi.useFakeTimers();
+    try {
+      const s = setup();
+      await s.enable(false);
+      s.inbound(xml("message", { id: "in1" }));
+      s.inbound(xml("r", { xmlns: NS_SM }));
+      s.ee.emit("disconnect");
+      vi.advanceTimersByTime(ANSWER_ACK_MS);
+      expect(s.written.filter((el) => el.name === "a")).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("no <a/> within the ack timeout after our <r/>: the link is dead, unless reading is paused", async () => {

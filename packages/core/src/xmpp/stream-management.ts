@@ -17,6 +17,17 @@ const NS_STREAMS = "http://etherx.jabber.org/streams";
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 /** Throttle of our `<r/>` after writes: at most one per this many ms while stanzas go out. */
 const REQUEST_ACK_MS = 250;
+/**
+ * The server's `<r/>` is answered within this many ms, by one `<a/>` for everything handled
+ * meanwhile (XEP-0198 §4: the answer "MUST NOT be withheld for any condition other than a timeout.
+ * For example, a client [...] might want to collect many stanzas over a period of time before
+ * acking"). Prosody's mod_smacks asks once per write burst while no `<r/>` is outstanding, so an
+ * answer at once costs the server an `<r/>` and an `<a/>` per message at low rates; collected,
+ * it is one pair per this period.
+ */
+export const ANSWER_ACK_MS = 50;
+/** ...but at once when this many stanzas were handled since our last `<a/>`: the server's queue of unacknowledged stanzas stays short (Prosody's `smacks_max_queue_size` is 500). */
+export const ANSWER_ACK_AFTER = 100;
 
 /** The part of an xmpp.js entity the plugin uses. */
 export interface SmEntity {
@@ -68,6 +79,10 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
   #resuming: ((r: "resumed" | "failed" | "gone") => void) | undefined;
   #requestTimer: NodeJS.Timeout | undefined;
   #ackTimer: NodeJS.Timeout | undefined;
+  /** The server asked (`<r/>`) and our `<a/>` is due at the latest when this fires. */
+  #answerTimer: NodeJS.Timeout | undefined;
+  /** `h` of our last `<a/>`. */
+  #ackedH = 0;
 
   constructor(o: StreamManagementOptions) {
     super();
@@ -97,6 +112,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
     });
     // XEP-0198 §4: a client SHOULD send a last `<a/>` right before it closes the stream.
     entity.hook("close", async () => {
+      this.#clearAnswer();
       if (this.enabled) await entity.send(this.#ackElement()).catch(() => {});
     });
   }
@@ -155,6 +171,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
     const name = el.name;
     if (name === "message" || name === "presence" || name === "iq") {
       if (!this.#frozen) this.#inbound++;
+      if (this.#answerTimer && this.#inbound - this.#ackedH >= ANSWER_ACK_AFTER) this.#answer();
       return;
     }
     if (el.attrs.xmlns !== NS_SM) {
@@ -166,11 +183,13 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
       return;
     }
     if (name === "r") {
-      if (this.enabled) this.#o.entity.send(this.#ackElement()).catch(() => {});
+      if (!this.enabled || this.#answerTimer) return;
+      if (this.#inbound - this.#ackedH >= ANSWER_ACK_AFTER) this.#answer();
+      else this.#answerTimer = setTimeout(this.#answer, ANSWER_ACK_MS);
     } else if (name === "a") {
       this.#ledger.ack(Number(el.attrs.h));
     } else if (name === "enabled") {
-      this.#inbound = 0; // §4: h starts at <enabled/>
+      this.#inbound = this.#ackedH = 0; // §4: h starts at <enabled/>
       this.enabled = true;
       this.enableSent = false;
       this.id = el.attrs.resume === "true" || el.attrs.resume === "1" ? String(el.attrs.id ?? "") : "";
@@ -210,6 +229,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
         this.#resuming = undefined;
         resolve(r);
       };
+      this.#ackedH = this.#inbound;
       this.#o.entity.send(xml("resume", { xmlns: NS_SM, h: String(this.#inbound), previd: this.id })).catch(() => {});
     });
   }
@@ -219,6 +239,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
     clearTimeout(this.#requestTimer);
     clearTimeout(this.#ackTimer);
     this.#requestTimer = this.#ackTimer = undefined;
+    this.#clearAnswer();
     this.enabled = this.enableSent = this.#counting = false;
     this.#resuming?.("gone");
     if (!this.id) this.#giveBack();
@@ -235,7 +256,19 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
     return presences;
   }
 
+  /** Answer the server's `<r/>` now, with everything handled so far. */
+  readonly #answer = (): void => {
+    this.#clearAnswer();
+    if (this.enabled) this.#o.entity.send(this.#ackElement()).catch(() => {});
+  };
+
+  #clearAnswer(): void {
+    clearTimeout(this.#answerTimer);
+    this.#answerTimer = undefined;
+  }
+
   #ackElement(): Element {
+    this.#ackedH = this.#inbound;
     return xml("a", { xmlns: NS_SM, h: String(this.#inbound) });
   }
 }
