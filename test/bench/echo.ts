@@ -1,48 +1,72 @@
 /**
  * Echo benchmark (printed, not a test): `npm run bench`, or `NODE_OPTIONS=--conditions=@botrun/source node_modules/.bin/tsx test/bench/echo.ts`
- * Starts Prosody and measures echo round trips per second (1 and 20 in flight) and p50/p99 latency
- * for the real `botrun echo` process and for a minimal raw @xmpp/client echo bot.
+ * Starts Prosody and measures echo round trips per second (1 and 20 in flight), p50/p99 latency and
+ * CPU per echo for the real `botrun echo` process and for a minimal raw @xmpp/client echo bot.
  *
  * Fair by construction: each bot is its own child process under the same loader (`node` + tsx),
  * both log in with SCRAM-SHA-1 over direct TLS with TCP_NODELAY, the peers (@xmpp/client with
- * TCP_NODELAY) live in this process, and the bots are measured in interleaved rounds (the order
- * rotates each round) whose medians are reported, so machine noise hits all of them alike.
+ * TCP_NODELAY) live in this process, and every bot carries the same probe (reply-probe.mjs).
+ * Measured in many short interleaved rounds: in each round every bot gets one block at 1 in flight
+ * and one at 20 in flight, the order rotating, so load that drifts over seconds hits all bots alike.
+ * The headline figures pool each bot's blocks (throughput = round trips / time, percentiles over
+ * all its samples); the medians over rounds, each metric's best round, the median of the per-round
+ * ratios and how many rounds botrun won are printed beside them.
+ * - CPU per echo: the bot process's CPU time (all threads, /proc schedstat) over its blocks' round trips.
+ * - Bot-side latency (the probe): inside the bot, from a socket read to the next write, i.e. what
+ *   the bot adds to a round trip; the rest of it is the server, the peer and the kernel.
  *
- * Environment: BENCH_ROUNDS (default 5), BENCH_N1 / BENCH_N20 (round trips per round, default
- * 400 / 2000), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
+ * Environment: BENCH_ROUNDS (default 20), BENCH_N1 / BENCH_N20 (round trips per block, default
+ * 100 / 400), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
  * botrun processes write V8 CPU profiles to its raw/ and botrun/ on exit), BENCH_GC=1 or a directory (every bot
  * runs with --trace-gc: scavenges, mark-compacts and their pause time per 1000 echoes, counted inside
  * the rounds; a directory also gets each bot's GC lines as gc-<n>.log), BENCH_NODE_ARGS (extra node options
  * for every bot, space-separated), BENCH_RESTART=0 (skip the
  * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
- * botrun's do: the same bytes for the server and the peer). Prints medians over rounds and each metric's best round, with the ratios
- * to the raw bot; CPU per echo is the bot process's user + system time over the round's round trips.
+ * botrun's do: the same bytes for the server and the peer).
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProsody } from "../env/prosody.ts";
 import { EchoPeer } from "../real/helpers/echo-peer.ts";
 import { startBotrun, type BotrunProcess } from "../real/helpers/botrun-process.ts";
-import { cpuMs, median, pct } from "./stats.ts";
+import { cpuPreciseMs, median, pct } from "./stats.ts";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const N1 = Number(process.env.BENCH_N1 ?? 400);
-const N20 = Number(process.env.BENCH_N20 ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const N1 = Number(process.env.BENCH_N1 ?? 100);
+const N20 = Number(process.env.BENCH_N20 ?? 400);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** BENCH_GC=1, or a directory where each bot's --trace-gc lines of the rounds are also written (gc-<n>.log). */
 const GC = process.env.BENCH_GC !== undefined && process.env.BENCH_GC !== "0";
 const GC_DIR = GC && process.env.BENCH_GC !== "1" ? process.env.BENCH_GC : undefined;
-/** BENCH_NODE_ARGS: extra `node` options for every bot (space-separated), e.g. an `--import` of a profiling hook. */
-const GC_ARGS = [...(GC ? ["--trace-gc"] : []), ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
+const PROBE_DIR = mkdtempSync(join(tmpdir(), "botrun-bench-probe-"));
+const PROBE = fileURLToPath(new URL("./reply-probe.mjs", import.meta.url));
+/** Every bot's extra `node` options: the probe, --trace-gc (BENCH_GC), then BENCH_NODE_ARGS (space-separated). */
+const BOT_ARGS = ["--import", PROBE, ...(GC ? ["--trace-gc"] : []), ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
 const RAW_BOT = fileURLToPath(new URL("../real/helpers/raw-echo-bot.ts", import.meta.url));
 /** The raw bot imports xml from @botrun/core: from its sources, as the workspace does. */
 const SOURCE_CONDITION = "--conditions=@botrun/source";
 
+/** One block: `n` round trips with a fixed number in flight, from `start` to `end` (ms since the epoch). */
+interface Block {
+  n: number;
+  ms: number;
+  /** Round-trip latencies seen by the peer, ms. */
+  lat: number[];
+  /** CPU the bot process used during the block, ms. */
+  cpuMs: number;
+  /** CPU the server used during the block, ms. */
+  serverMs: number;
+  start: number;
+  end: number;
+}
+
+/** The figures of one bot for one set of blocks (one round, or all of them pooled). */
 interface Result {
   rate1: number;
   p50: number;
@@ -50,21 +74,23 @@ interface Result {
   rate20: number;
   p50_20: number;
   p99_20: number;
-  /** CPU (user + system) the bot process used per round trip in this round, µs. */
+  /** CPU (all threads) the bot process used per round trip, µs. */
   cpu: number;
+  /** CPU the server (Prosody) used per round trip with this bot, µs. */
+  server: number;
+  /** Bot-side latency at 1 in flight (read to write inside the bot), p50 and p99, µs. */
+  side50: number;
+  side99: number;
 }
 /** Per metric: true when higher is better (best-of takes the maximum), false when lower is. */
-const HIGHER: Record<keyof Result, boolean> = { rate1: true, p50: false, p99: false, rate20: true, p50_20: false, p99_20: false, cpu: false };
+const HIGHER: Record<keyof Result, boolean> = { rate1: true, p50: false, p99: false, rate20: true, p50_20: false, p99_20: false, cpu: false, server: false, side50: false, side99: false };
 const KEYS = Object.keys(HIGHER) as (keyof Result)[];
 
-
 /**
- * Run `n` round trips with `window` in flight; returns rate and latencies. Uses the peer's O(1)
- * counters only: the peer shares this process with the others and must not become the bottleneck.
+ * Run `n` round trips with `window` in flight. Uses the peer's O(1) counters only: the peer
+ * shares this process with the others and must not become the bottleneck.
  */
-async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: number; lat: number[] }> {
-  const from = peer.latencies.length;
-  const start = performance.now();
+async function run(peer: EchoPeer, n: number, window: number): Promise<void> {
   const sent = () => peer.sentAt.size;
   const echoed = () => peer.counts.size;
   const target = sent() + n;
@@ -73,29 +99,53 @@ async function run(peer: EchoPeer, n: number, window: number): Promise<{ rate: n
     await peer.waitFor(() => sent() - echoed() < window || sent() >= target, 10_000);
   }
   await peer.waitFor(() => peer.outstanding() === 0, 10_000);
-  const secs = (performance.now() - start) / 1000;
-  return { rate: n / secs, lat: peer.latencies.slice(from) };
 }
 
-async function measure(peer: EchoPeer, pid: number): Promise<Result> {
-  await run(peer, 50, 1); // warm-up
-  const c0 = cpuMs(pid);
-  const one = await run(peer, N1, 1);
-  const twenty = await run(peer, N20, 20);
-  const cpu = ((cpuMs(pid) - c0) * 1000) / (N1 + N20);
+/** One measured block, after a few unmeasured round trips that wake the bot from its idle time. */
+async function block(peer: EchoPeer, pid: number, n: number, window: number): Promise<Block> {
+  await run(peer, 5, 1);
+  const from = peer.latencies.length;
+  const c0 = cpuPreciseMs(pid);
+  const s0 = cpuPreciseMs(prosody.pid);
+  const t0 = performance.now();
+  const start = performance.timeOrigin + t0;
+  await run(peer, n, window);
+  const t1 = performance.now();
+  return { n, ms: t1 - t0, lat: peer.latencies.slice(from), cpuMs: cpuPreciseMs(pid) - c0, serverMs: cpuPreciseMs(prosody.pid) - s0, start, end: performance.timeOrigin + t1 };
+}
+
+/** Bot-side latencies (µs) the probe saw inside `blocks` (reads that started within a block). */
+function sideLatencies(probe: readonly number[], blocks: readonly Block[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < probe.length; i += 2) {
+    const t = probe[i]!;
+    if (blocks.some((b) => t >= b.start && t <= b.end)) out.push(probe[i + 1]! * 1000);
+  }
+  return out;
+}
+
+/** The figures of the 1-in-flight blocks `one` and the 20-in-flight blocks `twenty`, pooled. */
+function figures(one: readonly Block[], twenty: readonly Block[], probe: readonly number[]): Result {
+  const rate = (bs: readonly Block[]) => (bs.reduce((a, b) => a + b.n, 0) * 1000) / bs.reduce((a, b) => a + b.ms, 0);
+  const lat = (bs: readonly Block[]) => bs.flatMap((b) => b.lat);
+  const all = [...one, ...twenty];
+  const side = sideLatencies(probe, one);
   return {
-    rate1: one.rate,
-    p50: pct(one.lat, 50),
-    p99: pct(one.lat, 99),
-    rate20: twenty.rate,
-    p50_20: pct(twenty.lat, 50),
-    p99_20: pct(twenty.lat, 99),
-    cpu,
+    rate1: rate(one),
+    p50: pct(lat(one), 50),
+    p99: pct(lat(one), 99),
+    rate20: rate(twenty),
+    p50_20: pct(lat(twenty), 50),
+    p99_20: pct(lat(twenty), 99),
+    cpu: (all.reduce((a, b) => a + b.cpuMs, 0) * 1000) / all.reduce((a, b) => a + b.n, 0),
+    server: (all.reduce((a, b) => a + b.serverMs, 0) * 1000) / all.reduce((a, b) => a + b.n, 0),
+    side50: pct(side, 50),
+    side99: pct(side, 99),
   };
 }
 
 /** Per-metric median over rounds, or (`best`) each metric's best round. */
-function summarise(rs: Result[], best = false): Result {
+function summarise(rs: readonly Result[], best = false): Result {
   const pick = (k: keyof Result) => {
     const xs = rs.map((r) => r[k]);
     return best ? (HIGHER[k] ? Math.max(...xs) : Math.min(...xs)) : median(xs);
@@ -104,16 +154,19 @@ function summarise(rs: Result[], best = false): Result {
 }
 
 const fmt = (r: Result) =>
-  `1 in flight ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms | 20 in flight ${r.rate20.toFixed(0)}/s, p50 ${r.p50_20.toFixed(2)} p99 ${r.p99_20.toFixed(2)} ms | CPU ${r.cpu.toFixed(0)} µs/echo`;
+  `1 in flight ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms | 20 in flight ${r.rate20.toFixed(0)}/s, p50 ${r.p50_20.toFixed(2)} p99 ${r.p99_20.toFixed(2)} ms | CPU ${r.cpu.toFixed(0)} µs/echo (server ${r.server.toFixed(0)}) | bot-side p50 ${r.side50.toFixed(0)} p99 ${r.side99.toFixed(0)} µs`;
+const ratio = (b: Result, raw: Result, k: keyof Result) => (b[k] / raw[k]).toFixed(2);
 const ratios = (b: Result, raw: Result) =>
-  `throughput 1 in flight ${(b.rate1 / raw.rate1).toFixed(2)}x, 20 in flight ${(b.rate20 / raw.rate20).toFixed(2)}x (target >= 1.0); ` +
-  `CPU/echo ${(b.cpu / raw.cpu).toFixed(2)}x (target <= 1.0); p99 1 in flight ${(b.p99 / raw.p99).toFixed(2)}x, 20 in flight ${(b.p99_20 / raw.p99_20).toFixed(2)}x (target <= 1.0)`;
+  `throughput 1 in flight ${ratio(b, raw, "rate1")}x, 20 in flight ${ratio(b, raw, "rate20")}x (target >= 1.0); ` +
+  `CPU/echo ${ratio(b, raw, "cpu")}x (target <= 1.0), server's ${ratio(b, raw, "server")}x; p99 1 in flight ${ratio(b, raw, "p99")}x, 20 in flight ${ratio(b, raw, "p99_20")}x (target <= 1.0); ` +
+  `bot-side p50 ${ratio(b, raw, "side50")}x p99 ${ratio(b, raw, "side99")}x`;
 
 interface Subject {
   name: string;
   proc: BotrunProcess;
   peer?: EchoPeer;
-  results: Result[];
+  one: Block[];
+  twenty: Block[];
   /** BENCH_GC: the process's --trace-gc lines written during the rounds. */
   gcLines: string[];
 }
@@ -138,42 +191,43 @@ const subjects: Subject[] = [];
 try {
   const common = { host: "127.0.0.1", directTlsPort: prosody.directTlsPort, domain: "localhost", caFile: prosody.caFile };
   await prosody.register("peer", "bench-peer-pw");
-  const botEnv = botEnvFor;
   const online = /"component":"xmpp".*"msg":"online"/;
+  const profile = (dir: string) => (CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/${dir}`] : []);
+  const subject = (name: string, proc: BotrunProcess): Subject => ({ name, proc, one: [], twenty: [], gcLines: [] });
 
   await prosody.register("rawbot", "bench-raw-pw");
-  const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...GC_ARGS, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/raw`] : [])] });
-  subjects.push({ name: "raw @xmpp/client echo bot", proc: rawProc, results: [], gcLines: [] });
+  const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...BOT_ARGS, ...profile("raw")] });
+  subjects.push(subject("raw @xmpp/client echo bot", rawProc));
   await rawProc.waitLine(/^online$/, 30_000);
 
   await prosody.register("bot", "bench-bot-pw");
   const spawnedAt = Date.now();
-  const nodeArgs = [...GC_ARGS, ...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/botrun`] : [])];
-  const botProc = startBotrun(["echo"], botEnv("bot", "bench-bot-pw"), { nodeArgs });
-  const bot: Subject = { name: "botrun echo (this checkout)", proc: botProc, results: [], gcLines: [] };
-  subjects.push(bot);
+  const botProc = startBotrun(["echo"], botEnvFor("bot", "bench-bot-pw"), { nodeArgs: [...BOT_ARGS, ...profile("botrun")] });
+  subjects.push(subject("botrun echo (this checkout)", botProc));
   await botProc.waitLine(online, 30_000);
   const startToOnline = Date.now() - spawnedAt;
 
   if (BASELINE) {
     await prosody.register("basebot", "bench-base-pw");
-    const baseProc = startBotrun(["echo"], botEnv("basebot", "bench-base-pw"), { root: BASELINE, nodeArgs: GC_ARGS });
-    subjects.push({ name: `botrun echo (${BASELINE})`, proc: baseProc, results: [], gcLines: [] });
+    const baseProc = startBotrun(["echo"], botEnvFor("basebot", "bench-base-pw"), { root: BASELINE, nodeArgs: BOT_ARGS });
+    subjects.push(subject(`botrun echo (${BASELINE})`, baseProc));
     await baseProc.waitLine(online, 30_000);
   }
 
-  const users: Record<string, string> = { [rawProc.pid]: "rawbot", [botProc.pid]: "bot" };
+  const users = ["rawbot", "bot", "basebot"];
   for (const [i, s] of subjects.entries()) {
-    const jid = `${users[s.proc.pid] ?? "basebot"}@localhost`;
-    s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: jid, prefix: `p${i}` });
+    s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: `${users[i]}@localhost`, prefix: `p${i}` });
+    await run(s.peer, 50, 1); // warm-up
   }
 
   for (let round = 0; round < ROUNDS; round++) {
     const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
-    for (const s of order) {
-      const mark = s.proc.lines.length;
-      s.results.push(await measure(s.peer!, s.proc.pid));
-      if (GC) s.gcLines.push(...s.proc.lines.slice(mark));
+    for (const [window, n, into] of [[1, N1, "one"], [20, N20, "twenty"]] as const) {
+      for (const s of order) {
+        const mark = s.proc.lines.length;
+        s[into].push(await block(s.peer!, s.proc.pid, n, window));
+        if (GC) s.gcLines.push(...s.proc.lines.slice(mark));
+      }
     }
   }
 
@@ -186,31 +240,53 @@ try {
     backOnline = Date.now() - restartAt;
   }
 
+  for (const s of subjects) await s.peer?.stop();
+  const probes = await Promise.all(subjects.map((s) => stopAndReadProbe(s.proc)));
+  const pooled = subjects.map((s, i) => figures(s.one, s.twenty, probes[i]!));
+  const perRound = subjects.map((s, i) => s.one.map((b, r) => figures([b], [s.twenty[r]!], probes[i]!)));
+
   console.log(`server: Prosody ${prosody.c2sPort}/${prosody.directTlsPort}; every bot its own process (node + tsx), SCRAM-SHA-1 over direct TLS, TCP_NODELAY; peers @xmpp/client in the bench process`);
-  console.log(`${ROUNDS} interleaved rounds (order rotating) of ${N1} (1 in flight) + ${N20} (20 in flight) round trips per bot`);
+  console.log(`${ROUNDS} interleaved rounds (order rotating); per round and bot one block of ${N1} round trips at 1 in flight and one of ${N20} at 20 in flight`);
+  console.log(`pooled over all rounds (throughput = round trips / time; percentiles over every sample):`);
+  for (const [i, s] of subjects.entries()) console.log(`  ${s.name.padEnd(34)}: ${fmt(pooled[i]!)}`);
+  for (const [i, s] of subjects.entries()) if (i > 0) console.log(`  ratios ${s.name} / raw: ${ratios(pooled[i]!, pooled[0]!)}`);
   for (const best of [false, true]) {
     console.log(best ? "best round of each metric (least disturbed by other load):" : "medians over rounds:");
-    const raw = summarise(subjects[0]!.results, best);
-    for (const s of subjects) console.log(`  ${s.name.padEnd(34)}: ${fmt(summarise(s.results, best))}`);
-    for (const s of subjects.slice(1)) console.log(`  ratios ${s.name} / raw: ${ratios(summarise(s.results, best), raw)}`);
+    const raw = summarise(perRound[0]!, best);
+    for (const [i, s] of subjects.entries()) console.log(`  ${s.name.padEnd(34)}: ${fmt(summarise(perRound[i]!, best))}`);
+    for (const [i, s] of subjects.entries()) if (i > 0) console.log(`  ratios ${s.name} / raw: ${ratios(summarise(perRound[i]!, best), raw)}`);
   }
-  console.log("median of the per-round ratios (each round's figures side by side, least sensitive to load that changes between rounds):");
-  for (const s of subjects.slice(1)) {
-    const per = Object.fromEntries(KEYS.map((k) => [k, median(s.results.map((r, i) => r[k] / subjects[0]!.results[i]![k]))])) as unknown as Result;
-    const unit = { rate1: 1, p50: 1, p99: 1, rate20: 1, p50_20: 1, p99_20: 1, cpu: 1 };
-    console.log(`  ratios ${s.name} / raw: ${ratios(per, unit)}`);
+  console.log("median of the per-round ratios (each round's blocks side by side), and the rounds where botrun did at least as well as raw:");
+  for (const [i, s] of subjects.entries()) {
+    if (i === 0) continue;
+    const rs = perRound[i]!.map((r, k) => Object.fromEntries(KEYS.map((key) => [key, r[key] / perRound[0]![k]![key]])) as unknown as Result);
+    const unit = Object.fromEntries(KEYS.map((k) => [k, 1])) as unknown as Result;
+    const won = (k: keyof Result) => `${rs.filter((r) => (HIGHER[k] ? r[k] >= 1 : r[k] <= 1)).length}/${rs.length}`;
+    console.log(`  ratios ${s.name} / raw: ${ratios(summarise(rs), unit)}`);
+    console.log(`  rounds won: throughput 1 in flight ${won("rate1")}, 20 in flight ${won("rate20")}; CPU ${won("cpu")}; bot-side p50 ${won("side50")}`);
   }
-  if (GC) for (const s of subjects) console.log(`  GC ${s.name.padEnd(31)}: ${gcSummary(s.gcLines, ROUNDS * (N1 + N20))}`);
+  if (GC) for (const s of subjects) console.log(`  GC ${s.name.padEnd(31)}: ${gcSummary(s.gcLines, ROUNDS * (N1 + N20 + 10))}`);
   if (GC_DIR) for (const [i, s] of subjects.entries()) writeFileSync(join(GC_DIR, `gc-${i}.log`), s.gcLines.join("\n") + "\n");
   console.log(`botrun process start -> online: ${startToOnline} ms (first start); back online after a server restart (kill + start): ${Number.isNaN(backOnline) ? "not measured (BENCH_RESTART=0)" : `${backOnline} ms`}`);
 } finally {
   for (const s of subjects) await s.peer?.stop();
-  for (const s of subjects) {
-    s.proc.child.kill("SIGTERM");
-    await Promise.race([s.proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    await s.proc.stop(1000);
-  }
+  for (const s of subjects) await stopAndReadProbe(s.proc);
   await prosody.stop();
+  rmSync(PROBE_DIR, { recursive: true, force: true });
+}
+
+/** Stop a bot (SIGTERM, then SIGKILL after 10 s) and return its probe's samples (written on exit). */
+async function stopAndReadProbe(proc: BotrunProcess): Promise<number[]> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    proc.child.kill("SIGTERM");
+    await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await proc.stop(1000);
+  }
+  try {
+    return JSON.parse(readFileSync(join(PROBE_DIR, `probe-${proc.pid}.json`), "utf8")) as number[];
+  } catch {
+    return [];
+  }
 }
 
 /** The environment of a botrun echo bot logging in as `user` (SCRAM-SHA-1 over direct TLS unless BENCH_STARTTLS=1). */
@@ -226,11 +302,13 @@ function botEnvFor(user: string, pw: string): Record<string, string> {
     XMPP_RECONNECT_MAX_DELAY: "0.5",
     BOTRUN_LOG_LEVEL: "info",
     NODE_ENV: "production",
+    BENCH_PROBE_DIR: PROBE_DIR,
   };
 }
 
 function rawEnv(user: string, pw: string): Record<string, string> {
   return {
+    BENCH_PROBE_DIR: PROBE_DIR,
     RAW_HOST: "127.0.0.1",
     RAW_DIRECT_TLS_PORT: String(prosody.directTlsPort),
     RAW_DOMAIN: "localhost",
