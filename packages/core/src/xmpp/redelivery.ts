@@ -71,7 +71,10 @@ export class RedeliveryFilter {
  * hashed, short ones (most bodies) kept as they are, so the common message costs no hashing.
  */
 function digest(kind: string, sender: string, id: string, body: string, stamp = ""): string {
-  return `${kind}\u0000${short(sender)}\u0000${short(id)}\u0000${short(body)}\u0000${short(stamp)}`;
+  // One flat string (`join` copies the parts): a template literal leaves a tree of cons strings
+  // that keeps the stanza's own strings (the sender's full JID, the body) alive with each
+  // remembered key, about 400 bytes a key instead of 80, all of it promoted and copied by the GC.
+  return [kind, short(sender), short(id), short(body), short(stamp)].join("\u0000");
 }
 
 /** Up to 128 characters as is; a longer one as U+0001 (never in XML text, so never in a short part) and its hash. */
