@@ -81,9 +81,11 @@ interface Result {
   /** Bot-side latency at 1 in flight (read to write inside the bot), p50 and p99, µs. */
   side50: number;
   side99: number;
+  /** XEP-0198 `<a/>` the bot wrote per 1000 round trips. */
+  acks: number;
 }
 /** Per metric: true when higher is better (best-of takes the maximum), false when lower is. */
-const HIGHER: Record<keyof Result, boolean> = { rate1: true, p50: false, p99: false, rate20: true, p50_20: false, p99_20: false, cpu: false, server: false, side50: false, side99: false };
+const HIGHER: Record<keyof Result, boolean> = { rate1: true, p50: false, p99: false, rate20: true, p50_20: false, p99_20: false, cpu: false, server: false, side50: false, side99: false, acks: false };
 const KEYS = Object.keys(HIGHER) as (keyof Result)[];
 
 /**
@@ -114,18 +116,24 @@ async function block(peer: EchoPeer, pid: number, n: number, window: number): Pr
   return { n, ms: t1 - t0, lat: peer.latencies.slice(from), cpuMs: cpuPreciseMs(pid) - c0, serverMs: cpuPreciseMs(prosody.pid) - s0, start, end: performance.timeOrigin + t1 };
 }
 
+/** What the probe (reply-probe.mjs) saw in one bot. */
+interface Probe {
+  /** Flat pairs: read time (ms since the epoch), read-to-reply latency (ms). */
+  samples: number[];
+  /** When each `<a/>` was written (ms since the epoch). */
+  acks: number[];
+}
+const within = (t: number, blocks: readonly Block[]) => blocks.some((b) => t >= b.start && t <= b.end);
+
 /** Bot-side latencies (µs) the probe saw inside `blocks` (reads that started within a block). */
-function sideLatencies(probe: readonly number[], blocks: readonly Block[]): number[] {
+function sideLatencies(probe: Probe, blocks: readonly Block[]): number[] {
   const out: number[] = [];
-  for (let i = 0; i < probe.length; i += 2) {
-    const t = probe[i]!;
-    if (blocks.some((b) => t >= b.start && t <= b.end)) out.push(probe[i + 1]! * 1000);
-  }
+  for (let i = 0; i < probe.samples.length; i += 2) if (within(probe.samples[i]!, blocks)) out.push(probe.samples[i + 1]! * 1000);
   return out;
 }
 
 /** The figures of the 1-in-flight blocks `one` and the 20-in-flight blocks `twenty`, pooled. */
-function figures(one: readonly Block[], twenty: readonly Block[], probe: readonly number[]): Result {
+function figures(one: readonly Block[], twenty: readonly Block[], probe: Probe): Result {
   const rate = (bs: readonly Block[]) => (bs.reduce((a, b) => a + b.n, 0) * 1000) / bs.reduce((a, b) => a + b.ms, 0);
   const lat = (bs: readonly Block[]) => bs.flatMap((b) => b.lat);
   const all = [...one, ...twenty];
@@ -141,6 +149,7 @@ function figures(one: readonly Block[], twenty: readonly Block[], probe: readonl
     server: (all.reduce((a, b) => a + b.serverMs, 0) * 1000) / all.reduce((a, b) => a + b.n, 0),
     side50: pct(side, 50),
     side99: pct(side, 99),
+    acks: (probe.acks.filter((t) => within(t, all)).length * 1000) / all.reduce((a, b) => a + b.n, 0),
   };
 }
 
@@ -154,7 +163,7 @@ function summarise(rs: readonly Result[], best = false): Result {
 }
 
 const fmt = (r: Result) =>
-  `1 in flight ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms | 20 in flight ${r.rate20.toFixed(0)}/s, p50 ${r.p50_20.toFixed(2)} p99 ${r.p99_20.toFixed(2)} ms | CPU ${r.cpu.toFixed(0)} µs/echo (server ${r.server.toFixed(0)}) | bot-side p50 ${r.side50.toFixed(0)} p99 ${r.side99.toFixed(0)} µs`;
+  `1 in flight ${r.rate1.toFixed(0)} rt/s, p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms | 20 in flight ${r.rate20.toFixed(0)}/s, p50 ${r.p50_20.toFixed(2)} p99 ${r.p99_20.toFixed(2)} ms | CPU ${r.cpu.toFixed(0)} µs/echo (server ${r.server.toFixed(0)}) | bot-side p50 ${r.side50.toFixed(0)} p99 ${r.side99.toFixed(0)} µs | ${r.acks.toFixed(0)} <a/> per 1000 echoes`;
 const ratio = (b: Result, raw: Result, k: keyof Result) => (b[k] / raw[k]).toFixed(2);
 const ratios = (b: Result, raw: Result) =>
   `throughput 1 in flight ${ratio(b, raw, "rate1")}x, 20 in flight ${ratio(b, raw, "rate20")}x (target >= 1.0); ` +
@@ -276,16 +285,16 @@ try {
 }
 
 /** Stop a bot (SIGTERM, then SIGKILL after 10 s) and return its probe's samples (written on exit). */
-async function stopAndReadProbe(proc: BotrunProcess): Promise<number[]> {
+async function stopAndReadProbe(proc: BotrunProcess): Promise<Probe> {
   if (proc.child.exitCode === null && proc.child.signalCode === null) {
     proc.child.kill("SIGTERM");
     await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
     await proc.stop(1000);
   }
   try {
-    return JSON.parse(readFileSync(join(PROBE_DIR, `probe-${proc.pid}.json`), "utf8")) as number[];
+    return JSON.parse(readFileSync(join(PROBE_DIR, `probe-${proc.pid}.json`), "utf8")) as Probe;
   } catch {
-    return [];
+    return { samples: [], acks: [] };
   }
 }
 
