@@ -23,7 +23,8 @@
  * the rounds; a directory also gets each bot's GC lines as gc-<n>.log), BENCH_NODE_ARGS (extra node options
  * for every bot, space-separated), BENCH_RESTART=0 (skip the
  * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
- * botrun's do: the same bytes for the server and the peer).
+ * botrun's do: the same bytes for the server and the peer; `both`: that raw bot is measured too,
+ * beside the minimal one, in the same rounds).
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
  */
@@ -40,6 +41,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const N1 = Number(process.env.BENCH_N1 ?? 100);
 const N20 = Number(process.env.BENCH_N20 ?? 400);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
+/** BENCH_RAW_ORIGIN_ID: "1" shapes the raw bot's replies as botrun's; "both" adds a second raw bot that does, beside the minimal one. */
+const RAW_ORIGIN_ID = process.env.BENCH_RAW_ORIGIN_ID;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** BENCH_GC=1, or a directory where each bot's --trace-gc lines of the rounds are also written (gc-<n>.log). */
 const GC = process.env.BENCH_GC !== undefined && process.env.BENCH_GC !== "0";
@@ -173,6 +176,8 @@ const ratios = (b: Result, raw: Result) =>
 interface Subject {
   name: string;
   proc: BotrunProcess;
+  /** The bot's account (its peer talks to `<user>@localhost`). */
+  user: string;
   peer?: EchoPeer;
   one: Block[];
   twenty: Block[];
@@ -202,30 +207,33 @@ try {
   await prosody.register("peer", "bench-peer-pw");
   const online = /"component":"xmpp".*"msg":"online"/;
   const profile = (dir: string) => (CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${CPU_PROF}/${dir}`] : []);
-  const subject = (name: string, proc: BotrunProcess): Subject => ({ name, proc, one: [], twenty: [], gcLines: [] });
+  const subject = (name: string, proc: BotrunProcess, user: string): Subject => ({ name, proc, user, one: [], twenty: [], gcLines: [] });
+  const startRaw = async (name: string, user: string, originIds: boolean, args: string[]) => {
+    await prosody.register(user, "bench-raw-pw");
+    const proc = startBotrun([], rawEnv(user, "bench-raw-pw", originIds), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...BOT_ARGS, ...args] });
+    subjects.push(subject(name, proc, user));
+    await proc.waitLine(/^online$/, 30_000);
+  };
 
-  await prosody.register("rawbot", "bench-raw-pw");
-  const rawProc = startBotrun([], rawEnv("rawbot", "bench-raw-pw"), { script: RAW_BOT, nodeArgs: [SOURCE_CONDITION, ...BOT_ARGS, ...profile("raw")] });
-  subjects.push(subject("raw @xmpp/client echo bot", rawProc));
-  await rawProc.waitLine(/^online$/, 30_000);
+  await startRaw(RAW_ORIGIN_ID === "1" ? "raw echo bot, botrun's reply shape" : "raw @xmpp/client echo bot", "rawbot", RAW_ORIGIN_ID === "1", profile("raw"));
 
   await prosody.register("bot", "bench-bot-pw");
   const spawnedAt = Date.now();
   const botProc = startBotrun(["echo"], botEnvFor("bot", "bench-bot-pw"), { nodeArgs: [...BOT_ARGS, ...profile("botrun")] });
-  subjects.push(subject("botrun echo (this checkout)", botProc));
+  subjects.push(subject("botrun echo (this checkout)", botProc, "bot"));
   await botProc.waitLine(online, 30_000);
   const startToOnline = Date.now() - spawnedAt;
 
   if (BASELINE) {
     await prosody.register("basebot", "bench-base-pw");
     const baseProc = startBotrun(["echo"], botEnvFor("basebot", "bench-base-pw"), { root: BASELINE, nodeArgs: BOT_ARGS });
-    subjects.push(subject(`botrun echo (${BASELINE})`, baseProc));
+    subjects.push(subject(`botrun echo (${BASELINE})`, baseProc, "basebot"));
     await baseProc.waitLine(online, 30_000);
   }
+  if (RAW_ORIGIN_ID === "both") await startRaw("raw echo bot, botrun's reply shape", "rawbot2", true, []);
 
-  const users = ["rawbot", "bot", "basebot"];
   for (const [i, s] of subjects.entries()) {
-    s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: `${users[i]}@localhost`, prefix: `p${i}` });
+    s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: `${s.user}@localhost`, prefix: `p${i}` });
     await run(s.peer, 50, 1); // warm-up
   }
 
@@ -315,7 +323,7 @@ function botEnvFor(user: string, pw: string): Record<string, string> {
   };
 }
 
-function rawEnv(user: string, pw: string): Record<string, string> {
+function rawEnv(user: string, pw: string, originIds: boolean): Record<string, string> {
   return {
     BENCH_PROBE_DIR: PROBE_DIR,
     RAW_HOST: "127.0.0.1",
@@ -324,7 +332,7 @@ function rawEnv(user: string, pw: string): Record<string, string> {
     RAW_USERNAME: user,
     RAW_PASSWORD: pw,
     RAW_CA_FILE: prosody.caFile,
-    ...(process.env.BENCH_RAW_ORIGIN_ID === "1" ? { RAW_ORIGIN_ID: "1" } : {}),
+    ...(originIds ? { RAW_ORIGIN_ID: "1" } : {}),
     NODE_ENV: "production",
   };
 }
