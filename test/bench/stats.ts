@@ -23,7 +23,8 @@ export function cpuMs(pid: number): number {
 /**
  * CPU time (ms, nanosecond precision) all threads of process `pid` have run so far, from each
  * thread's /proc schedstat (Linux; NaN elsewhere): precise enough for windows of a few ms, which
- * the 10 ms ticks of `cpuMs` are not.
+ * the 10 ms ticks of `cpuMs` are not. Threads that have exited are not counted, so it suits
+ * long-running processes (a start-up, with its short-lived loader threads, uses `cpuMs`).
  */
 export function cpuPreciseMs(pid: number): number {
   try {
