@@ -26,7 +26,11 @@ const REQUEST_ACK_MS = 250;
  * it is one pair per this period.
  */
 export const ANSWER_ACK_MS = 50;
-/** ...but at once when this many stanzas were handled since our last `<a/>`: the server's queue of unacknowledged stanzas stays short (Prosody's `smacks_max_queue_size` is 500). */
+/**
+ * ...but at once when an `<r/>` finds this many stanzas handled since our last `<a/>`, or this many
+ * are handled while an answer is due: the server's queue of unacknowledged stanzas stays short
+ * (Prosody's `smacks_max_queue_size` is 500).
+ */
 export const ANSWER_ACK_AFTER = 100;
 
 /** The part of an xmpp.js entity the plugin uses. */
@@ -183,9 +187,11 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
       return;
     }
     if (name === "r") {
-      if (!this.enabled || this.#answerTimer) return;
-      if (this.#inbound - this.#ackedH >= ANSWER_ACK_AFTER) this.#answer();
-      else this.#answerTimer = setTimeout(this.#answer, ANSWER_ACK_MS);
+      if (!this.enabled) return;
+      // A second <r/> while an answer is due: the server is waiting (§4: every <r/> gets an
+      // <a/>), answer both now. Prosody and ejabberd never ask twice while one is outstanding.
+      if (this.#answerTimer || this.#inbound - this.#ackedH >= ANSWER_ACK_AFTER) this.#answer();
+      else this.#answerTimer = setTimeout(this.#answer, ANSWER_ACK_MS).unref();
     } else if (name === "a") {
       this.#ledger.ack(Number(el.attrs.h));
     } else if (name === "enabled") {
