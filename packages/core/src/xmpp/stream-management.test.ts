@@ -55,6 +55,16 @@ function setup(o: { ackTimeoutMs?: number; readPaused?: () => boolean } = {}) {
   return { sm, ee, entity, written, returned, dead, inbound, negotiate, enable, close, ready: () => ready };
 }
 
+/** A test body run under fake timers (real ones restored after it, pass or fail). */
+const fakeTimers = (body: () => Promise<void>) => async () => {
+  vi.useFakeTimers();
+  try {
+    await body();
+  } finally {
+    vi.useRealTimers();
+  }
+};
+
 describe("StreamManagement", () => {
   it("acks trim the ledger; a stream that cannot be resumed hands the rest back in order, ours only", async () => {
     const s = setup();
@@ -132,101 +142,81 @@ describe("StreamManagement", () => {
     expect(s.returned).toEqual([["m1"]]);
   });
 
-  it("<r/> is answered within ANSWER_ACK_MS by one <a/> for all handled meanwhile, at once past ANSWER_ACK_AFTER; a frozen counter no longer acknowledges", async () => {
-    vi.useFakeTimers();
-    try {
-      const s = setup();
-      await s.enable();
-      const acks = () => s.written.filter((el) => el.name === "a").map((el) => el.attrs.h);
-      s.inbound(xml("message", { id: "in1" }));
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      s.inbound(xml("message", { id: "in2" }));
-      expect(acks()).toEqual([]);
-      vi.advanceTimersByTime(ANSWER_ACK_MS - 1);
-      expect(acks()).toEqual([]);
-      vi.advanceTimersByTime(1);
-      expect(acks()).toEqual(["2"]); // covers what arrived after the request too
-      // A second request while an answer is due: the server is waiting, both are answered at once.
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      expect(acks()).toEqual(["2", "2"]);
-      vi.advanceTimersByTime(ANSWER_ACK_MS);
-      expect(acks()).toEqual(["2", "2"]);
-      s.written.length = 0;
-      // A request, then ANSWER_ACK_AFTER stanzas: answered at once, without waiting for the timer.
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      for (let i = 0; i < ANSWER_ACK_AFTER; i++) s.inbound(xml("message", { id: `b${i}` }));
-      expect(acks()).toEqual([String(2 + ANSWER_ACK_AFTER)]);
-      vi.advanceTimersByTime(ANSWER_ACK_MS);
-      expect(acks()).toHaveLength(1); // the timer went with the answer
-      // A request when that many are already unanswered: at once.
-      for (let i = 0; i < ANSWER_ACK_AFTER; i++) s.inbound(xml("message", { id: `c${i}` }));
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      expect(acks().at(-1)).toBe(String(2 + 2 * ANSWER_ACK_AFTER));
-      s.sm.freezeInbound();
-      s.inbound(xml("message", { id: "in3" }));
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      vi.advanceTimersByTime(ANSWER_ACK_MS);
-      expect(acks().at(-1)).toBe(String(2 + 2 * ANSWER_ACK_AFTER));
-      expect(acks()).toHaveLength(3);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+  it("<r/> is answered within ANSWER_ACK_MS by one <a/> for all handled meanwhile, at once past ANSWER_ACK_AFTER; a frozen counter no longer acknowledges", fakeTimers(async () => {
+    const s = setup();
+    await s.enable();
+    const acks = () => s.written.filter((el) => el.name === "a").map((el) => el.attrs.h);
+    s.inbound(xml("message", { id: "in1" }));
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    s.inbound(xml("message", { id: "in2" }));
+    expect(acks()).toEqual([]);
+    vi.advanceTimersByTime(ANSWER_ACK_MS - 1);
+    expect(acks()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(acks()).toEqual(["2"]); // covers what arrived after the request too
+    // A second request while an answer is due: the server is waiting, both are answered at once.
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    expect(acks()).toEqual(["2", "2"]);
+    vi.advanceTimersByTime(ANSWER_ACK_MS);
+    expect(acks()).toEqual(["2", "2"]);
+    s.written.length = 0;
+    // A request, then ANSWER_ACK_AFTER stanzas: answered at once, without waiting for the timer.
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    for (let i = 0; i < ANSWER_ACK_AFTER; i++) s.inbound(xml("message", { id: `b${i}` }));
+    expect(acks()).toEqual([String(2 + ANSWER_ACK_AFTER)]);
+    vi.advanceTimersByTime(ANSWER_ACK_MS);
+    expect(acks()).toHaveLength(1); // the timer went with the answer
+    // A request when that many are already unanswered: at once.
+    for (let i = 0; i < ANSWER_ACK_AFTER; i++) s.inbound(xml("message", { id: `c${i}` }));
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    expect(acks().at(-1)).toBe(String(2 + 2 * ANSWER_ACK_AFTER));
+    s.sm.freezeInbound();
+    s.inbound(xml("message", { id: "in3" }));
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    vi.advanceTimersByTime(ANSWER_ACK_MS);
+    expect(acks().at(-1)).toBe(String(2 + 2 * ANSWER_ACK_AFTER));
+    expect(acks()).toHaveLength(3);
+  }));
 
-  it("closing the stream: the last <a/> covers what an answer was due for, and the due answer is dropped", async () => {
-    vi.useFakeTimers();
-    try {
-      const s = setup();
-      await s.enable();
-      s.inbound(xml("message", { id: "in1" }));
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      s.inbound(xml("message", { id: "in2" }));
-      await s.close();
-      const acks = () => s.written.filter((el) => el.name === "a").map((el) => el.attrs.h);
-      expect(acks()).toEqual(["2"]);
-      vi.advanceTimersByTime(ANSWER_ACK_MS);
-      expect(acks()).toEqual(["2"]);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+  it("closing the stream: the last <a/> covers what an answer was due for, and the due answer is dropped", fakeTimers(async () => {
+    const s = setup();
+    await s.enable();
+    s.inbound(xml("message", { id: "in1" }));
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    s.inbound(xml("message", { id: "in2" }));
+    await s.close();
+    const acks = () => s.written.filter((el) => el.name === "a").map((el) => el.attrs.h);
+    expect(acks()).toEqual(["2"]);
+    vi.advanceTimersByTime(ANSWER_ACK_MS);
+    expect(acks()).toEqual(["2"]);
+  }));
 
-  it("a lost stream drops the answer that was due (the next stream counts anew)", async () => {
-    vi.useFakeTimers();
-    try {
-      const s = setup();
-      await s.enable(false);
-      s.inbound(xml("message", { id: "in1" }));
-      s.inbound(xml("r", { xmlns: NS_SM }));
-      s.ee.emit("disconnect");
-      vi.advanceTimersByTime(ANSWER_ACK_MS);
-      expect(s.written.filter((el) => el.name === "a")).toEqual([]);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+  it("a lost stream drops the answer that was due (the next stream counts anew)", fakeTimers(async () => {
+    const s = setup();
+    await s.enable(false);
+    s.inbound(xml("message", { id: "in1" }));
+    s.inbound(xml("r", { xmlns: NS_SM }));
+    s.ee.emit("disconnect");
+    vi.advanceTimersByTime(ANSWER_ACK_MS);
+    expect(s.written.filter((el) => el.name === "a")).toEqual([]);
+  }));
 
-  it("no <a/> within the ack timeout after our <r/>: the link is dead, unless reading is paused", async () => {
-    vi.useFakeTimers();
-    try {
-      let paused = true;
-      const s = setup({ ackTimeoutMs: 30, readPaused: () => paused });
-      await s.enable();
-      s.sm.requestAck();
-      vi.advanceTimersByTime(100);
-      expect(s.dead).toEqual([]); // not reading: the ack cannot arrive yet
-      paused = false;
-      vi.advanceTimersByTime(30);
-      expect(s.dead).toEqual(["no XEP-0198 ack within 30 ms"]);
-      // Any inbound element clears it.
-      s.dead.length = 0;
-      s.sm.requestAck();
-      s.inbound(xml("a", { xmlns: NS_SM, h: "0" }));
-      vi.advanceTimersByTime(100);
-      expect(s.dead).toEqual([]);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+  it("no <a/> within the ack timeout after our <r/>: the link is dead, unless reading is paused", fakeTimers(async () => {
+    let paused = true;
+    const s = setup({ ackTimeoutMs: 30, readPaused: () => paused });
+    await s.enable();
+    s.sm.requestAck();
+    vi.advanceTimersByTime(100);
+    expect(s.dead).toEqual([]); // not reading: the ack cannot arrive yet
+    paused = false;
+    vi.advanceTimersByTime(30);
+    expect(s.dead).toEqual(["no XEP-0198 ack within 30 ms"]);
+    // Any inbound element clears it.
+    s.dead.length = 0;
+    s.sm.requestAck();
+    s.inbound(xml("a", { xmlns: NS_SM, h: "0" }));
+    vi.advanceTimersByTime(100);
+    expect(s.dead).toEqual([]);
+  }));
 });
