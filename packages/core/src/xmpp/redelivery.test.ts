@@ -59,6 +59,78 @@ describe("RedeliveryFilter", () => {
   });
 });
 
+/** The filter's rules with exact keys (strings in Sets, two generations): what the fingerprints must agree with. */
+class ExactModel {
+  #current = new Set<string>();
+  #previous = new Set<string>();
+  constructor(readonly limit: number) {}
+  check(m: { from: string; id?: string; body: string; stamp?: string; sid?: string; by?: string }): string | undefined {
+    const sender = m.from.split("/")[0]!;
+    const sid = m.sid !== undefined && m.by === me && m.sid ? m.sid : undefined;
+    const sidKey = sid === undefined ? undefined : JSON.stringify(["s", sender, sid]);
+    const key = (stamp: string) => JSON.stringify(["c", sender, m.id, m.body, stamp]);
+    if (sidKey && this.#has(sidKey)) return "stanza-id";
+    if (m.id && m.stamp !== undefined && (this.#has(key(m.stamp)) || this.#has(key("")))) return "same id and body";
+    if (sidKey) this.#remember(sidKey);
+    if (m.id) this.#remember(key(m.stamp ?? ""));
+    return undefined;
+  }
+  #has(k: string) {
+    return this.#current.has(k) || this.#previous.has(k);
+  }
+  #remember(k: string) {
+    if (this.#current.has(k)) return;
+    this.#current.add(k);
+    if (this.#current.size >= this.limit * 2) [this.#previous, this.#current] = [this.#current, new Set()];
+  }
+}
+
+describe("RedeliveryFilter against exact keys", () => {
+  it("gives the exact-key verdict on 3,000 random sequences of look-alike messages (small alphabets, so keys repeat), across generations", () => {
+    let seed = 20261201; // mulberry32: the same sequences on every run
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    let checked = 0;
+    let drops = 0;
+    const wrong: string[] = [];
+    for (let run = 0; run < 3000; run++) {
+      const limit = pick([1, 2, 3, 5000]);
+      const filter = new RedeliveryFilter(limit);
+      const model = new ExactModel(limit);
+      for (let k = 0; k < 12; k++) {
+        const m = {
+          from: pick(["a@x/1", "a@x/2", "b@x/1"]),
+          id: pick([undefined, "1", "2"]),
+          body: pick(["", "hi", "!help"]),
+          stamp: pick([undefined, "", "T1", "T2"]),
+          sid: pick([undefined, "s1", "s2"]),
+          by: pick([me, "evil@x"]),
+        };
+        const el = xml(
+          "message",
+          { from: m.from, to: `${me}/r1`, type: "chat", ...(m.id ? { id: m.id } : {}) },
+          ...(m.body ? [xml("body", {}, m.body)] : []),
+          ...(m.stamp !== undefined ? [xml("delay", { xmlns: "urn:xmpp:delay", ...(m.stamp ? { stamp: m.stamp } : {}) })] : []),
+          ...(m.sid ? [xml("stanza-id", { xmlns: "urn:xmpp:sid:0", by: m.by, id: m.sid })] : []),
+        );
+        const want = model.check(m);
+        const got = filter.check(el, me);
+        if (got !== want && wrong.length < 3) wrong.push(`${JSON.stringify({ run, k, limit, m })}: ${got ?? "handled"} instead of ${want ?? "handled"}`);
+        checked++;
+        if (want) drops++;
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBe(36_000);
+    expect(drops).toBeGreaterThan(1000); // the sequences do exercise both kinds of drop
+  });
+});
+
 describe("redelivery through the transport", () => {
   const offline = (stamp: string) =>
     `<message from='alice@localhost/phone' to='bot@localhost/r1' type='chat' id='1'><body>!help</body><delay xmlns='urn:xmpp:delay' from='localhost' stamp='${stamp}'/></message>`;

@@ -14,10 +14,11 @@
  *
  * Keys are remembered as seeded 64-bit fingerprints of (kind, sender's bare JID, id or stanza-id,
  * body, stamp), in flat tables (fingerprints.ts): no object per message for the GC, a bounded
- * memory (the newest `2 × limit` keys, 8 bytes each, at most twice that), and any size of body.
- * With at most 4 × `limit` keys held, a new delayed message is taken for a redelivery by a
- * fingerprint collision with odds of about 20,000 in 2^64 (1 in 10^15); a live message is never
- * dropped by this filter.
+ * memory (the newest `2 × limit` keys at least, at most twice that, in tables of 8-byte slots at
+ * most half full: 512 KiB for the default limit), and any size of body. With at most 4 × `limit`
+ * keys held and up to three lookups per message, a message is taken for a redelivery by a
+ * fingerprint collision with odds of about 3 in 10^15 (only delayed messages, and ones with a
+ * stanza-id from our server, are looked up at all).
  */
 import type { Element } from "@xmpp/xml";
 import { Fingerprints } from "./fingerprints.ts";
@@ -54,21 +55,28 @@ export class RedeliveryFilter {
       else if (c.name === "delay" && c.attrs.xmlns === NS_DELAY) stamp = String(c.attrs.stamp ?? "");
       else if (c.name === "stanza-id" && c.attrs.xmlns === NS_SID && ownBareJid && c.attrs.by === ownBareJid && c.attrs.id) sid = String(c.attrs.id);
     }
+    // Both keys are looked up before either is remembered (a message dropped by one is not
+    // remembered under the other).
     const seen = this.#seen;
+    let sidA = 0;
+    let sidB = 0;
     if (sid !== undefined) {
       this.#fingerprint(KIND_SID, sender, sid, "", "");
       if (seen.has(A, B)) return "stanza-id";
-      seen.add(A, B);
+      sidA = A;
+      sidB = B;
     }
-    if (!id) return undefined;
-    // The stamp is part of the key ("" when received live): see the module comment.
-    if (stamp !== undefined) {
-      this.#fingerprint(KIND_CONTENT, sender, id, body, "");
-      if (seen.has(A, B)) return "same id and body";
+    if (id) {
+      // The stamp is part of the key ("" when received live): see the module comment.
+      if (stamp !== undefined) {
+        this.#fingerprint(KIND_CONTENT, sender, id, body, "");
+        if (seen.has(A, B)) return "same id and body";
+      }
+      this.#fingerprint(KIND_CONTENT, sender, id, body, stamp ?? "");
+      if (stamp !== undefined && seen.has(A, B)) return "same id and body";
     }
-    this.#fingerprint(KIND_CONTENT, sender, id, body, stamp ?? "");
-    if (stamp !== undefined && seen.has(A, B)) return "same id and body";
-    seen.add(A, B);
+    if (sid !== undefined) seen.add(sidA, sidB);
+    if (id) seen.add(A, B);
     return undefined;
   }
 
@@ -89,12 +97,17 @@ export class RedeliveryFilter {
 const KIND_SID = 1;
 const KIND_CONTENT = 2;
 
-/** The fingerprint being computed: two independent 32-bit hashes (FNV-1a, and a multiply-xorshift). */
+/**
+ * The fingerprint being computed: two 32-bit hashes with different multipliers and shifts, each
+ * a multiply-xorshift per character (plain FNV-1a, being linear, let some pairs of similar keys
+ * collide in its word for one seed in ~500).
+ */
 let A = 0;
 let B = 0;
 
 function mix(c: number): void {
   A = Math.imul(A ^ c, 0x01000193);
+  A ^= A >>> 13;
   B = Math.imul(B ^ c, 0x5bd1e995);
   B ^= B >>> 15;
 }
