@@ -1,19 +1,13 @@
 // The README's IQ example is real code: kept verbatim in a fixture, run on the test kit.
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { NS, xml } from "@botrun/core";
 import { createHarness } from "@botrun/core/testing";
 import { describe, expect, it } from "vitest";
+import { fixtureCode, readme } from "./helpers/readme-fixture.ts";
 import bot from "./fixtures/readme-iq-bot.ts";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 describe("README IQ example", () => {
   it("is the fixture, verbatim", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-iq-bot.ts"), "utf8").split("\n").slice(1).join("\n");
-    expect(readme).toContain(fixture.trim());
+    expect(readme()).toContain(fixtureCode("readme-iq-bot.ts"));
   });
 
   it("answers its namespace, refuses a query without a city, advertises it, and asks a client's version", async () => {

@@ -1,21 +1,17 @@
 // The README's examples are real code: kept verbatim in fixtures and tested here; the plugin
 // example, pasted into a new folder under bots/ (no package.json), runs with the real CLI.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createHarness } from "@botrun/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import bot from "./fixtures/readme-bot.ts";
 import pluginsBot from "./fixtures/readme-plugins-bot.ts";
 import { botrun } from "./helpers/botrun-cli.ts";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { fixtureCode, readme as readReadme, ROOT } from "./helpers/readme-fixture.ts";
 
 describe("README example bot", () => {
   it("is the fixture, verbatim", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-bot.ts"), "utf8").split("\n").slice(1).join("\n");
-    expect(readme).toContain(fixture.trim());
+    expect(readReadme()).toContain(fixtureCode("readme-bot.ts"));
   });
 
   it("rolls dice, greets, accepts subscriptions and echoes", async () => {
@@ -29,8 +25,7 @@ describe("README example bot", () => {
   });
 
   it("the plugin example joins its room and keeps a count per chat", async () => {
-    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-plugins-bot.ts"), "utf8").split("\n").slice(1).join("\n");
-    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(fixture.trim());
+    expect(readReadme()).toContain(fixtureCode("readme-plugins-bot.ts"));
     const t = await createHarness(pluginsBot);
     expect([...t.transport.rooms.keys()]).toEqual(["lobby@conference.example.org"]);
     await t.say("!count");
@@ -42,7 +37,7 @@ describe("README example bot", () => {
 
 describe("README commands", () => {
   it("never let npx fetch an unrelated package: every npx runs the checkout's botrun or the pinned pnpm", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const readme = readReadme();
     const uses = [...readme.matchAll(/npx (\S+(?: \S+)?)/g)].map((m) => m[1]!);
     expect(uses.length).toBeGreaterThan(2);
     expect(uses.filter((u) => !/^--no-install botrun|^-y pnpm@\d+\.\d+\.\d+$/.test(u) && u !== "--no-install` (or")).toEqual([]);
@@ -54,7 +49,7 @@ describe("README plugin example pasted into a new bot folder", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("runs with botrun: @botrun/plugins resolves without a package.json of its own", async () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const readme = readReadme();
     const block = /## Plugins[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "bot.ts"), block);
@@ -67,8 +62,7 @@ describe("README plugin example pasted into a new bot folder", () => {
 
 describe("README test example, run against bots/echo", async () => {
   it("is the fixture, verbatim but for the import path", () => {
-    const fixture = readFileSync(path.join(ROOT, "test/offline/fixtures/readme-test-example.ts"), "utf8").split("\n").slice(1).join("\n");
-    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(fixture.replace("../../../bots/echo/bot.ts", "./bot.ts").trim());
+    expect(readReadme()).toContain(fixtureCode("readme-test-example.ts").replace("../../../bots/echo/bot.ts", "./bot.ts"));
   });
   await import("./fixtures/readme-test-example.ts");
 });

@@ -80,19 +80,31 @@ async function account(jid: string, n: number, o: { abandonMs?: number; requestT
   return { rt0, workers };
 }
 
+/**
+ * `endpoint` spends `rt0` while the token endpoint holds its answer; resolves once the request has
+ * arrived. `answer()` lets the endpoint answer it (and every later request).
+ */
+async function spendHeld(endpoint: SingleFlightEndpoint, rt0: string) {
+  let release!: () => void;
+  mode = { kind: "hold", until: new Promise<void>((res) => (release = res)) };
+  const before = counts.requests;
+  const first = endpoint.refresh(rt0);
+  await expect.poll(() => counts.requests).toBe(before + 1);
+  const answer = () => {
+    mode = { kind: "answer" };
+    release();
+  };
+  return { first, before, answer };
+}
+
 describe("the in-flight mark of a refresh token", () => {
   it("a sibling never sends a token whose spend is in flight: it waits, then adopts the rotated one", async () => {
     const { rt0, workers: [a, b] } = await account("s1@x", 2);
-    let release!: () => void;
-    mode = { kind: "hold", until: new Promise<void>((res) => (release = res)) };
-    const before = counts.requests;
-    const first = a!.endpoint.refresh(rt0);
-    await expect.poll(() => counts.requests).toBe(before + 1);
+    const { first, before, answer } = await spendHeld(a!.endpoint, rt0);
     await expect(b!.endpoint.refresh(rt0)).rejects.toMatchObject({ code: "in_flight" });
     expect(b!.endpoint.stats).toMatchObject({ calls: 0 });
     expect(b!.endpoint.stats.waited).toBeGreaterThan(0);
-    mode = { kind: "answer" };
-    release();
+    answer();
     const got = await first;
     expect(got.refreshToken).not.toBe(rt0);
     expect(await r.hget(keys.account("s1@x"), "spend")).toBeNull(); // cleared by the compare-and-set
@@ -103,15 +115,10 @@ describe("the in-flight mark of a refresh token", () => {
 
   it("a save that moves the record's version during the spend (a sibling saving the token being spent) does not cost the rotated token", async () => {
     const { rt0, workers: [a, b] } = await account("s5@x", 2);
-    let release!: () => void;
-    mode = { kind: "hold", until: new Promise<void>((res) => (release = res)) };
-    const before = counts.requests;
-    const first = a!.endpoint.refresh(rt0);
-    await expect.poll(() => counts.requests).toBe(before + 1);
+    const { first, answer } = await spendHeld(a!.endpoint, rt0);
     const stored = await b!.store.load(); // what a sibling's provider saves as it adopts: the token being spent
     await b!.store.save("k", stored!);
-    mode = { kind: "answer" };
-    release();
+    answer();
     const got = await first; // before: "the token record was changed by another writer", and the new token lost
     expect(got.refreshToken).not.toBe(rt0);
     expect((await new FleetTokenStore(r, keys, box, "s5@x").load())?.refreshToken).toBe(got.refreshToken);
