@@ -53,6 +53,8 @@ export interface FakeServerOptions {
   rosterVer?: boolean;
   /** Answer roster gets (`jabber:iq:roster`) with an empty roster after this many ms (default: never). */
   rosterDelayMs?: number;
+  /** Leave XEP-0198 `<r/>` on connection `n` unanswered (a server that stopped acknowledging). */
+  ignoreAckRequests?: (n: number) => boolean;
   /** Stop reading connection `n` once it is online (TCP back-pressure on the client's writes). */
   stopReadingAfterOnline?: (n: number) => boolean;
 }
@@ -150,7 +152,7 @@ export async function startFakeServer(opts: FakeServerOptions): Promise<FakeServ
           return false;
         },
       ],
-      [/<r xmlns=['"]urn:xmpp:sm:3['"]\/>/, () => void sock.write(`<a xmlns='urn:xmpp:sm:3' h='${handled}'/>`)],
+      [/<r xmlns=['"]urn:xmpp:sm:3['"]\/>/, () => void (opts.ignoreAckRequests?.(n) || sock.write(`<a xmlns='urn:xmpp:sm:3' h='${handled}'/>`))],
       [/<a xmlns=['"]urn:xmpp:sm:3['"][^>]*\/>/, () => {}],
       [
         /<message\b[^>]*?(?:\/>|>[\s\S]*?<\/message>)/,

@@ -21,8 +21,23 @@ export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean>
   });
 }
 
-/** Polls `cond` every 20 ms until it holds or `ms` pass (the transport's stop sequence). */
-export async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+/**
+ * Resolves once `cond` holds or `ms` pass (the transport's stop sequence: acks, `<enable/>`'s answer).
+ * `cond` is checked now and each time the listener given to `subscribe` is called; `subscribe`
+ * returns its own undo, which runs when the wait ends either way. No polling: the caller names
+ * the events that can change `cond`.
+ */
+export function whenTrue(cond: () => boolean, subscribe: (changed: () => void) => () => void, ms: number): Promise<void> {
+  if (cond()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const end = (): void => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    };
+    const timer = setTimeout(end, ms);
+    const unsubscribe = subscribe(() => {
+      if (cond()) end();
+    });
+  });
 }

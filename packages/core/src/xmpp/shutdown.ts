@@ -6,7 +6,7 @@
  */
 import xml from "@xmpp/xml";
 import type { TransportEvents } from "../transport.ts";
-import { errorText, until, settlesWithin } from "./async-util.ts";
+import { errorText, whenTrue, settlesWithin } from "./async-util.ts";
 import type { XmppClientParts } from "./client.ts";
 import { TransportStoppedError } from "./errors.ts";
 import { setSocketReading, type IntakeGate } from "./intake.ts";
@@ -43,6 +43,13 @@ export function createShutdown(d: ShutdownDeps): Shutdown {
   const { link, outbox, parts } = d;
   const { entity, sm } = parts;
   let stopping: Promise<void> | undefined;
+  /** A wait's listener on the XEP-0198 events that can end it (settled, acked, the stream lost). */
+  const onSm = (changed: () => void): (() => void) => {
+    for (const e of ["settled", "acked", "lost"] as const) sm.on(e, changed);
+    return () => {
+      for (const e of ["settled", "acked", "lost"] as const) sm.off(e, changed);
+    };
+  };
 
   const stop = async (): Promise<void> => {
     const was = link.phase;
@@ -56,14 +63,15 @@ export function createShutdown(d: ShutdownDeps): Shutdown {
     const log = link.log;
     if (was === "online" && entity.status === "online") {
       // The outbox is held while <enable/> is unanswered: give the server a moment, not the whole budget.
-      if (!d.session.settled) await until(() => d.session.settled, Math.min(left(), 2000));
+      await whenTrue(() => d.session.settled || entity.status !== "online", onSm, Math.min(left(), 2000));
       if (!d.session.settled) log.warn("stop: XEP-0198 <enable/> unanswered; outbox not flushed", { left: outbox.depth });
       else if (!(await outbox.drain(left()))) log.warn("stop: outbox not flushed in time", { left: outbox.depth });
       outbox.detach(); // XMPP_STOP_TIMEOUT is up or everything is out: no further writes start
       await settlesWithin(entity.send(xml("presence", { type: "unavailable" })), left());
       if (sm.enabled && sm.unacked > 0) {
         sm.requestAck();
-        await until(() => sm.unacked === 0, left());
+        log.debug("stop: waiting for the server's XEP-0198 acks", { count: sm.unacked });
+        await whenTrue(() => sm.unacked === 0 || !sm.enabled, onSm, left());
         if (sm.unacked) log.warn("stop: stanzas not acknowledged by the server", { count: sm.unacked });
       }
       d.session.dispose();

@@ -83,6 +83,24 @@ describe("StreamManagement", () => {
     expect(s.written[2]!.getChild("delay", "urn:xmpp:delay")?.attrs.from).toBe("bot@localhost/r");
   });
 
+  it("tells its listeners each acknowledgement (what is still unacked) and the stream's loss: the stop sequence waits on these, not a poll", async () => {
+    const s = setup();
+    await s.enable();
+    const events: string[] = [];
+    s.sm.on("acked", ({ unacked }) => void events.push(`acked ${unacked}`));
+    s.sm.on("lost", () => void events.push("lost"));
+    for (const id of ["m1", "m2"]) await s.entity.send(msg(id));
+    s.inbound(xml("a", { xmlns: NS_SM, h: "1" }));
+    s.inbound(xml("a", { xmlns: NS_SM, h: "2" }));
+    s.ee.emit("disconnect");
+    expect(events).toEqual(["acked 1", "acked 0", "lost"]);
+    await s.entity.send(msg("m3")); // written while offline: not counted
+    const n = await s.negotiate();
+    s.inbound(xml("resumed", { xmlns: NS_SM, h: "2", previd: "s1" }));
+    await n.done;
+    expect(events).toEqual(["acked 1", "acked 0", "lost", "acked 0"]);
+  });
+
   it("a resumable session keeps its stanzas over a disconnect; <resumed h/> gives back only what the server lacks", async () => {
     const s = setup();
     await s.enable();

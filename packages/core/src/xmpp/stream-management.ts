@@ -50,6 +50,10 @@ export interface SmEvents {
   resumed: undefined;
   /** A stanza the server refused (`policy-violation`) was taken out: never sent again. */
   refused: { el: Element; bytes: number };
+  /** The server acknowledged stanzas (`<a/>`, `<resumed/>`, `<failed h/>`): `unacked` are still waiting. */
+  acked: { unacked: number };
+  /** The stream is gone: no acknowledgement arrives on it any more. */
+  lost: undefined;
 }
 
 /** Options of `streamManagement`. */
@@ -194,6 +198,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
       else this.#answerTimer = setTimeout(this.#answer, ANSWER_ACK_MS).unref();
     } else if (name === "a") {
       this.#ledger.ack(Number(el.attrs.h));
+      this.emit("acked", { unacked: this.#ledger.size });
     } else if (name === "enabled") {
       this.#inbound = this.#ackedH = 0; // §4: h starts at <enabled/>
       this.enabled = true;
@@ -209,12 +214,14 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
       // our own presence too (it is state the server must have), other internal stanzas were for the old stream.
       for (const p of this.#giveBack()) this.#o.entity.send(p).catch(() => {});
       this.#o.entity._ready(true); // xmpp.js: status online, no "online" event
+      this.emit("acked", { unacked: this.#ledger.size });
       this.emit("resumed", undefined);
       this.emit("settled", { enabled: true });
     } else if (name === "failed") {
       if (this.#resuming) {
         // §5: resumption refused; a `h` on <failed/> still tells what the old session handled.
         if (el.attrs.h !== undefined) this.#ledger.ack(Number(el.attrs.h));
+        this.emit("acked", { unacked: this.#ledger.size });
         this.id = "";
         this.#giveBack();
         this.#resuming("failed");
@@ -249,6 +256,7 @@ export class StreamManagement extends TypedEmitter<SmEvents> {
     this.enabled = this.enableSent = this.#counting = false;
     this.#resuming?.("gone");
     if (!this.id) this.#giveBack();
+    this.emit("lost", undefined);
   }
 
   /** Unacknowledged stanzas of ours go back to the outbox; returns the internal presences among the rest. */

@@ -257,6 +257,27 @@ describe("XMPP transport against a scripted server", () => {
       expect(errors.join("\n")).not.toMatch(/queue should be empty/);
     });
 
+    it("stop(): a stream lost while it waits for the server's acks ends that wait at once, not at XMPP_STOP_TIMEOUT", async () => {
+      const lines: string[] = [];
+      const debug = createConsoleLogger({ level: "debug", write: (l) => void lines.push(l) });
+      server = await startFakeServer({ mechanisms: ["PLAIN"], sm: () => "enabled", ignoreAckRequests: () => true });
+      transport = createXmppTransport({
+        config: cfg(server.port, { XMPP_USERNAME: "bot", XMPP_PASSWORD: "pw", XMPP_MECHANISM: "PLAIN", XMPP_STOP_TIMEOUT: "20" }),
+        logger: debug,
+      });
+      await transport.start();
+      expect(await within(() => transport!.streamManagement, 3000)).toBe(true);
+      await transport.send(msg("m1"));
+      expect(await within(() => server!.messages[0]!.length === 1, 3000)).toBe(true);
+      const t0 = performance.now();
+      const stopped = transport.stop();
+      expect(await within(() => lines.some((l) => l.includes("waiting for the server's XEP-0198 acks")), 3000)).toBe(true);
+      server.dropAll(); // the resumable session keeps its ledger: only the loss can end the wait early
+      await stopped;
+      expect(performance.now() - t0).toBeLessThan(10_000);
+      expect(lines.join("\n")).toMatch(/stop: stanzas not acknowledged by the server.*count/);
+    });
+
     it("<failed/> to <enable/>: the stream goes on without XEP-0198 and nothing stays queued for acks", async () => {
       errors.length = 0;
       server = await startFakeServer({ mechanisms: ["PLAIN"], sm: (n) => (n === 1 ? "failed" : "enabled") });
