@@ -22,9 +22,10 @@
  * runs with --trace-gc: scavenges, mark-compacts and their pause time per 1000 echoes, counted inside
  * the rounds; a directory also gets each bot's GC lines as gc-<n>.log), BENCH_NODE_ARGS (extra node options
  * for every bot, space-separated), BENCH_RESTART=0 (skip the
- * server-restart figure), BENCH_RAW_ORIGIN_ID=1 (the raw bot's replies carry an id and an origin-id as
- * botrun's do: the same bytes for the server and the peer; `both`: that raw bot is measured too,
- * beside the minimal one, in the same rounds).
+ * server-restart figure), BENCH_RAW_ORIGIN_ID (`both`, the default: a second raw bot whose replies
+ * carry an id and a XEP-0359 origin-id as botrun's must, the same bytes for the server and the peer,
+ * is measured beside the minimal one in the same rounds, and botrun is compared with both; `1`:
+ * only that raw bot; `0`: only the minimal one).
  * Start-up is measured by test/bench/startup.ts.
  * Stops everything it started.
  */
@@ -42,8 +43,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const N1 = Number(process.env.BENCH_N1 ?? 100);
 const N20 = Number(process.env.BENCH_N20 ?? 400);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
-/** BENCH_RAW_ORIGIN_ID: "1" shapes the raw bot's replies as botrun's; "both" adds a second raw bot that does, beside the minimal one. */
-const RAW_ORIGIN_ID = process.env.BENCH_RAW_ORIGIN_ID;
+/** BENCH_RAW_ORIGIN_ID: "both" (default) adds a raw bot with botrun's reply shape beside the minimal one; "1": only that one; "0": only the minimal one. */
+const RAW_ORIGIN_ID = process.env.BENCH_RAW_ORIGIN_ID ?? "both";
+const SHAPED = "raw echo bot, botrun's reply shape";
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** BENCH_GC=1, or a directory where each bot's --trace-gc lines of the rounds are also written (gc-<n>.log). */
 const GC = process.env.BENCH_GC !== undefined && process.env.BENCH_GC !== "0";
@@ -112,7 +114,7 @@ try {
     await proc.waitLine(/^online$/, 30_000);
   };
 
-  await startRaw(RAW_ORIGIN_ID === "1" ? "raw echo bot, botrun's reply shape" : "raw @xmpp/client echo bot", "rawbot", RAW_ORIGIN_ID === "1", profile("raw"));
+  await startRaw(RAW_ORIGIN_ID === "1" ? SHAPED : "raw @xmpp/client echo bot", "rawbot", RAW_ORIGIN_ID === "1", profile("raw"));
 
   await prosody.register("bot", "bench-bot-pw");
   const spawnedAt = Date.now();
@@ -127,7 +129,7 @@ try {
     subjects.push(subject(`botrun echo (${BASELINE})`, baseProc, "basebot"));
     await baseProc.waitLine(online, 30_000);
   }
-  if (RAW_ORIGIN_ID === "both") await startRaw("raw echo bot, botrun's reply shape", "rawbot2", true, []);
+  if (RAW_ORIGIN_ID === "both") await startRaw(SHAPED, "rawbot2", true, []);
 
   for (const [i, s] of subjects.entries()) {
     s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: `${s.user}@localhost`, prefix: `p${i}` });
@@ -171,13 +173,22 @@ try {
     for (const [i, s] of subjects.entries()) if (i > 0) console.log(`  ratios ${s.name} / raw: ${ratios(summarise(perRound[i]!, best), raw)}`);
   }
   console.log("median of the per-round ratios (each round's blocks side by side), and the rounds where botrun did at least as well as raw:");
-  for (const [i, s] of subjects.entries()) {
-    if (i === 0) continue;
-    const rs = perRound[i]!.map((r, k) => Object.fromEntries(KEYS.map((key) => [key, r[key] / perRound[0]![k]![key]])) as unknown as Result);
+  /** Subject `i` against subject `base`, round by round: the median of the ratios and the rounds `i` won. */
+  const perRoundRatios = (i: number, base: number, label: string): void => {
+    const rs = perRound[i]!.map((r, k) => Object.fromEntries(KEYS.map((key) => [key, r[key] / perRound[base]![k]![key]])) as unknown as Result);
     const unit = Object.fromEntries(KEYS.map((k) => [k, 1])) as unknown as Result;
     const won = (k: keyof Result) => `${rs.filter((r) => (HIGHER[k] ? r[k] >= 1 : r[k] <= 1)).length}/${rs.length}`;
-    console.log(`  ratios ${s.name} / raw: ${ratios(summarise(rs), unit)}`);
+    console.log(`  ratios ${subjects[i]!.name} / ${label}: ${ratios(summarise(rs), unit)}`);
     console.log(`  rounds won: throughput 1 in flight ${won("rate1")}, 20 in flight ${won("rate20")}; CPU ${won("cpu")}; bot-side p50 ${won("side50")}`);
+  };
+  for (const i of subjects.keys()) if (i > 0) perRoundRatios(i, 0, "raw");
+  // Like for like: botrun against a raw bot whose replies carry what botrun's must (issue 8's origin-id and id).
+  const shaped = subjects.findIndex((s) => s.name === SHAPED);
+  const bot = subjects.findIndex((s) => s.proc === botProc);
+  if (shaped > 0) {
+    console.log(`botrun against the raw bot with botrun's reply shape (the same bytes on the wire):`);
+    console.log(`  pooled: ${ratios(pooled[bot]!, pooled[shaped]!)}`);
+    perRoundRatios(bot, shaped, "raw, botrun's reply shape");
   }
   if (GC) for (const s of subjects) console.log(`  GC ${s.name.padEnd(31)}: ${gcSummary(s.gcLines, ROUNDS * (N1 + N20 + 10))}`);
   if (GC_DIR) for (const [i, s] of subjects.entries()) writeFileSync(join(GC_DIR, `gc-${i}.log`), s.gcLines.join("\n") + "\n");

@@ -69,10 +69,13 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }), 60_000);
 describe.concurrent("the packed packages", () => {
   it("ship compiled JavaScript with types and source maps, no sources or tests", async () => {
     const list = (await ok("tar", ["tzf", core], { cwd: tmp })).stdout.split("\n");
-    expect(list).toContain("package/dist/index.js");
+    expect(list).toContain("package/dist/index.mjs");
     expect(list).toContain("package/dist/index.d.ts");
-    expect(list).toContain("package/dist/index.js.map");
-    expect(list).toContain("package/dist/testing/index.js");
+    expect(list).toContain("package/dist/index.mjs.map");
+    expect(list).toContain("package/dist/testing/index.mjs");
+    expect(list).toContain("package/dist/cli/main.mjs");
+    // Core runs from its esbuild bundle: tsc's per-file JavaScript is not shipped (nothing imports it).
+    expect(list.filter((f) => /\.js(\.map)?$/.test(f) && f.startsWith("package/dist/"))).toEqual([]);
     expect(list).toContain("package/bin/botrun.mjs");
     expect(list.filter((f) => /^package\/(src|test-support)\/|^package\/dist\/.*(\.test\.|test-support|fake-|token-server)|tsbuildinfo/.test(f))).toEqual([]);
     expect(list).toContain("package/templates/new/bot.test.ts"); // botrun new's template
