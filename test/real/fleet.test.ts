@@ -48,7 +48,10 @@ const start = (id: string) => {
 };
 const owners = () => leaseOwners(r, "echo", JIDS);
 const ownedBy = async (id: string) => [...(await owners())].filter(([, w]) => w === id).map(([j]) => j);
+/** The running workers' last output, for failure messages. */
 const logs = () => [...workers.values()].map((w) => `--- ${w.id}\n${w.output().slice(-3000)}`).join("\n");
+/** Every worker's whole output, for assertions (a tail can miss the line looked for). */
+const allOutput = () => everStarted.map((w) => w.output()).join("\n");
 
 async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
   const p = spawnBotrun(args, env());
@@ -166,11 +169,11 @@ describe("botrun fleet: workers on Redis", () => {
     const list = JSON.parse(listed.out) as AccountInfo[];
     expect(list.map((a) => [a.jid, a.state, a.owner])).toEqual(JIDS.slice().sort().map((j) => [j, "ready", staying]));
     for (const a of list.filter((x) => x.kind === "oauth")) expect(a.lastRefresh).toBeGreaterThan(0);
-    for (const out of [logs()]) expect(out).not.toMatch(/invalid_grant|needs consent/);
+    expect(allOutput()).not.toMatch(/invalid_grant|needs consent/);
     // no credential in any worker's output: imported ones, or the current tokens
     const box = new SecretBox(SECRET);
     const current = await Promise.all(OAUTH.map(async (u) => JSON.parse(box.open((await r.hget(`botrun:fleet:echo:acct:{${u}@localhost}`, "tok"))!, `${u}@localhost#tok`)) as { refreshToken: string; accessToken?: string }));
-    const everything = everStarted.map((w) => w.output()).join("\n");
+    const everything = allOutput();
     expect(everStarted).toHaveLength(3);
     for (const secret of [...refreshTokens, ...PASSWORD.map((u) => `${u}-pw`), ...current.flatMap((t) => [t.refreshToken, t.accessToken ?? "-"])]) expect(everything).not.toContain(secret);
     expect(gate.stats).toMatchObject({ reuses: 0, invalidGrants: 0 });
@@ -190,7 +193,7 @@ describe("botrun fleet: workers on Redis", () => {
     await probe.answerAll(others, 20_000);
     const list = JSON.parse((await cli(["accounts", "list", "echo", "--json"])).out) as AccountInfo[];
     expect(list.filter((a) => a.state !== "ready").map((a) => [a.jid, a.state, a.reason])).toEqual([[victim, "consent", "consent revoked or expired: import a new refresh token"]]);
-    const grantLines = logs().split("\n").filter((l) => /invalid_grant/.test(l));
+    const grantLines = allOutput().split("\n").filter((l) => /invalid_grant/.test(l));
     expect(grantLines.length).toBeGreaterThan(0);
     expect(grantLines.every((l) => l.includes(victim))).toBe(true);
     expect(probe.duplicates()).toEqual([]);
