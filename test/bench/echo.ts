@@ -15,6 +15,9 @@
  * - Bot-side latency (the probe): inside the bot, from a socket read to the next write, i.e. what
  *   the bot adds to a round trip; the rest of it is the server, the peer and the kernel.
  *
+ * Before the rounds every bot gets BENCH_WARMUP (default 2000) round trips at 20 in flight, unmeasured:
+ * the figures are for a warmed-up process, as a bot that runs for days is (the first rounds
+ * otherwise carry V8's compilation of the hot path into the pooled p99; start-up is startup.ts's).
  * Environment: BENCH_ROUNDS (default 20), BENCH_N1 / BENCH_N20 (round trips per block, default
  * 100 / 400), BENCH_BASELINE_ROOT (another checkout with node_modules: its `botrun echo` is
  * measured in the same rounds, for before/after figures), BENCH_CPU_PROF (a directory: the raw and
@@ -43,6 +46,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const N1 = Number(process.env.BENCH_N1 ?? 100);
 const N20 = Number(process.env.BENCH_N20 ?? 400);
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
+/** Round trips at 20 in flight each bot gets before the rounds (BENCH_WARMUP): figures are for a warmed-up JIT. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 /** BENCH_RAW_ORIGIN_ID: "both" (default) adds a raw bot with botrun's reply shape beside the minimal one; "1": only that one; "0": only the minimal one. */
 const RAW_ORIGIN_ID = process.env.BENCH_RAW_ORIGIN_ID ?? "both";
 const SHAPED = "raw echo bot, botrun's reply shape";
@@ -134,6 +139,7 @@ try {
   for (const [i, s] of subjects.entries()) {
     s.peer = await EchoPeer.start({ ...common, username: "peer", password: "bench-peer-pw", bot: `${s.user}@localhost`, prefix: `p${i}` });
     await run(s.peer, 50, 1); // warm-up
+    if (WARMUP) await run(s.peer, WARMUP, 20);
   }
 
   for (let round = 0; round < ROUNDS; round++) {
