@@ -1,4 +1,5 @@
 /** Builders and readers for the stanzas botrun sends and inspects. */
+import { randomBytes } from "node:crypto";
 import xml, { Element } from "@xmpp/xml";
 
 export type { Element };
@@ -26,13 +27,30 @@ export const NS = {
   roster: "jabber:iq:roster",
 } as const;
 
-let counter = 0;
-const prefix = Math.random().toString(36).slice(2, 8);
-/** A unique stanza id. */
-export function stanzaId(): string {
-  counter = (counter + 1) >>> 0;
-  return `br-${prefix}-${counter.toString(36)}`;
+/**
+ * A source of stanza ids: `br-`, 8 characters of a random 48-bit prefix, a counter in base 36.
+ * XEP-0359 §3 wants origin-ids unique and stable: a receiver may take a message whose origin-id
+ * it has seen from the same sender for a duplicate, and a fleet runs the same accounts from many
+ * processes over years. So the prefix is random per source (48 bits: a repeat among a million
+ * processes has odds of about 2 in 1,000; with the 31 bits used before, nearly even odds among
+ * 50,000), and a counter that has used its 2^32 values takes a new prefix instead of wrapping.
+ * `start` is for tests of that wrap.
+ */
+export function idSource(start = 0): () => string {
+  let prefix = randomBytes(6).toString("base64url");
+  let counter = start >>> 0;
+  return () => {
+    if (counter === 0xffffffff) {
+      prefix = randomBytes(6).toString("base64url");
+      counter = 0;
+    }
+    counter++;
+    return `br-${prefix}${counter.toString(36)}`;
+  };
 }
+
+/** A unique stanza id (this process's `idSource()`). */
+export const stanzaId: () => string = idSource();
 
 /** Message types of RFC 6121. */
 export type MessageType = "chat" | "groupchat" | "normal" | "headline" | "error";
