@@ -30,14 +30,18 @@ export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean>
 export function whenTrue(cond: () => boolean, subscribe: (changed: () => void) => () => void, ms: number): Promise<void> {
   if (cond()) return Promise.resolve();
   return new Promise((resolve) => {
+    let unsubscribe: (() => void) | undefined;
+    let ended = false;
     const end = (): void => {
+      ended = true;
       clearTimeout(timer);
-      unsubscribe();
+      unsubscribe?.();
       resolve();
     };
     const timer = setTimeout(end, ms);
-    const unsubscribe = subscribe(() => {
-      if (cond()) end();
+    unsubscribe = subscribe(() => {
+      if (!ended && cond()) end();
     });
+    if (ended) unsubscribe(); // the listener ran (and ended the wait) while subscribing
   });
 }
